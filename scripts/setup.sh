@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# Workbench set-up: installs everything the bridge needs to build, run its
+# demo and run its tests, idempotently. A second run only verifies.
+#
+#   scripts/setup.sh            # install what is missing, write .workbench/env.sh
+#   source .workbench/env.sh    # then build / run by hand
+#
+# Two modes:
+#  * a ROS 2 install is already sourced (AMENT_PREFIX_PATH set, e.g. from
+#    /opt/ros/jazzy/setup.bash): use it; the venv only adds dora, pyarrow,
+#    colcon and rosbags, and sees the system's rclpy.
+#  * no ROS: ROS 2 Jazzy from the PyPI wheels into a project-local venv, plus
+#    the workarounds r2r needs to build and run against it.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+WB="${ROS2_DORA_BRIDGE_WORKBENCH:-$ROOT/.workbench}"
+VENV="$WB/venv"
+ENV_FILE="$WB/env.sh"
+STAMP="$WB/setup.stamp"
+PYTHON="${PYTHON:-python3}"
+
+# Bump when the package list below changes so existing workbenches update.
+SETUP_VERSION=3
+DORA_VERSION="1.1.0"
+ROS_WHEELS=(
+  "ros-jazzy-rclpy[fastrtps]"
+  ros-jazzy-std-msgs ros-jazzy-builtin-interfaces ros-jazzy-geometry-msgs
+  ros-jazzy-sensor-msgs ros-jazzy-nav-msgs ros-jazzy-diagnostic-msgs
+  ros-jazzy-test-msgs
+)
+TOOL_WHEELS=(
+  "dora-rs-cli==$DORA_VERSION" "dora-rs==$DORA_VERSION"
+  pyarrow numpy rosbags
+  colcon-core colcon-cargo colcon-ros-cargo colcon-ros
+)
+DEBIAN_PACKAGES=(libclang-dev clang pkg-config)
+
+log() { printf '[setup] %s\n' "$*" >&2; }
+die() { printf '[setup] error: %s\n' "$*" >&2; exit 1; }
+
+system_ros=""
+if [[ -n "${AMENT_PREFIX_PATH:-}" && -z "${ROS2_DORA_BRIDGE_WHEEL_ROS:-}" ]]; then
+  # A sourced ROS install; skip our own venv's prefix if env.sh was sourced.
+  for p in ${AMENT_PREFIX_PATH//:/ }; do
+    [[ "$p" == "$VENV" ]] && continue
+    system_ros="$p"
+  done
+fi
+
+install_debian_packages() {
+  local missing=()
+  for p in "${DEBIAN_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  ((${#missing[@]})) || return 0
+  command -v apt-get >/dev/null || die "missing Debian packages ${missing[*]} and no apt-get"
+  local sudo=""
+  [[ $(id -u) -eq 0 ]] || sudo="sudo"
+  log "installing Debian packages: ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+create_venv() {
+  if [[ ! -x "$VENV/bin/python" ]]; then
+    log "creating venv $VENV"
+    if [[ -n "$system_ros" ]]; then
+      "$PYTHON" -m venv --system-site-packages "$VENV"
+    else
+      "$PYTHON" -m venv "$VENV"
+    fi
+    "$VENV/bin/python" -m pip install -q --upgrade pip
+  fi
+}
+
+pip_install() {
+  local wheels=("${TOOL_WHEELS[@]}")
+  [[ -n "$system_ros" ]] || wheels+=("${ROS_WHEELS[@]}")
+  log "installing Python packages (${#wheels[@]} requirements)"
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check "${wheels[@]}"
+}
+
+# The wheels link rcl straight to librmw_fastrtps_cpp and ship no
+# librmw_implementation.so, which r2r_rcl links against.
+rmw_symlink() {
+  [[ -n "$system_ros" ]] && return 0
+  local lib="$VENV/lib"
+  if [[ ! -e "$lib/librmw_implementation.so" ]]; then
+    [[ -e "$lib/librmw_fastrtps_cpp.so" ]] || die "$lib/librmw_fastrtps_cpp.so not found: did the ROS wheels install?"
+    ln -sf librmw_fastrtps_cpp.so "$lib/librmw_implementation.so"
+  fi
+}
+
+write_env_file() {
+  local pyver pylib libpath="" d
+  pyver="$("$VENV/bin/python" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')"
+  pylib="$("$VENV/bin/python" -c 'import sysconfig, os; print(os.path.join(sysconfig.get_config_var("LIBDIR"), sysconfig.get_config_var("LDLIBRARY")))')"
+  {
+    echo "# Written by scripts/setup.sh; source it: . $ENV_FILE"
+    echo "export ROS2_DORA_BRIDGE_WORKBENCH='$WB'"
+    echo "export VIRTUAL_ENV='$VENV'"
+    echo "export PATH='$VENV/bin':\"\$PATH\""
+    echo "export DORA_ZENOH_MULTICAST=\${DORA_ZENOH_MULTICAST:-off}"
+    echo "export ROS_AUTOMATIC_DISCOVERY_RANGE=\${ROS_AUTOMATIC_DISCOVERY_RANGE:-LOCALHOST}"
+    if [[ -n "$system_ros" ]]; then
+      echo "# Using the sourced ROS install: $system_ros"
+      echo "export ROS_DISTRO='${ROS_DISTRO:-jazzy}'"
+      echo "export AMENT_PREFIX_PATH='$AMENT_PREFIX_PATH'"
+      echo "export CMAKE_PREFIX_PATH='${CMAKE_PREFIX_PATH:-$AMENT_PREFIX_PATH}'"
+      echo "export LD_LIBRARY_PATH='${LD_LIBRARY_PATH:-}'"
+      echo "export PYTHONPATH='${PYTHONPATH:-}'"
+    else
+      libpath="$VENV/lib"
+      for d in "$VENV/lib/python$pyver/site-packages"/ros_*.libs; do
+        [[ -d "$d" ]] && libpath="$libpath:$d"
+      done
+      echo "export ROS_DISTRO=jazzy"
+      echo "export AMENT_PREFIX_PATH='$VENV'"
+      echo "export CMAKE_PREFIX_PATH='$VENV'"
+      echo "export LD_LIBRARY_PATH='$libpath'\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}"
+      echo "# Some rosidl_generator_py libraries in the chain need Python's symbols:"
+      echo "# preloaded for Python and tools, linked into the bridge by build.rs"
+      echo "# (dora strips LD_PRELOAD from the nodes it spawns)."
+      echo "export LD_PRELOAD='$pylib'"
+      echo "export ROS2_DORA_BRIDGE_LINK_LIBPYTHON='$pylib'"
+      echo "export RMW_IMPLEMENTATION=rmw_fastrtps_cpp"
+    fi
+  } >"$ENV_FILE.tmp"
+  mv "$ENV_FILE.tmp" "$ENV_FILE"
+}
+
+verify() {
+  # shellcheck disable=SC1090
+  ( . "$ENV_FILE"
+    python -c 'import rclpy, std_msgs.msg, sensor_msgs.msg, test_msgs.msg, pyarrow, dora' \
+      || die "Python imports failed: rerun with ROS2_DORA_BRIDGE_REINSTALL=1"
+    dora --version >/dev/null || die "dora CLI not working"
+    [[ -n "$system_ros" ]] || [[ -e "$VENV/lib/librmw_implementation.so" ]] || die "rmw symlink missing"
+    command -v cargo >/dev/null || die "cargo not found: install Rust (rustup) first"
+  )
+}
+
+mkdir -p "$WB"
+want_stamp="v$SETUP_VERSION ros=${system_ros:-wheels} py=$("$PYTHON" -c 'import sys; print(sys.version.split()[0])')"
+if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$want_stamp" && -z "${ROS2_DORA_BRIDGE_REINSTALL:-}" ]]; then
+  verify
+  log "workbench ready (verified): $ENV_FILE"
+  exit 0
+fi
+
+install_debian_packages
+create_venv
+pip_install
+rmw_symlink
+write_env_file
+verify
+echo "$want_stamp" >"$STAMP"
+log "workbench ready: source $ENV_FILE"

@@ -1,0 +1,160 @@
+//! XCDR1 (plain CDR) primitives as ROS 2 uses them: a 4-byte encapsulation
+//! header, then data aligned relative to the end of that header.
+
+use super::CodecError;
+
+pub const HEADER_LEN: usize = 4;
+const CDR_BE: [u8; 2] = [0x00, 0x00];
+const CDR_LE: [u8; 2] = [0x00, 0x01];
+
+/// Reads CDR data; every read checks bounds and fails instead of panicking.
+pub struct CdrReader<'a> {
+    payload: &'a [u8],
+    pos: usize,
+    pub little_endian: bool,
+}
+
+macro_rules! read_scalar {
+    ($name:ident, $t:ty) => {
+        pub fn $name(&mut self) -> Result<$t, CodecError> {
+            const N: usize = std::mem::size_of::<$t>();
+            let bytes = self.take_aligned(N, N)?;
+            let array: [u8; N] = bytes.try_into().expect("length checked");
+            Ok(if self.little_endian {
+                <$t>::from_le_bytes(array)
+            } else {
+                <$t>::from_be_bytes(array)
+            })
+        }
+    };
+}
+
+impl<'a> CdrReader<'a> {
+    pub fn new(buffer: &'a [u8]) -> Result<Self, CodecError> {
+        if buffer.len() < HEADER_LEN {
+            return Err(CodecError::malformed(
+                "",
+                format!("{} bytes is too short for a CDR header", buffer.len()),
+            ));
+        }
+        let little_endian = match [buffer[0], buffer[1]] {
+            CDR_LE => true,
+            CDR_BE => false,
+            other => {
+                return Err(CodecError::malformed(
+                    "",
+                    format!(
+                        "unsupported CDR encapsulation {:02x} {:02x} (only plain CDR, XCDR1, is supported)",
+                        other[0], other[1]
+                    ),
+                ));
+            }
+        };
+        Ok(CdrReader {
+            payload: &buffer[HEADER_LEN..],
+            pos: 0,
+            little_endian,
+        })
+    }
+
+    pub fn remaining(&self) -> usize {
+        self.payload.len() - self.pos
+    }
+
+    /// Skips padding up to `align` and returns the next `len` bytes.
+    pub fn take_aligned(&mut self, len: usize, align: usize) -> Result<&'a [u8], CodecError> {
+        let start = self.pos.next_multiple_of(align);
+        let end = start
+            .checked_add(len)
+            .filter(|&end| end <= self.payload.len())
+            .ok_or_else(|| {
+                CodecError::malformed(
+                    "",
+                    format!(
+                        "buffer ends at byte {} but {len} more bytes are needed at byte {start}",
+                        self.payload.len() + HEADER_LEN,
+                        start = start + HEADER_LEN
+                    ),
+                )
+            })?;
+        self.pos = end;
+        Ok(&self.payload[start..end])
+    }
+
+    read_scalar!(read_u32, u32);
+
+    pub fn read_u8(&mut self) -> Result<u8, CodecError> {
+        Ok(self.take_aligned(1, 1)?[0])
+    }
+
+    /// A sequence or string length, checked against what is left in the
+    /// buffer so a forged length cannot trigger a huge allocation.
+    pub fn read_length(&mut self, min_element_size: usize) -> Result<usize, CodecError> {
+        let len = self.read_u32()? as usize;
+        if len.saturating_mul(min_element_size.max(1)) > self.remaining() {
+            return Err(CodecError::malformed(
+                "",
+                format!(
+                    "length {len} at byte {} exceeds the {} bytes left in the buffer",
+                    self.pos + HEADER_LEN - 4,
+                    self.remaining()
+                ),
+            ));
+        }
+        Ok(len)
+    }
+}
+
+/// Writes little-endian CDR with zeroed padding, so output is deterministic.
+pub struct CdrWriter {
+    buf: Vec<u8>,
+}
+
+impl Default for CdrWriter {
+    fn default() -> Self {
+        Self::with_capacity(256)
+    }
+}
+
+impl CdrWriter {
+    pub fn with_capacity(capacity: usize) -> Self {
+        let mut buf = Vec::with_capacity(capacity + HEADER_LEN);
+        buf.extend_from_slice(&[CDR_LE[0], CDR_LE[1], 0, 0]);
+        CdrWriter { buf }
+    }
+
+    /// Reuses an existing buffer's allocation.
+    pub fn reuse(mut buf: Vec<u8>) -> Self {
+        buf.clear();
+        buf.extend_from_slice(&[CDR_LE[0], CDR_LE[1], 0, 0]);
+        CdrWriter { buf }
+    }
+
+    pub fn align(&mut self, align: usize) {
+        let pos = self.buf.len() - HEADER_LEN;
+        let padded = pos.next_multiple_of(align);
+        self.buf.resize(HEADER_LEN + padded, 0);
+    }
+
+    pub fn write_bytes(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
+    }
+
+    pub fn write_aligned(&mut self, bytes: &[u8], align: usize) {
+        self.align(align);
+        self.buf.extend_from_slice(bytes);
+    }
+
+    pub fn write_u32(&mut self, value: u32) {
+        self.write_aligned(&value.to_le_bytes(), 4);
+    }
+
+    /// Room for `additional` more bytes, to avoid regrowing for bulk data.
+    pub fn reserve(&mut self, additional: usize) {
+        self.buf.reserve(additional);
+    }
+
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.buf
+    }
+}

@@ -1,0 +1,373 @@
+//! CDR -> Arrow. Values are appended to column builders that mirror the
+//! layout; primitive arrays are appended in bulk from the wire bytes.
+
+use super::CodecError;
+use super::cdr::CdrReader;
+use super::schema::{Element, FieldLayout, MessageLayout};
+use crate::msg::{ArrayKind, Primitive};
+use arrow::array::{
+    ArrayRef, BinaryArray, BooleanArray, FixedSizeListArray, ListArray, PrimitiveArray,
+    StringArray, StructArray,
+};
+use arrow::buffer::{BooleanBuffer, Buffer, OffsetBuffer, ScalarBuffer};
+use arrow::datatypes::{self as adt, DataType, FieldRef};
+use std::sync::Arc;
+
+/// Decodes one CDR-encoded message into a one-row `StructArray`.
+pub fn decode_message(layout: &Arc<MessageLayout>, cdr: &[u8]) -> Result<StructArray, CodecError> {
+    let mut reader = CdrReader::new(cdr)?;
+    let mut column = StructColumn::new(layout.clone());
+    column.decode_one(&mut reader)?;
+    column.finish()
+}
+
+enum Column {
+    Bool(Vec<bool>),
+    Int8(Vec<i8>),
+    UInt8(Vec<u8>),
+    Int16(Vec<i16>),
+    UInt16(Vec<u16>),
+    Int32(Vec<i32>),
+    UInt32(Vec<u32>),
+    Int64(Vec<i64>),
+    UInt64(Vec<u64>),
+    Float32(Vec<f32>),
+    Float64(Vec<f64>),
+    /// `string` as UTF-8 bytes; wide strings are transcoded on the way in.
+    Utf8 {
+        offsets: Vec<i32>,
+        data: Vec<u8>,
+    },
+    Binary {
+        offsets: Vec<i32>,
+        data: Vec<u8>,
+    },
+    Struct(StructColumn),
+    List {
+        item: FieldRef,
+        offsets: Vec<i32>,
+        child: Box<Column>,
+    },
+    FixedList {
+        item: FieldRef,
+        size: i32,
+        child: Box<Column>,
+    },
+}
+
+struct StructColumn {
+    layout: Arc<MessageLayout>,
+    children: Vec<Column>,
+    len: usize,
+}
+
+impl StructColumn {
+    fn new(layout: Arc<MessageLayout>) -> Self {
+        let children = layout.fields.iter().map(Column::for_field).collect();
+        StructColumn {
+            layout,
+            children,
+            len: 0,
+        }
+    }
+
+    fn decode_one(&mut self, reader: &mut CdrReader) -> Result<(), CodecError> {
+        if self.layout.fields.is_empty() {
+            // rosidl gives empty messages one placeholder byte on the wire.
+            reader.read_u8()?;
+        }
+        for (field, column) in self.layout.fields.iter().zip(self.children.iter_mut()) {
+            decode_field(field, column, reader).map_err(|e| e.within(&field.name))?;
+        }
+        self.len += 1;
+        Ok(())
+    }
+
+    fn finish(self) -> Result<StructArray, CodecError> {
+        if self.layout.fields.is_empty() {
+            return Ok(StructArray::new_empty_fields(self.len, None));
+        }
+        let mut arrays = Vec::with_capacity(self.children.len());
+        for (field, column) in self.layout.fields.iter().zip(self.children) {
+            arrays.push(column.finish().map_err(|e| e.within(&field.name))?);
+        }
+        StructArray::try_new(self.layout.arrow_fields.clone(), arrays, None)
+            .map_err(|e| CodecError::malformed("", e.to_string()))
+    }
+}
+
+impl Column {
+    fn for_field(field: &FieldLayout) -> Column {
+        let element = || Column::for_element(&field.element);
+        match (field.array, field.arrow.data_type()) {
+            (ArrayKind::Single, _) => element(),
+            (ArrayKind::Fixed(n), DataType::FixedSizeList(item, _)) => Column::FixedList {
+                item: item.clone(),
+                size: n as i32,
+                child: Box::new(element()),
+            },
+            (_, DataType::Binary) => Column::Binary {
+                offsets: vec![0],
+                data: Vec::new(),
+            },
+            (_, DataType::List(item)) => Column::List {
+                item: item.clone(),
+                offsets: vec![0],
+                child: Box::new(element()),
+            },
+            (array, data_type) => unreachable!("layout built {data_type} for {array:?}"),
+        }
+    }
+
+    fn for_element(element: &Element) -> Column {
+        use Primitive::*;
+        match element {
+            Element::Primitive(p) => match p {
+                Bool => Column::Bool(Vec::new()),
+                Int8 => Column::Int8(Vec::new()),
+                Byte | Char | UInt8 => Column::UInt8(Vec::new()),
+                Int16 => Column::Int16(Vec::new()),
+                UInt16 => Column::UInt16(Vec::new()),
+                Int32 => Column::Int32(Vec::new()),
+                UInt32 => Column::UInt32(Vec::new()),
+                Int64 => Column::Int64(Vec::new()),
+                UInt64 => Column::UInt64(Vec::new()),
+                Float32 => Column::Float32(Vec::new()),
+                Float64 => Column::Float64(Vec::new()),
+            },
+            Element::String { .. } | Element::WString { .. } => Column::Utf8 {
+                offsets: vec![0],
+                data: Vec::new(),
+            },
+            Element::Message(layout) => Column::Struct(StructColumn::new(layout.clone())),
+        }
+    }
+
+    fn finish(self) -> Result<ArrayRef, CodecError> {
+        fn prim<T: adt::ArrowPrimitiveType>(values: Vec<T::Native>) -> ArrayRef {
+            Arc::new(PrimitiveArray::<T>::new(ScalarBuffer::from(values), None))
+        }
+        let bad = |e: arrow::error::ArrowError| CodecError::malformed("", e.to_string());
+        Ok(match self {
+            Column::Bool(v) => Arc::new(BooleanArray::new(BooleanBuffer::from(v), None)),
+            Column::Int8(v) => prim::<adt::Int8Type>(v),
+            Column::UInt8(v) => prim::<adt::UInt8Type>(v),
+            Column::Int16(v) => prim::<adt::Int16Type>(v),
+            Column::UInt16(v) => prim::<adt::UInt16Type>(v),
+            Column::Int32(v) => prim::<adt::Int32Type>(v),
+            Column::UInt32(v) => prim::<adt::UInt32Type>(v),
+            Column::Int64(v) => prim::<adt::Int64Type>(v),
+            Column::UInt64(v) => prim::<adt::UInt64Type>(v),
+            Column::Float32(v) => prim::<adt::Float32Type>(v),
+            Column::Float64(v) => prim::<adt::Float64Type>(v),
+            Column::Utf8 { offsets, data } => Arc::new(
+                StringArray::try_new(
+                    OffsetBuffer::new(ScalarBuffer::from(offsets)),
+                    Buffer::from_vec(data),
+                    None,
+                )
+                .map_err(bad)?,
+            ),
+            Column::Binary { offsets, data } => Arc::new(
+                BinaryArray::try_new(
+                    OffsetBuffer::new(ScalarBuffer::from(offsets)),
+                    Buffer::from_vec(data),
+                    None,
+                )
+                .map_err(bad)?,
+            ),
+            Column::Struct(s) => Arc::new(s.finish()?),
+            Column::List {
+                item,
+                offsets,
+                child,
+            } => Arc::new(
+                ListArray::try_new(
+                    item,
+                    OffsetBuffer::new(ScalarBuffer::from(offsets)),
+                    child.finish()?,
+                    None,
+                )
+                .map_err(bad)?,
+            ),
+            Column::FixedList { item, size, child } => Arc::new(
+                FixedSizeListArray::try_new(item, size, child.finish()?, None).map_err(bad)?,
+            ),
+        })
+    }
+}
+
+fn next_offset(offsets: &[i32], added: usize) -> Result<i32, CodecError> {
+    let last = *offsets.last().expect("offsets start with 0") as usize;
+    i32::try_from(last + added)
+        .map_err(|_| CodecError::malformed("", "more than 2 GiB in one column".to_string()))
+}
+
+/// The fewest wire bytes one element can take, to bound forged lengths.
+fn min_wire_size(element: &Element) -> usize {
+    match element {
+        Element::Primitive(p) => p.size(),
+        Element::String { .. } | Element::WString { .. } => 4,
+        Element::Message(_) => 1,
+    }
+}
+
+fn decode_field(
+    field: &FieldLayout,
+    column: &mut Column,
+    reader: &mut CdrReader,
+) -> Result<(), CodecError> {
+    match (field.array, column) {
+        (ArrayKind::Single, column) => decode_elements(&field.element, column, 1, false, reader),
+        (ArrayKind::Fixed(n), Column::FixedList { child, .. }) => {
+            decode_elements(&field.element, child, n, true, reader)
+        }
+        (array, column) => {
+            let len = reader.read_length(min_wire_size(&field.element))?;
+            if let ArrayKind::Bounded(bound) = array
+                && len > bound
+            {
+                return Err(CodecError::malformed(
+                    "",
+                    format!("sequence of {len} elements exceeds its bound of {bound}"),
+                ));
+            }
+            match column {
+                Column::Binary { offsets, data } => {
+                    let next = next_offset(offsets, len)?;
+                    data.extend_from_slice(reader.take_aligned(len, 1)?);
+                    offsets.push(next);
+                }
+                Column::List { offsets, child, .. } => {
+                    let next = next_offset(offsets, len)?;
+                    decode_elements(&field.element, child, len, true, reader)?;
+                    offsets.push(next);
+                }
+                _ => unreachable!("sequence field has a list column"),
+            }
+            Ok(())
+        }
+    }
+}
+
+macro_rules! bulk {
+    ($values:expr, $reader:expr, $n:expr, $t:ty) => {{
+        const SIZE: usize = std::mem::size_of::<$t>();
+        let bytes = $reader.take_aligned($n * SIZE, SIZE)?;
+        let chunks = bytes.chunks_exact(SIZE);
+        if $reader.little_endian {
+            $values.extend(chunks.map(|c| <$t>::from_le_bytes(c.try_into().expect("exact chunk"))));
+        } else {
+            $values.extend(chunks.map(|c| <$t>::from_be_bytes(c.try_into().expect("exact chunk"))));
+        }
+    }};
+}
+
+fn decode_elements(
+    element: &Element,
+    column: &mut Column,
+    n: usize,
+    indexed: bool,
+    reader: &mut CdrReader,
+) -> Result<(), CodecError> {
+    if n.saturating_mul(min_wire_size(element)) > reader.remaining() {
+        return Err(CodecError::malformed(
+            "",
+            format!(
+                "{n} elements cannot fit in the {} bytes left",
+                reader.remaining()
+            ),
+        ));
+    }
+    match (element, column) {
+        (Element::Primitive(_), Column::UInt8(v)) => {
+            v.extend_from_slice(reader.take_aligned(n, 1)?)
+        }
+        (Element::Primitive(_), Column::Int8(v)) => {
+            v.extend(reader.take_aligned(n, 1)?.iter().map(|&b| b as i8))
+        }
+        (Element::Primitive(_), Column::Bool(v)) => {
+            v.extend(reader.take_aligned(n, 1)?.iter().map(|&b| b != 0))
+        }
+        (Element::Primitive(_), Column::Int16(v)) => bulk!(v, reader, n, i16),
+        (Element::Primitive(_), Column::UInt16(v)) => bulk!(v, reader, n, u16),
+        (Element::Primitive(_), Column::Int32(v)) => bulk!(v, reader, n, i32),
+        (Element::Primitive(_), Column::UInt32(v)) => bulk!(v, reader, n, u32),
+        (Element::Primitive(_), Column::Int64(v)) => bulk!(v, reader, n, i64),
+        (Element::Primitive(_), Column::UInt64(v)) => bulk!(v, reader, n, u64),
+        (Element::Primitive(_), Column::Float32(v)) => bulk!(v, reader, n, f32),
+        (Element::Primitive(_), Column::Float64(v)) => bulk!(v, reader, n, f64),
+        (Element::String { bound }, Column::Utf8 { offsets, data }) => {
+            for i in 0..n {
+                let len = reader.read_length(1).map_err(|e| e.at_index(i, indexed))?;
+                // The length counts the terminating NUL; 0 is tolerated as "".
+                let bytes = reader.take_aligned(len, 1)?;
+                let text = match bytes.split_last() {
+                    Some((0, text)) => text,
+                    Some(_) => {
+                        return Err(CodecError::malformed(
+                            "",
+                            "string is not NUL-terminated".to_string(),
+                        )
+                        .at_index(i, indexed));
+                    }
+                    None => &[],
+                };
+                check_string_bound(*bound, text.len()).map_err(|e| e.at_index(i, indexed))?;
+                data.extend_from_slice(text);
+                offsets.push(
+                    i32::try_from(data.len()).map_err(|_| {
+                        CodecError::malformed("", "more than 2 GiB of strings".into())
+                    })?,
+                );
+            }
+        }
+        (Element::WString { bound }, Column::Utf8 { offsets, data }) => {
+            for i in 0..n {
+                let units = decode_wstring(reader).map_err(|e| e.at_index(i, indexed))?;
+                check_string_bound(*bound, units.len()).map_err(|e| e.at_index(i, indexed))?;
+                let text = String::from_utf16(&units).map_err(|_| {
+                    CodecError::malformed("", "wstring is not valid UTF-16".to_string())
+                        .at_index(i, indexed)
+                })?;
+                data.extend_from_slice(text.as_bytes());
+                offsets.push(
+                    i32::try_from(data.len()).map_err(|_| {
+                        CodecError::malformed("", "more than 2 GiB of strings".into())
+                    })?,
+                );
+            }
+        }
+        (Element::Message(_), Column::Struct(s)) => {
+            for i in 0..n {
+                s.decode_one(reader).map_err(|e| e.at_index(i, indexed))?;
+            }
+        }
+        _ => unreachable!("column built for this element"),
+    }
+    Ok(())
+}
+
+fn check_string_bound(bound: Option<usize>, len: usize) -> Result<(), CodecError> {
+    match bound {
+        Some(b) if len > b => Err(CodecError::malformed(
+            "",
+            format!("string of {len} characters exceeds its bound of {b}"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// ROS `wstring` on the wire (Fast CDR's `std::wstring`): a u32 count of
+/// UTF-16 code units, then each unit widened to a u32, no terminator.
+fn decode_wstring(reader: &mut CdrReader) -> Result<Vec<u16>, CodecError> {
+    let len = reader.read_length(4)?;
+    let mut units = Vec::with_capacity(len);
+    for _ in 0..len {
+        let unit = reader.read_u32()?;
+        units.push(u16::try_from(unit).map_err(|_| {
+            CodecError::malformed("", format!("wstring unit {unit:#x} is not UTF-16"))
+        })?);
+    }
+    Ok(units)
+}

@@ -1,0 +1,377 @@
+//! The bridge's YAML config file (see docs/configuration.md).
+//!
+//! Parsing is strict: unknown keys are errors that name the key and line, so
+//! a typo never silently disables a route.
+
+use anyhow::{Context, bail};
+use serde::{Deserialize, Deserializer};
+use std::collections::HashSet;
+use std::path::Path;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub ros: RosSection,
+    #[serde(default)]
+    pub from_ros: Vec<FromRos>,
+    #[serde(default)]
+    pub to_ros: Vec<ToRos>,
+    #[serde(default)]
+    pub liveness: Option<Liveness>,
+    #[serde(default)]
+    pub dora_failures: Option<DoraFailures>,
+    #[serde(default)]
+    pub shutdown: Shutdown,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RosSection {
+    /// Default: the dora node id.
+    pub node_name: Option<String>,
+    /// Default: `/`.
+    pub namespace: Option<String>,
+}
+
+/// ROS topic -> dora output.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FromRos {
+    pub topic: String,
+    /// `pkg/msg/Type`; when absent, taken from the ROS graph.
+    #[serde(rename = "type")]
+    pub msg_type: Option<String>,
+    pub output: String,
+    #[serde(default)]
+    pub qos: QosSetting,
+    /// Emit byte sequences (`uint8[]`) as Arrow `Binary` instead of `List<UInt8>`.
+    #[serde(default)]
+    pub bytes_as_binary: bool,
+}
+
+/// dora input -> ROS topic.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToRos {
+    pub input: String,
+    pub topic: String,
+    #[serde(rename = "type")]
+    pub msg_type: String,
+    #[serde(default)]
+    pub qos: QosSetting,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum QosSetting {
+    #[default]
+    Auto,
+    SensorData,
+    Default,
+    SystemDefault,
+    Custom(QosProfileConfig),
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QosProfileConfig {
+    pub reliability: Option<ReliabilityConfig>,
+    pub durability: Option<DurabilityConfig>,
+    pub history: Option<HistoryConfig>,
+    pub depth: Option<usize>,
+    #[serde(default, deserialize_with = "opt_duration")]
+    pub deadline: Option<Duration>,
+    #[serde(default, deserialize_with = "opt_duration")]
+    pub lifespan: Option<Duration>,
+    pub liveliness: Option<LivelinessConfig>,
+    #[serde(default, deserialize_with = "opt_duration")]
+    pub lease: Option<Duration>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReliabilityConfig {
+    Reliable,
+    BestEffort,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DurabilityConfig {
+    Volatile,
+    TransientLocal,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HistoryConfig {
+    KeepLast,
+    KeepAll,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LivelinessConfig {
+    Automatic,
+    ManualByTopic,
+}
+
+impl<'de> Deserialize<'de> for QosSetting {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Preset(String),
+            Profile(QosProfileConfig),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Preset(p) => match p.as_str() {
+                "auto" => Ok(QosSetting::Auto),
+                "sensor_data" => Ok(QosSetting::SensorData),
+                "default" => Ok(QosSetting::Default),
+                "system_default" => Ok(QosSetting::SystemDefault),
+                other => Err(serde::de::Error::custom(format!(
+                    "unknown qos preset `{other}`; expected auto, sensor_data, default, \
+                     system_default or a profile {{reliability, durability, history, depth, ...}}"
+                ))),
+            },
+            Raw::Profile(p) => Ok(QosSetting::Custom(p)),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Liveness {
+    #[serde(default)]
+    pub watch: Vec<String>,
+    #[serde(default = "default_startup_timeout", deserialize_with = "duration")]
+    pub startup_timeout: Duration,
+    #[serde(default = "default_grace", deserialize_with = "duration")]
+    pub grace: Duration,
+    #[serde(default)]
+    pub on_lost: OnLost,
+    pub report_output: Option<String>,
+}
+
+fn default_startup_timeout() -> Duration {
+    Duration::from_secs(10)
+}
+
+fn default_grace() -> Duration {
+    Duration::from_millis(500)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnLost {
+    #[default]
+    Fail,
+    Report,
+    Ignore,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DoraFailures {
+    #[serde(default = "default_diagnostics_topic")]
+    pub diagnostics_topic: String,
+    #[serde(default = "default_true")]
+    pub withdraw_publishers: bool,
+}
+
+fn default_diagnostics_topic() -> String {
+    "/diagnostics".to_string()
+}
+
+fn default_true() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Shutdown {
+    #[serde(default)]
+    pub on_signal: OnSignal,
+    #[serde(default)]
+    pub on_watched_nodes_gone: OnWatchedNodesGone,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnSignal {
+    #[default]
+    StopDataflow,
+    Exit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnWatchedNodesGone {
+    #[default]
+    None,
+    StopDataflow,
+}
+
+/// Parses `500ms`, `2s`, `1.5s`, `100us`, `1m`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .ok_or_else(|| {
+            format!("duration `{text}` needs a unit (ns, us, ms, s, m), e.g. `500ms`")
+        })?;
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration such as `500ms` or `2s`"))?;
+    let seconds = match unit.trim() {
+        "ns" => value / 1e9,
+        "us" => value / 1e6,
+        "ms" => value / 1e3,
+        "s" => value,
+        "m" | "min" => value * 60.0,
+        other => {
+            return Err(format!(
+                "unknown duration unit `{other}` in `{text}`; use ns, us, ms, s or m"
+            ));
+        }
+    };
+    Duration::try_from_secs_f64(seconds).map_err(|e| format!("`{text}`: {e}"))
+}
+
+fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let text = String::deserialize(d)?;
+    parse_duration(&text).map_err(serde::de::Error::custom)
+}
+
+fn opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    Option::<String>::deserialize(d)?
+        .map(|t| parse_duration(&t).map_err(serde::de::Error::custom))
+        .transpose()
+}
+
+impl Config {
+    pub fn from_file(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read config file {}", path.display()))?;
+        Self::from_yaml(&text).with_context(|| format!("invalid config file {}", path.display()))
+    }
+
+    pub fn from_yaml(text: &str) -> anyhow::Result<Self> {
+        let config: Config = if text.trim().is_empty() {
+            Config::default()
+        } else {
+            serde_yaml::from_str(text).map_err(|e| anyhow::anyhow!("{e}"))?
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks that need the whole file: duplicates and name syntax.
+    fn validate(&self) -> anyhow::Result<()> {
+        let mut outputs = HashSet::new();
+        for (i, route) in self.from_ros.iter().enumerate() {
+            check_topic(&route.topic).with_context(|| format!("from_ros[{i}].topic"))?;
+            if let Some(t) = &route.msg_type {
+                crate::msg::TypeName::parse(t)
+                    .map_err(anyhow::Error::msg)
+                    .with_context(|| format!("from_ros[{i}].type"))?;
+            }
+            if route.output.is_empty() || route.output.contains('/') {
+                bail!(
+                    "from_ros[{i}].output: `{}` is not a dora output id",
+                    route.output
+                );
+            }
+            if !outputs.insert(route.output.as_str()) {
+                bail!(
+                    "from_ros[{i}].output: output `{}` is used by more than one route",
+                    route.output
+                );
+            }
+        }
+        if let Some(report) = self
+            .liveness
+            .as_ref()
+            .and_then(|l| l.report_output.as_deref())
+            && !outputs.insert(report)
+        {
+            bail!("liveness.report_output: output `{report}` is also used by a from_ros route");
+        }
+        let mut inputs = HashSet::new();
+        for (i, route) in self.to_ros.iter().enumerate() {
+            check_topic(&route.topic).with_context(|| format!("to_ros[{i}].topic"))?;
+            crate::msg::TypeName::parse(&route.msg_type)
+                .map_err(anyhow::Error::msg)
+                .with_context(|| format!("to_ros[{i}].type"))?;
+            if !inputs.insert(route.input.as_str()) {
+                bail!(
+                    "to_ros[{i}].input: input `{}` is used by more than one route",
+                    route.input
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+fn check_topic(topic: &str) -> anyhow::Result<()> {
+    let body = topic.strip_prefix('/').unwrap_or(topic);
+    let ok = !body.is_empty()
+        && body.split('/').all(|part| {
+            !part.is_empty()
+                && !part.starts_with(|c: char| c.is_ascii_digit())
+                && part.chars().all(|c| {
+                    c.is_ascii_alphanumeric() || c == '_' || c == '~' || c == '{' || c == '}'
+                })
+        });
+    if ok {
+        Ok(())
+    } else {
+        bail!("`{topic}` is not a valid ROS topic name")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn full_example_parses() {
+        let c = Config::from_yaml(
+            "ros: {node_name: b, namespace: /}\n\
+             from_ros:\n  - topic: /chatter\n    type: std_msgs/msg/String\n    output: chatter\n    qos: sensor_data\n\
+             to_ros:\n  - input: cmd\n    topic: /cmd_vel\n    type: geometry_msgs/msg/Twist\n    qos: {reliability: reliable, depth: 5, deadline: 100ms}\n\
+             liveness: {watch: [/talker], grace: 500ms, on_lost: report, report_output: live}\n\
+             dora_failures: {diagnostics_topic: /diagnostics}\n\
+             shutdown: {on_signal: exit}\n",
+        )
+        .unwrap();
+        assert_eq!(c.from_ros[0].qos, QosSetting::SensorData);
+        match &c.to_ros[0].qos {
+            QosSetting::Custom(p) => assert_eq!(p.deadline, Some(Duration::from_millis(100))),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(c.shutdown.on_signal, OnSignal::Exit);
+    }
+
+    #[test]
+    fn unknown_key_names_key_and_line() {
+        let err = Config::from_yaml("from_ros:\n  - topic: /a\n    output: a\n    topik: x\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("topik") && err.contains("line 4"), "{err}");
+    }
+
+    #[test]
+    fn duplicates_and_bad_names_are_errors() {
+        let dup = "from_ros:\n  - {topic: /a, output: x}\n  - {topic: /b, output: x}\n";
+        assert!(format!("{:#}", Config::from_yaml(dup).unwrap_err()).contains("more than one"));
+        let bad = "to_ros:\n  - {input: i, topic: /a, type: not-a-type}\n";
+        assert!(format!("{:#}", Config::from_yaml(bad).unwrap_err()).contains("to_ros[0].type"));
+        assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
+        assert!(parse_duration("10").is_err());
+    }
+}

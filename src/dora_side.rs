@@ -1,0 +1,118 @@
+//! The dora side: connecting as a node, checking the config against the
+//! dataflow, and the metadata each output carries.
+
+use crate::config::Config;
+use crate::ros::rcl::MessageInfo;
+use anyhow::bail;
+use dora_node_api::dora_core::config::NodeId;
+use dora_node_api::{DoraNode, EventStream, MetadataParameters, Parameter};
+
+/// Metadata keys on every message the bridge sends into dora.
+pub const META_TOPIC: &str = "ros_topic";
+pub const META_TYPE: &str = "ros_type";
+pub const META_SOURCE_TIMESTAMP: &str = "ros_source_timestamp_ns";
+pub const META_RECEIVED_TIMESTAMP: &str = "ros_received_timestamp_ns";
+pub const META_PUBLISHER_GID: &str = "ros_publisher_gid";
+pub const META_SEQUENCE: &str = "ros_publication_sequence_number";
+
+/// Connects to the dora daemon: as the node it spawned (`DORA_NODE_CONFIG`),
+/// or as dynamic node `dynamic_id` when started by someone else.
+pub fn connect(dynamic_id: Option<&str>) -> anyhow::Result<(DoraNode, EventStream)> {
+    match dynamic_id {
+        Some(id) => DoraNode::init_from_node_id(NodeId::from(id.to_string())).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot connect to dora as dynamic node `{id}`: {e}\n\
+                 Is a dataflow with a node `id: {id}`, `path: dynamic` running (dora up; dora start)?"
+            )
+        }),
+        None => {
+            if std::env::var_os("DORA_NODE_CONFIG").is_none() {
+                bail!(
+                    "not started by dora: DORA_NODE_CONFIG is not set.\n\
+                     Declare the bridge as a node in a dataflow YAML and run it with `dora run`, \
+                     or start it with `--dynamic <node id>` for a `path: dynamic` node."
+                );
+            }
+            DoraNode::init_from_env_force().map_err(|e| anyhow::anyhow!("cannot connect to dora: {e}"))
+        }
+    }
+}
+
+/// Every route's output and input must be declared for this node in the
+/// dataflow YAML; dora would otherwise drop the data silently.
+pub fn check_against_dataflow(node: &DoraNode, config: &Config) -> anyhow::Result<()> {
+    let run = node.node_config();
+    let node_id = node.id();
+    let outputs: Vec<String> = run.outputs.iter().map(|o| o.to_string()).collect();
+    let inputs: Vec<String> = run.inputs.keys().map(|i| i.to_string()).collect();
+    let mut problems = Vec::new();
+    for (i, route) in config.from_ros.iter().enumerate() {
+        if !outputs.contains(&route.output) {
+            problems.push(format!(
+                "from_ros[{i}].output `{}` is not declared under `outputs:` of node `{node_id}` (declared: [{}])",
+                route.output,
+                outputs.join(", ")
+            ));
+        }
+    }
+    if let Some(report) = config
+        .liveness
+        .as_ref()
+        .and_then(|l| l.report_output.as_ref())
+        && !outputs.contains(report)
+    {
+        problems.push(format!(
+            "liveness.report_output `{report}` is not declared under `outputs:` of node `{node_id}`"
+        ));
+    }
+    for (i, route) in config.to_ros.iter().enumerate() {
+        if !inputs.contains(&route.input) {
+            problems.push(format!(
+                "to_ros[{i}].input `{}` is not declared under `inputs:` of node `{node_id}` (declared: [{}])",
+                route.input,
+                inputs.join(", ")
+            ));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        bail!(
+            "the config does not match the dataflow:\n  {}",
+            problems.join("\n  ")
+        )
+    }
+}
+
+pub fn message_metadata(topic: &str, ros_type: &str, info: &MessageInfo) -> MetadataParameters {
+    let mut params = MetadataParameters::default();
+    params.insert(META_TOPIC.into(), Parameter::String(topic.to_string()));
+    params.insert(META_TYPE.into(), Parameter::String(ros_type.to_string()));
+    if info.source_timestamp_ns != 0 {
+        params.insert(
+            META_SOURCE_TIMESTAMP.into(),
+            Parameter::Integer(info.source_timestamp_ns),
+        );
+    }
+    if info.received_timestamp_ns != 0 {
+        params.insert(
+            META_RECEIVED_TIMESTAMP.into(),
+            Parameter::Integer(info.received_timestamp_ns),
+        );
+    }
+    if info.publication_sequence_number != 0 {
+        params.insert(
+            META_SEQUENCE.into(),
+            Parameter::Integer(info.publication_sequence_number.min(i64::MAX as u64) as i64),
+        );
+    }
+    if info.publisher_gid.iter().any(|&b| b != 0) {
+        let hex: String = info
+            .publisher_gid
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        params.insert(META_PUBLISHER_GID.into(), Parameter::String(hex));
+    }
+    params
+}

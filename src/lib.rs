@@ -1,0 +1,15 @@
+//! ros2_dora_bridge: ROS 2 topics <-> dora-rs dataflows as typed Arrow.
+//!
+//! - [`config`]: the YAML config file.
+//! - [`msg`]: ROS interface definitions, resolved at run time.
+//! - [`codec`]: CDR <-> Arrow for any resolved type.
+//! - [`ros`]: the ROS side, one rcl node (all `unsafe` is in `ros::rcl`).
+//! - [`dora_side`]: the dora side: connection, dataflow checks, metadata.
+//! - [`bridge`]: the running bridge, wiring both sides together.
+
+pub mod bridge;
+pub mod codec;
+pub mod config;
+pub mod dora_side;
+pub mod msg;
+pub mod ros;

@@ -1,0 +1,164 @@
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use ros2_dora_bridge::bridge::{self, RunOptions};
+use ros2_dora_bridge::codec::{CodecOptions, MessageCodec};
+use ros2_dora_bridge::config::Config;
+use ros2_dora_bridge::msg::{TypeName, TypeRegistry};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const CONFIG_ENV: &str = "ROS2_DORA_BRIDGE_CONFIG";
+
+/// Bridge ROS 2 topics and dora-rs dataflows, both ways, as typed Apache Arrow.
+///
+/// Without a subcommand, runs as a dora node: declare it in a dataflow YAML
+/// (`path: ros2-dora-bridge`, `args: --config bridge.yaml`) or start it as a
+/// dynamic node with `--dynamic ID`. Arguments after `--ros-args` go to rcl
+/// (remapping, `-r __node:=name`, `-r __ns:=/ns`).
+#[derive(Parser, Debug)]
+#[command(
+    name = "ros2-dora-bridge",
+    version,
+    after_help = "Docs: docs/configuration.md, docs/arrow-mapping.md"
+)]
+struct Cli {
+    /// Bridge config file (YAML). Default: the file named by $ROS2_DORA_BRIDGE_CONFIG.
+    #[arg(long, short, global = true)]
+    config: Option<PathBuf>,
+    /// Connect as dora dynamic node ID (YAML `path: dynamic`), e.g. when started from a ROS launch file.
+    #[arg(long, value_name = "ID")]
+    dynamic: Option<String>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Print the Arrow schema of a ROS message type, e.g. sensor_msgs/msg/Image.
+    Schema {
+        /// `pkg/msg/Type`
+        #[arg(value_name = "TYPE")]
+        msg_type: String,
+        /// Show `uint8[]` fields as Binary instead of List<UInt8>.
+        #[arg(long)]
+        bytes_as_binary: bool,
+    },
+    /// Validate a config file against the installed ROS types; exit 0 if valid, 1 if not.
+    Check,
+}
+
+fn main() -> ExitCode {
+    // rcl gets everything from `--ros-args` on; clap gets the rest.
+    let argv: Vec<String> = std::env::args().collect();
+    let split = argv
+        .iter()
+        .position(|a| a == "--ros-args")
+        .unwrap_or(argv.len());
+    let mut rcl_args = vec![argv[0].clone()];
+    rcl_args.extend_from_slice(&argv[split..]);
+    let cli = Cli::parse_from(&argv[..split]);
+
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+
+    match dispatch(cli, rcl_args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ros2-dora-bridge: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn dispatch(cli: Cli, rcl_args: Vec<String>) -> anyhow::Result<()> {
+    match cli.command {
+        Some(Command::Schema {
+            msg_type,
+            bytes_as_binary,
+        }) => print_schema(&msg_type, bytes_as_binary),
+        Some(Command::Check) => check(&load_config(cli.config)?),
+        None => {
+            let config = load_config(cli.config)?;
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .context("cannot start the async runtime")?;
+            runtime.block_on(bridge::run(RunOptions {
+                config,
+                dynamic_id: cli.dynamic,
+                rcl_args,
+            }))
+        }
+    }
+}
+
+fn load_config(path: Option<PathBuf>) -> anyhow::Result<Config> {
+    let path = match path.or_else(|| std::env::var_os(CONFIG_ENV).map(PathBuf::from)) {
+        Some(p) => p,
+        None => anyhow::bail!(
+            "no config given: pass `--config FILE` or set {CONFIG_ENV}=FILE \
+             (see config/example.yaml for the format)"
+        ),
+    };
+    Config::from_file(&path)
+}
+
+fn print_schema(type_text: &str, bytes_as_binary: bool) -> anyhow::Result<()> {
+    let name = TypeName::parse(type_text).map_err(anyhow::Error::msg)?;
+    let codec = MessageCodec::new(
+        &TypeRegistry::from_environment(),
+        &name,
+        CodecOptions { bytes_as_binary },
+    )?;
+    print!(
+        "{}",
+        ros2_dora_bridge::codec::describe_schema(&codec.schema())
+    );
+    Ok(())
+}
+
+fn check(config: &Config) -> anyhow::Result<()> {
+    let registry = TypeRegistry::from_environment();
+    let mut problems = Vec::new();
+    let types = config
+        .from_ros
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| {
+            r.msg_type
+                .as_ref()
+                .map(|t| (format!("from_ros[{i}].type"), t))
+        })
+        .chain(
+            config
+                .to_ros
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (format!("to_ros[{i}].type"), &r.msg_type)),
+        );
+    for (key, type_text) in types {
+        let result = TypeName::parse(type_text)
+            .map_err(anyhow::Error::msg)
+            .and_then(|name| Ok(registry.resolve(&name)?));
+        if let Err(e) = result {
+            problems.push(format!("{key}: {e:#}"));
+        }
+    }
+    if problems.is_empty() {
+        println!(
+            "config OK: {} from_ros and {} to_ros routes, all types resolved",
+            config.from_ros.len(),
+            config.to_ros.len()
+        );
+        Ok(())
+    } else {
+        anyhow::bail!("{}", problems.join("\n"))
+    }
+}

@@ -1,0 +1,214 @@
+//! Finds and caches message definitions, with their nested types.
+
+use super::{BaseType, MessageDef, TypeName, parse_message_definition};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+#[derive(Debug, thiserror::Error)]
+pub enum TypeResolveError {
+    #[error(
+        "unknown ROS type `{name}`: no {file} under any prefix of AMENT_PREFIX_PATH ({prefixes}); \
+         is the package installed and its setup file sourced?"
+    )]
+    NotFound {
+        name: TypeName,
+        file: String,
+        prefixes: String,
+    },
+    #[error("malformed definition of `{name}` in {source_desc}: {message}")]
+    Malformed {
+        name: TypeName,
+        source_desc: String,
+        message: String,
+    },
+    #[error("cannot read {path}: {err}")]
+    Io { path: PathBuf, err: std::io::Error },
+    #[error("`{name}` (used by `{parent}`): {inner}")]
+    Nested {
+        name: TypeName,
+        parent: TypeName,
+        inner: Box<TypeResolveError>,
+    },
+    #[error("`{0}` contains itself")]
+    Recursive(TypeName),
+}
+
+/// All message definitions the bridge knows, looked up by name.
+///
+/// Definitions come from `.msg` files under the ROS prefixes, found on first
+/// use, or are added from text (e.g. a bag's embedded schema). Thread-safe.
+pub struct TypeRegistry {
+    prefixes: Vec<PathBuf>,
+    defs: RwLock<HashMap<TypeName, Arc<MessageDef>>>,
+}
+
+impl TypeRegistry {
+    /// A registry reading the packages under `AMENT_PREFIX_PATH`.
+    pub fn from_environment() -> Self {
+        let prefixes = std::env::var_os("AMENT_PREFIX_PATH")
+            .map(|v| std::env::split_paths(&v).collect())
+            .unwrap_or_default();
+        Self::with_prefixes(prefixes)
+    }
+
+    pub fn with_prefixes(prefixes: Vec<PathBuf>) -> Self {
+        TypeRegistry {
+            prefixes,
+            defs: RwLock::new(HashMap::new()),
+        }
+    }
+
+    pub fn prefixes(&self) -> &[PathBuf] {
+        &self.prefixes
+    }
+
+    /// The definition of `name`, after making sure every type it nests is
+    /// resolvable too.
+    pub fn resolve(&self, name: &TypeName) -> Result<Arc<MessageDef>, TypeResolveError> {
+        let def = self.load(name)?;
+        self.check_nested(&def, &mut vec![name.clone()])?;
+        Ok(def)
+    }
+
+    /// The definition of `name`; nested types must already be resolvable.
+    /// Used by the codec, which only sees names that [`Self::resolve`] checked.
+    pub fn get(&self, name: &TypeName) -> Result<Arc<MessageDef>, TypeResolveError> {
+        self.load(name)
+    }
+
+    /// Adds definitions from text, such as the schema text rosbag2 stores in
+    /// MCAP files: the root type's `.msg` text, then for each dependency a
+    /// line of `=` signs, a `MSG: pkg/Type` line and its `.msg` text.
+    /// Definitions given this way take precedence over installed ones.
+    pub fn add_concatenated(&self, root: &TypeName, text: &str) -> Result<(), TypeResolveError> {
+        let mut current = root.clone();
+        let mut body = String::new();
+        let mut parsed = Vec::new();
+        for line in text.lines() {
+            if line.len() >= 10 && line.chars().all(|c| c == '=') {
+                parsed.push((current.clone(), std::mem::take(&mut body)));
+                continue;
+            }
+            if let Some(name) = line.strip_prefix("MSG: ") {
+                current = TypeName::parse(name.trim()).map_err(|message| {
+                    TypeResolveError::Malformed {
+                        name: root.clone(),
+                        source_desc: "embedded definition".into(),
+                        message,
+                    }
+                })?;
+                continue;
+            }
+            body.push_str(line);
+            body.push('\n');
+        }
+        parsed.push((current, body));
+        let mut defs = self.defs.write().expect("registry lock poisoned");
+        for (name, body) in parsed {
+            let def = parse_message_definition(&name, &body).map_err(|message| {
+                TypeResolveError::Malformed {
+                    name: name.clone(),
+                    source_desc: "embedded definition".into(),
+                    message,
+                }
+            })?;
+            defs.insert(name, Arc::new(def));
+        }
+        Ok(())
+    }
+
+    fn load(&self, name: &TypeName) -> Result<Arc<MessageDef>, TypeResolveError> {
+        if let Some(def) = self.defs.read().expect("registry lock poisoned").get(name) {
+            return Ok(def.clone());
+        }
+        let relative = Path::new("share")
+            .join(&name.package)
+            .join(&name.kind)
+            .join(format!("{}.msg", name.name));
+        let path = self
+            .prefixes
+            .iter()
+            .map(|p| p.join(&relative))
+            .find(|p| p.is_file())
+            .ok_or_else(|| TypeResolveError::NotFound {
+                name: name.clone(),
+                file: relative.display().to_string(),
+                prefixes: if self.prefixes.is_empty() {
+                    "AMENT_PREFIX_PATH is empty".to_string()
+                } else {
+                    self.prefixes
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(":")
+                },
+            })?;
+        let text = std::fs::read_to_string(&path).map_err(|err| TypeResolveError::Io {
+            path: path.clone(),
+            err,
+        })?;
+        let def = parse_message_definition(name, &text).map_err(|message| {
+            TypeResolveError::Malformed {
+                name: name.clone(),
+                source_desc: path.display().to_string(),
+                message,
+            }
+        })?;
+        let def = Arc::new(def);
+        self.defs
+            .write()
+            .expect("registry lock poisoned")
+            .insert(name.clone(), def.clone());
+        Ok(def)
+    }
+
+    fn check_nested(
+        &self,
+        def: &MessageDef,
+        stack: &mut Vec<TypeName>,
+    ) -> Result<(), TypeResolveError> {
+        for field in &def.fields {
+            if let BaseType::Message(child) = &field.ty.base {
+                if stack.contains(child) {
+                    return Err(TypeResolveError::Recursive(child.clone()));
+                }
+                let child_def = self.load(child).map_err(|inner| TypeResolveError::Nested {
+                    name: child.clone(),
+                    parent: def.name.clone(),
+                    inner: Box::new(inner),
+                })?;
+                stack.push(child.clone());
+                self.check_nested(&child_def, stack)?;
+                stack.pop();
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_definitions_resolve_without_installation() {
+        let registry = TypeRegistry::with_prefixes(vec![]);
+        let root = TypeName::msg("geometry_msgs", "PointStamped");
+        let text = "std_msgs/Header header\nPoint point\n\
+                    ================================================================================\n\
+                    MSG: std_msgs/Header\nbuiltin_interfaces/Time stamp\nstring frame_id\n\
+                    ================================================================================\n\
+                    MSG: builtin_interfaces/Time\nint32 sec\nuint32 nanosec\n\
+                    ================================================================================\n\
+                    MSG: geometry_msgs/Point\nfloat64 x\nfloat64 y\nfloat64 z\n";
+        registry.add_concatenated(&root, text).unwrap();
+        let def = registry.resolve(&root).unwrap();
+        assert_eq!(def.fields.len(), 2);
+        let missing = registry
+            .resolve(&TypeName::msg("nope_msgs", "Nope"))
+            .unwrap_err()
+            .to_string();
+        assert!(missing.contains("nope_msgs/msg/Nope"), "{missing}");
+    }
+}

@@ -1,0 +1,685 @@
+//! The one module with `unsafe`: rcl through `r2r_rcl`'s bindings, and
+//! `dlopen` of rosidl type support libraries.
+//!
+//! Invariants every type here keeps:
+//! - Each rcl handle is zero-initialised, then `*_init`ed exactly once; a
+//!   failed init leaves nothing to finalise. It is `*_fini`ed exactly once,
+//!   in `Drop`, and never moved after init: handles live in a `Box`, since
+//!   rcl and the rmw keep pointers to them.
+//! - Ownership follows rcl's dependency order: an entity holds an `Arc` of the
+//!   [`RclNode`] it was created on (which holds the [`RclContext`]), and of the
+//!   [`TypeSupport`] whose library must stay loaded while the entity exists.
+//!   Dropping therefore always finalises entity, node, context in that order.
+//! - rcl entity creation and destruction on one node are serialised by the
+//!   node's mutex (rcl does not promise thread safety there). Publishing is
+//!   thread-safe in rcl/rmw for a publisher that is alive, so `RclPublisher`
+//!   is `Sync`. A subscription and a wait set are used by one thread at a time
+//!   (`Send`, not `Sync`): `&mut self` on take and wait.
+//! - Buffers passed to rcl are valid for the duration of the call only; rcl
+//!   copies what it keeps.
+
+use r2r_rcl as sys;
+use std::ffi::{CStr, CString, c_char};
+use std::path::PathBuf;
+use std::ptr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// An rcl call failed; the message is rcl's own error string.
+#[derive(Debug, thiserror::Error)]
+#[error("{call} failed (rcl code {code}): {message}")]
+pub struct RclError {
+    pub call: &'static str,
+    pub code: i32,
+    pub message: String,
+}
+
+fn check(call: &'static str, ret: sys::rcl_ret_t) -> Result<(), RclError> {
+    if ret == sys::RCL_RET_OK as sys::rcl_ret_t {
+        return Ok(());
+    }
+    // SAFETY: rcutils' error state is thread-local; reading and resetting it
+    // right after the failing call on the same thread is what rcutils expects.
+    let message = unsafe {
+        let state = sys::rcutils_get_error_string();
+        let text = CStr::from_ptr(state.str_.as_ptr())
+            .to_string_lossy()
+            .into_owned();
+        sys::rcutils_reset_error();
+        text
+    };
+    Err(RclError {
+        call,
+        code: ret,
+        message,
+    })
+}
+
+fn cstring(what: &str, s: &str) -> Result<CString, RclError> {
+    CString::new(s).map_err(|_| RclError {
+        call: "argument check",
+        code: -1,
+        message: format!("{what} `{s}` contains a NUL byte"),
+    })
+}
+
+/// An initialised rcl context (one DDS participant per process).
+pub struct RclContext {
+    context: Box<sys::rcl_context_t>,
+    init_options: Box<sys::rcl_init_options_t>,
+}
+
+// SAFETY: the context is only read by rcl after init (entity creation takes a
+// pointer to it); shutdown happens in Drop when nothing else references it.
+unsafe impl Send for RclContext {}
+unsafe impl Sync for RclContext {}
+
+impl RclContext {
+    /// `args` are the process arguments: rcl applies `--ros-args` from them
+    /// (remapping, `__node`, `__ns`, log levels).
+    pub fn new(args: &[String]) -> Result<Arc<Self>, RclError> {
+        let c_args: Vec<CString> = args
+            .iter()
+            .map(|a| cstring("argument", a))
+            .collect::<Result<_, _>>()?;
+        let argv: Vec<*const c_char> = c_args.iter().map(|a| a.as_ptr()).collect();
+        // SAFETY: zero-initialised structs are the documented starting state;
+        // argv outlives rcl_init, which copies what it parses.
+        unsafe {
+            let mut init_options = Box::new(sys::rcl_get_zero_initialized_init_options());
+            check(
+                "rcl_init_options_init",
+                sys::rcl_init_options_init(
+                    init_options.as_mut(),
+                    sys::rcutils_get_default_allocator(),
+                ),
+            )?;
+            let mut context = Box::new(sys::rcl_get_zero_initialized_context());
+            let ret = sys::rcl_init(
+                argv.len() as i32,
+                argv.as_ptr(),
+                init_options.as_ref(),
+                context.as_mut(),
+            );
+            if let Err(e) = check("rcl_init", ret) {
+                sys::rcl_init_options_fini(init_options.as_mut());
+                return Err(e);
+            }
+            Ok(Arc::new(RclContext {
+                context,
+                init_options,
+            }))
+        }
+    }
+}
+
+impl Drop for RclContext {
+    fn drop(&mut self) {
+        // SAFETY: every node holds an Arc of the context, so none is alive.
+        unsafe {
+            sys::rcl_shutdown(self.context.as_mut());
+            sys::rcl_context_fini(self.context.as_mut());
+            sys::rcl_init_options_fini(self.init_options.as_mut());
+        }
+    }
+}
+
+/// One ROS node: the bridge's single presence in the ROS graph.
+pub struct RclNode {
+    node: Box<sys::rcl_node_t>,
+    /// Serialises entity creation/destruction on this node.
+    entities: Mutex<()>,
+    context: Arc<RclContext>,
+}
+
+// SAFETY: see the module invariants: mutation of the node goes through the
+// `entities` mutex; graph queries are read-only and thread-safe in rcl.
+unsafe impl Send for RclNode {}
+unsafe impl Sync for RclNode {}
+
+impl RclNode {
+    pub fn new(
+        context: &Arc<RclContext>,
+        name: &str,
+        namespace: &str,
+    ) -> Result<Arc<Self>, RclError> {
+        let c_name = cstring("node name", name)?;
+        let c_namespace = cstring("namespace", namespace)?;
+        // SAFETY: zero-initialised node, valid context, strings outlive the call.
+        unsafe {
+            let mut node = Box::new(sys::rcl_get_zero_initialized_node());
+            let options = sys::rcl_node_get_default_options();
+            check(
+                "rcl_node_init",
+                sys::rcl_node_init(
+                    node.as_mut(),
+                    c_name.as_ptr(),
+                    c_namespace.as_ptr(),
+                    context.context.as_ref() as *const _ as *mut _,
+                    &options,
+                ),
+            )?;
+            Ok(Arc::new(RclNode {
+                node,
+                entities: Mutex::new(()),
+                context: context.clone(),
+            }))
+        }
+    }
+
+    /// The node's name after remapping (`__node:=`).
+    pub fn name(&self) -> String {
+        // SAFETY: valid node; rcl returns a string owned by the node.
+        unsafe { CStr::from_ptr(sys::rcl_node_get_name(self.node.as_ref())) }
+            .to_string_lossy()
+            .into_owned()
+    }
+
+    pub fn namespace(&self) -> String {
+        // SAFETY: as above.
+        unsafe { CStr::from_ptr(sys::rcl_node_get_namespace(self.node.as_ref())) }
+            .to_string_lossy()
+            .into_owned()
+    }
+
+    /// The topic name after expansion and remapping, as rcl will use it.
+    fn lock(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.entities.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Drop for RclNode {
+    fn drop(&mut self) {
+        // SAFETY: every entity holds an Arc of the node, so none is alive.
+        unsafe {
+            sys::rcl_node_fini(self.node.as_mut());
+        }
+    }
+}
+
+/// A message type's `rosidl_typesupport_c` handle, loaded at run time.
+pub struct TypeSupport {
+    handle: *const sys::rosidl_message_type_support_t,
+    /// Keeps the library (and so `handle`) loaded.
+    _library: libloading::Library,
+}
+
+// SAFETY: the handle points to static, immutable data inside the library.
+unsafe impl Send for TypeSupport {}
+unsafe impl Sync for TypeSupport {}
+
+impl TypeSupport {
+    /// Loads `lib<package>__rosidl_typesupport_c.so`, searching the `lib/`
+    /// folder of each ROS prefix first, then the dynamic loader's path.
+    pub fn load(
+        prefixes: &[PathBuf],
+        package: &str,
+        kind: &str,
+        name: &str,
+    ) -> Result<Arc<Self>, String> {
+        let file = format!("lib{package}__rosidl_typesupport_c.so");
+        let symbol = format!(
+            "rosidl_typesupport_c__get_message_type_support_handle__{package}__{kind}__{name}\0"
+        );
+        let candidates: Vec<PathBuf> = prefixes
+            .iter()
+            .map(|p| p.join("lib").join(&file))
+            .filter(|p| p.is_file())
+            .chain(std::iter::once(PathBuf::from(&file)))
+            .collect();
+        let mut errors = Vec::new();
+        for candidate in candidates {
+            // SAFETY: loading a rosidl type support library runs only its
+            // static initialisers, which register type support and nothing else.
+            let library = match unsafe { libloading::Library::new(&candidate) } {
+                Ok(lib) => lib,
+                Err(e) => {
+                    errors.push(format!("{}: {e}", candidate.display()));
+                    continue;
+                }
+            };
+            // SAFETY: rosidl generates this symbol with exactly this signature.
+            let handle = unsafe {
+                let get: libloading::Symbol<
+                    unsafe extern "C" fn() -> *const sys::rosidl_message_type_support_t,
+                > = match library.get(symbol.as_bytes()) {
+                    Ok(f) => f,
+                    Err(e) => {
+                        errors.push(format!("{}: {e}", candidate.display()));
+                        continue;
+                    }
+                };
+                get()
+            };
+            if handle.is_null() {
+                errors.push(format!(
+                    "{}: type support handle is null",
+                    candidate.display()
+                ));
+                continue;
+            }
+            return Ok(Arc::new(TypeSupport {
+                handle,
+                _library: library,
+            }));
+        }
+        Err(format!(
+            "no type support for {package}/{kind}/{name}: {}",
+            errors.join("; ")
+        ))
+    }
+}
+
+/// QoS as rmw sees it; built by `ros::qos`.
+pub type QosProfile = sys::rmw_qos_profile_t;
+pub use sys::{
+    rmw_qos_durability_policy_e as Durability, rmw_qos_history_policy_e as History,
+    rmw_qos_liveliness_policy_e as Liveliness, rmw_qos_reliability_policy_e as Reliability,
+    rmw_time_t as RmwTime,
+};
+
+/// rmw's default QoS (`rmw_qos_profile_default`, a header-only constant):
+/// reliable, volatile, keep last 10, no deadline/lifespan/lease.
+pub fn default_qos() -> QosProfile {
+    let unset = RmwTime { sec: 0, nsec: 0 };
+    QosProfile {
+        history: History::RMW_QOS_POLICY_HISTORY_KEEP_LAST,
+        depth: 10,
+        reliability: Reliability::RMW_QOS_POLICY_RELIABILITY_RELIABLE,
+        durability: Durability::RMW_QOS_POLICY_DURABILITY_VOLATILE,
+        deadline: unset,
+        lifespan: unset,
+        liveliness: Liveliness::RMW_QOS_POLICY_LIVELINESS_SYSTEM_DEFAULT,
+        liveliness_lease_duration: unset,
+        avoid_ros_namespace_conventions: false,
+    }
+}
+
+pub fn rmw_time(d: Duration) -> RmwTime {
+    RmwTime {
+        sec: d.as_secs(),
+        nsec: u64::from(d.subsec_nanos()),
+    }
+}
+
+/// What rmw reports about one received message.
+#[derive(Debug, Clone, Default)]
+pub struct MessageInfo {
+    pub source_timestamp_ns: i64,
+    pub received_timestamp_ns: i64,
+    pub publication_sequence_number: u64,
+    pub publisher_gid: Vec<u8>,
+}
+
+pub struct RclSubscription {
+    subscription: Box<sys::rcl_subscription_t>,
+    buffer: Box<sys::rcl_serialized_message_t>,
+    node: Arc<RclNode>,
+    _type_support: Arc<TypeSupport>,
+}
+
+// SAFETY: used by one thread at a time (take/wait need &mut self).
+unsafe impl Send for RclSubscription {}
+
+impl RclSubscription {
+    pub fn new(
+        node: &Arc<RclNode>,
+        type_support: &Arc<TypeSupport>,
+        topic: &str,
+        qos: QosProfile,
+    ) -> Result<Self, RclError> {
+        let c_topic = cstring("topic", topic)?;
+        let _guard = node.lock();
+        // SAFETY: zero-initialised handles; valid node and type support; the
+        // serialized buffer is initialised before use and finalised in Drop.
+        unsafe {
+            let mut subscription = Box::new(sys::rcl_get_zero_initialized_subscription());
+            let mut options = sys::rcl_subscription_get_default_options();
+            options.qos = qos;
+            check(
+                "rcl_subscription_init",
+                sys::rcl_subscription_init(
+                    subscription.as_mut(),
+                    node.node.as_ref(),
+                    type_support.handle,
+                    c_topic.as_ptr(),
+                    &options,
+                ),
+            )?;
+            let mut buffer = Box::new(sys::rcutils_get_zero_initialized_uint8_array());
+            let allocator = sys::rcutils_get_default_allocator();
+            if let Err(e) = check(
+                "rcutils_uint8_array_init",
+                sys::rcutils_uint8_array_init(buffer.as_mut(), 0, &allocator),
+            ) {
+                sys::rcl_subscription_fini(
+                    subscription.as_mut(),
+                    node.node.as_ref() as *const _ as *mut _,
+                );
+                return Err(e);
+            }
+            Ok(RclSubscription {
+                subscription,
+                buffer,
+                node: node.clone(),
+                _type_support: type_support.clone(),
+            })
+        }
+    }
+
+    /// Takes one message if one is waiting: its CDR bytes (valid until the
+    /// next take) and rmw's info about it.
+    pub fn take(&mut self) -> Result<Option<(&[u8], MessageInfo)>, RclError> {
+        // SAFETY: valid subscription and buffer; rmw resizes the buffer through
+        // its allocator as needed; the returned slice borrows self mutably, so
+        // no take can invalidate it while it is in use.
+        unsafe {
+            let mut info = sys::rmw_get_zero_initialized_message_info();
+            let ret = sys::rcl_take_serialized_message(
+                self.subscription.as_ref(),
+                self.buffer.as_mut(),
+                &mut info,
+                ptr::null_mut(),
+            );
+            if ret == sys::RCL_RET_SUBSCRIPTION_TAKE_FAILED as sys::rcl_ret_t {
+                return Ok(None);
+            }
+            check("rcl_take_serialized_message", ret)?;
+            let bytes: &[u8] = if self.buffer.buffer.is_null() || self.buffer.buffer_length == 0 {
+                &[]
+            } else {
+                std::slice::from_raw_parts(self.buffer.buffer, self.buffer.buffer_length)
+            };
+            let gid = &info.publisher_gid.data;
+            Ok(Some((
+                bytes,
+                MessageInfo {
+                    source_timestamp_ns: info.source_timestamp,
+                    received_timestamp_ns: info.received_timestamp,
+                    publication_sequence_number: info.publication_sequence_number,
+                    publisher_gid: gid.to_vec(),
+                },
+            )))
+        }
+    }
+}
+
+impl Drop for RclSubscription {
+    fn drop(&mut self) {
+        let _guard = self.node.lock();
+        // SAFETY: initialised in new(), finalised once here.
+        unsafe {
+            sys::rcutils_uint8_array_fini(self.buffer.as_mut());
+            sys::rcl_subscription_fini(
+                self.subscription.as_mut(),
+                self.node.node.as_ref() as *const _ as *mut _,
+            );
+        }
+    }
+}
+
+pub struct RclPublisher {
+    publisher: Box<sys::rcl_publisher_t>,
+    node: Arc<RclNode>,
+    _type_support: Arc<TypeSupport>,
+}
+
+// SAFETY: rcl_publish_serialized_message is thread-safe for a live publisher.
+unsafe impl Send for RclPublisher {}
+unsafe impl Sync for RclPublisher {}
+
+impl RclPublisher {
+    pub fn new(
+        node: &Arc<RclNode>,
+        type_support: &Arc<TypeSupport>,
+        topic: &str,
+        qos: QosProfile,
+    ) -> Result<Self, RclError> {
+        let c_topic = cstring("topic", topic)?;
+        let _guard = node.lock();
+        // SAFETY: zero-initialised handle; valid node and type support.
+        unsafe {
+            let mut publisher = Box::new(sys::rcl_get_zero_initialized_publisher());
+            let mut options = sys::rcl_publisher_get_default_options();
+            options.qos = qos;
+            check(
+                "rcl_publisher_init",
+                sys::rcl_publisher_init(
+                    publisher.as_mut(),
+                    node.node.as_ref(),
+                    type_support.handle,
+                    c_topic.as_ptr(),
+                    &options,
+                ),
+            )?;
+            Ok(RclPublisher {
+                publisher,
+                node: node.clone(),
+                _type_support: type_support.clone(),
+            })
+        }
+    }
+
+    /// Publishes one CDR-encoded message (with its encapsulation header).
+    pub fn publish(&self, cdr: &[u8]) -> Result<(), RclError> {
+        // SAFETY: rmw only reads the buffer during the call; the allocator is
+        // never used because rmw does not resize a message it publishes.
+        unsafe {
+            let message = sys::rcl_serialized_message_t {
+                buffer: cdr.as_ptr() as *mut u8,
+                buffer_length: cdr.len(),
+                buffer_capacity: cdr.len(),
+                allocator: sys::rcutils_get_default_allocator(),
+            };
+            check(
+                "rcl_publish_serialized_message",
+                sys::rcl_publish_serialized_message(
+                    self.publisher.as_ref(),
+                    &message,
+                    ptr::null_mut(),
+                ),
+            )
+        }
+    }
+
+    /// How many subscriptions are matched right now.
+    pub fn subscription_count(&self) -> Result<usize, RclError> {
+        let mut count = 0usize;
+        // SAFETY: valid publisher, out-pointer to a local.
+        unsafe {
+            check(
+                "rcl_publisher_get_subscription_count",
+                sys::rcl_publisher_get_subscription_count(self.publisher.as_ref(), &mut count),
+            )?;
+        }
+        Ok(count)
+    }
+}
+
+impl Drop for RclPublisher {
+    fn drop(&mut self) {
+        let _guard = self.node.lock();
+        // SAFETY: initialised in new(), finalised once here.
+        unsafe {
+            sys::rcl_publisher_fini(
+                self.publisher.as_mut(),
+                self.node.node.as_ref() as *const _ as *mut _,
+            );
+        }
+    }
+}
+
+/// Wakes a blocked [`WaitSet::wait`] from another thread.
+pub struct GuardCondition {
+    condition: Box<sys::rcl_guard_condition_t>,
+    _context: Arc<RclContext>,
+}
+
+// SAFETY: rcl_trigger_guard_condition is thread-safe.
+unsafe impl Send for GuardCondition {}
+unsafe impl Sync for GuardCondition {}
+
+impl GuardCondition {
+    pub fn new(context: &Arc<RclContext>) -> Result<Arc<Self>, RclError> {
+        // SAFETY: zero-initialised handle, valid context.
+        unsafe {
+            let mut condition = Box::new(sys::rcl_get_zero_initialized_guard_condition());
+            check(
+                "rcl_guard_condition_init",
+                sys::rcl_guard_condition_init(
+                    condition.as_mut(),
+                    context.context.as_ref() as *const _ as *mut _,
+                    sys::rcl_guard_condition_get_default_options(),
+                ),
+            )?;
+            Ok(Arc::new(GuardCondition {
+                condition,
+                _context: context.clone(),
+            }))
+        }
+    }
+
+    pub fn trigger(&self) -> Result<(), RclError> {
+        // SAFETY: valid guard condition; triggering is thread-safe.
+        unsafe {
+            check(
+                "rcl_trigger_guard_condition",
+                sys::rcl_trigger_guard_condition(self.condition.as_ref() as *const _ as *mut _),
+            )
+        }
+    }
+}
+
+impl Drop for GuardCondition {
+    fn drop(&mut self) {
+        // SAFETY: initialised in new(), finalised once here.
+        unsafe {
+            sys::rcl_guard_condition_fini(self.condition.as_mut());
+        }
+    }
+}
+
+/// Which entities of a wait became ready.
+#[derive(Debug, Default)]
+pub struct Ready {
+    pub subscriptions: Vec<usize>,
+    pub guard_conditions: Vec<usize>,
+    pub graph_changed: bool,
+}
+
+/// A reusable rcl wait set over subscriptions, guard conditions and the
+/// node's graph guard condition.
+pub struct WaitSet {
+    wait_set: Box<sys::rcl_wait_set_t>,
+    node: Arc<RclNode>,
+}
+
+// SAFETY: used by one thread at a time (&mut self).
+unsafe impl Send for WaitSet {}
+
+impl WaitSet {
+    pub fn new(node: &Arc<RclNode>) -> Result<Self, RclError> {
+        // SAFETY: zero-initialised handle, valid context.
+        unsafe {
+            let mut wait_set = Box::new(sys::rcl_get_zero_initialized_wait_set());
+            check(
+                "rcl_wait_set_init",
+                sys::rcl_wait_set_init(
+                    wait_set.as_mut(),
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    node.context.context.as_ref() as *const _ as *mut _,
+                    sys::rcutils_get_default_allocator(),
+                ),
+            )?;
+            Ok(WaitSet {
+                wait_set,
+                node: node.clone(),
+            })
+        }
+    }
+
+    /// Blocks until a subscription has data, a guard condition fires, the
+    /// graph changes, or `timeout` passes.
+    pub fn wait(
+        &mut self,
+        subscriptions: &[&RclSubscription],
+        guard_conditions: &[&GuardCondition],
+        timeout: Duration,
+    ) -> Result<Ready, RclError> {
+        // SAFETY: the entities are borrowed for the whole call, so the
+        // pointers the wait set holds stay valid until it is cleared again.
+        unsafe {
+            let ws = self.wait_set.as_mut();
+            check("rcl_wait_set_clear", sys::rcl_wait_set_clear(ws))?;
+            check(
+                "rcl_wait_set_resize",
+                sys::rcl_wait_set_resize(
+                    ws,
+                    subscriptions.len(),
+                    guard_conditions.len() + 1,
+                    0,
+                    0,
+                    0,
+                    0,
+                ),
+            )?;
+            for s in subscriptions {
+                check(
+                    "rcl_wait_set_add_subscription",
+                    sys::rcl_wait_set_add_subscription(
+                        ws,
+                        s.subscription.as_ref(),
+                        ptr::null_mut(),
+                    ),
+                )?;
+            }
+            for g in guard_conditions {
+                check(
+                    "rcl_wait_set_add_guard_condition",
+                    sys::rcl_wait_set_add_guard_condition(
+                        ws,
+                        g.condition.as_ref(),
+                        ptr::null_mut(),
+                    ),
+                )?;
+            }
+            let graph = sys::rcl_node_get_graph_guard_condition(self.node.node.as_ref());
+            check(
+                "rcl_wait_set_add_guard_condition",
+                sys::rcl_wait_set_add_guard_condition(ws, graph, ptr::null_mut()),
+            )?;
+            let ret = sys::rcl_wait(ws, timeout.as_nanos().min(i64::MAX as u128) as i64);
+            let mut ready = Ready::default();
+            if ret == sys::RCL_RET_TIMEOUT as sys::rcl_ret_t {
+                return Ok(ready);
+            }
+            check("rcl_wait", ret)?;
+            for i in 0..subscriptions.len() {
+                if !(*ws.subscriptions.add(i)).is_null() {
+                    ready.subscriptions.push(i);
+                }
+            }
+            for i in 0..guard_conditions.len() {
+                if !(*ws.guard_conditions.add(i)).is_null() {
+                    ready.guard_conditions.push(i);
+                }
+            }
+            ready.graph_changed = !(*ws.guard_conditions.add(guard_conditions.len())).is_null();
+            Ok(ready)
+        }
+    }
+}
+
+impl Drop for WaitSet {
+    fn drop(&mut self) {
+        // SAFETY: initialised in new(), finalised once here.
+        unsafe {
+            sys::rcl_wait_set_fini(self.wait_set.as_mut());
+        }
+    }
+}
