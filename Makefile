@@ -1,0 +1,27 @@
+# The two commands the README promises, plus the steps they are made of.
+#   make demo   set up if needed, build, run the chatter demo (ROS <-> dora)
+#   make test   set up if needed, build, lint, run every test
+SHELL := /bin/bash
+ENV := source $(CURDIR)/.workbench/env.sh
+CARGO_TARGET_DIR ?= $(CURDIR)/target
+export CARGO_TARGET_DIR
+
+.PHONY: setup build demo lint test bench clean
+
+setup:
+	@scripts/setup.sh
+
+build: setup
+	$(ENV) && cargo build --bins
+
+demo: build
+	$(ENV) && PATH="$(CARGO_TARGET_DIR)/debug:$$PATH" examples/chatter/run.sh
+
+lint: setup
+	$(ENV) && cargo fmt --check && cargo clippy --all-targets -- -D warnings
+
+test: build lint
+	$(ENV) && cargo test --no-fail-fast -- --test-threads=4
+
+clean:
+	cargo clean

@@ -1,0 +1,229 @@
+//! Harness for integration tests that drive real processes: rclpy nodes,
+//! `dora run` dataflows and the bridge binary. Every scenario gets its own
+//! ROS domain and temp dir, and keeps DDS and dora traffic on loopback, so
+//! tests run in parallel. Waits are on conditions with timeouts, never sleeps.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub fn bridge_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_ros2-dora-bridge")
+}
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn python_script(name: &str) -> PathBuf {
+    repo_root().join("tests/python").join(name)
+}
+
+/// Fails early, with the fix, when the workbench env is not sourced.
+pub fn require_workbench() {
+    let ok = Command::new("python")
+        .args(["-c", "import rclpy, dora, pyarrow"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    assert!(
+        ok,
+        "rclpy/dora/pyarrow not importable: run the tests with `make test`, \
+         or `scripts/setup.sh && source .workbench/env.sh` first"
+    );
+}
+
+/// A running child whose output lines are collected in the background.
+pub struct Proc {
+    pub name: String,
+    child: Child,
+    lines: Arc<Mutex<Vec<String>>>,
+    notify: mpsc::Receiver<()>,
+}
+
+impl Proc {
+    /// All lines so far (stdout and stderr interleaved).
+    pub fn output(&self) -> Vec<String> {
+        self.lines.lock().unwrap().clone()
+    }
+
+    /// Waits until a line satisfies `pred`; returns it.
+    pub fn wait_for_line(&self, timeout: Duration, pred: impl Fn(&str) -> bool) -> Option<String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(line) = self.output().into_iter().find(|l| pred(l)) {
+                return Some(line);
+            }
+            let left = deadline.checked_duration_since(Instant::now())?;
+            let _ = self.notify.recv_timeout(left.min(Duration::from_millis(200)));
+        }
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    pub fn signal(&self, sig: &str) {
+        let _ = Command::new("kill").args([&format!("-{sig}"), &self.child.id().to_string()]).status();
+    }
+
+    /// Waits for exit; None on timeout.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            let _ = self.notify.recv_timeout(Duration::from_millis(50));
+        }
+    }
+
+    /// SIGINT, then SIGKILL if it does not exit in time.
+    pub fn stop(&mut self) -> Option<std::process::ExitStatus> {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            return Some(status);
+        }
+        self.signal("INT");
+        if let Some(status) = self.wait_exit(Duration::from_secs(20)) {
+            return Some(status);
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        None
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// One test's world: a ROS domain, a temp dir, the processes it started.
+pub struct Scenario {
+    pub domain: u32,
+    pub dir: tempfile::TempDir,
+}
+
+impl Scenario {
+    /// `domain` must be unique per test across the suite (0..=101 are safe
+    /// with Fast DDS's default ports).
+    pub fn new(domain: u32) -> Self {
+        require_workbench();
+        Scenario {
+            domain,
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.path(name);
+        std::fs::write(&path, text).expect("write test file");
+        path
+    }
+
+    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.current_dir(self.dir.path())
+            .env("ROS_DOMAIN_ID", self.domain.to_string())
+            .env("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+            .env("DORA_ZENOH_MULTICAST", "off")
+            .env("PYTHONUNBUFFERED", "1")
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    pub fn spawn(&self, name: &str, mut cmd: Command) -> Proc {
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let (tx, notify) = mpsc::channel();
+        for stream in [
+            child.stdout.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+            child.stderr.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let lines = lines.clone();
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    lines.lock().unwrap().push(line);
+                    let _ = tx.send(());
+                }
+            });
+        }
+        Proc {
+            name: name.to_string(),
+            child,
+            lines,
+            notify,
+        }
+    }
+
+    pub fn python(&self, name: &str, script: &str, args: &[&str]) -> Proc {
+        let mut cmd = self.command("python");
+        cmd.arg(python_script(script)).args(args);
+        self.spawn(name, cmd)
+    }
+
+    /// `dora run` of a dataflow YAML written into the scenario dir.
+    pub fn dora_run(&self, dataflow_yaml: &str) -> Proc {
+        let path = self.write("dataflow.yml", dataflow_yaml);
+        let mut cmd = self.command("dora");
+        cmd.arg("run").arg(&path).args(["--stop-after", "120s"]);
+        self.spawn("dora run", cmd)
+    }
+
+    /// Lines of a JSON-lines file written by `dora_record.py`.
+    pub fn records(&self, file: &str) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(self.path(file))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+
+    /// Waits until a record satisfies `pred`.
+    pub fn wait_for_record(
+        &self,
+        file: &str,
+        timeout: Duration,
+        pred: impl Fn(&serde_json::Value) -> bool,
+    ) -> Option<serde_json::Value> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(r) = self.records(file).into_iter().find(|r| pred(r)) {
+                return Some(r);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(50)); // polling a file, not hoping
+        }
+    }
+}
+
+/// Absolute path as a YAML-safe string.
+pub fn p(path: &Path) -> String {
+    path.display().to_string()
+}
+
+/// Dumps a process's output to the test log, for failure messages.
+pub fn dump(proc: &Proc) -> String {
+    format!("--- {} output ---\n{}", proc.name, proc.output().join("\n"))
+}

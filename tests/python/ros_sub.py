@@ -1,0 +1,53 @@
+"""Test helper, a real rclpy subscriber.
+
+Prints one JSON line per message received on TOPIC:
+  {"message": <fields as JSON>}
+  python ros_sub.py TOPIC TYPE
+"""
+import importlib
+import json
+import sys
+
+import rclpy
+from rclpy.executors import ExternalShutdownException
+
+
+def message_class(type_name):
+    pkg, kind, name = type_name.split("/")
+    return getattr(importlib.import_module(f"{pkg}.{kind}"), name)
+
+
+def to_plain(value):
+    if hasattr(value, "get_fields_and_field_types"):
+        return {f: to_plain(getattr(value, f)) for f in value.get_fields_and_field_types()}
+    if isinstance(value, (list, tuple)):
+        return [to_plain(v) for v in value]
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, bytes):
+        return list(value)
+    return value
+
+
+def main():
+    topic, type_name = sys.argv[1], sys.argv[2]
+    rclpy.init()
+    node = rclpy.create_node("test_subscriber")
+    node.create_subscription(
+        message_class(type_name),
+        topic,
+        lambda msg: print(json.dumps({"message": to_plain(msg)}), flush=True),
+        10,
+    )
+    print("ready", flush=True)
+    try:
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown()
+
+
+if __name__ == "__main__":
+    main()

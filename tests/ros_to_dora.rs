@@ -1,0 +1,42 @@
+//! ROS -> dora through the real stacks: an rclpy publisher, the bridge under
+//! `dora run`, a Python dora node recording what it receives.
+
+mod common;
+use common::*;
+use std::time::Duration;
+
+#[test]
+fn string_from_rclpy_arrives_at_dora_as_one_row_struct_array() {
+    let s = Scenario::new(21);
+    let record = s.path("received.jsonl");
+    s.write(
+        "bridge.yaml",
+        "from_ros:\n  - topic: /greeting\n    type: std_msgs/msg/String\n    output: greeting\n",
+    );
+    let text = "héllo from rclpy ✓ 42";
+    let _publisher = s.python(
+        "publisher",
+        "ros_pub.py",
+        &["/greeting", "std_msgs/msg/String", &format!(r#"{{"data": "{text}"}}"#), "10"],
+    );
+    let mut dora = s.dora_run(&format!(
+        "nodes:\n\
+         \x20 - id: bridge\n    path: {bridge}\n    args: --config bridge.yaml\n    outputs: [greeting]\n\
+         \x20 - id: recorder\n    path: {recorder}\n    env:\n      RECORD_FILE: {record}\n    inputs:\n      greeting: bridge/greeting\n",
+        bridge = bridge_bin(),
+        recorder = p(&python_script("dora_record.py")),
+        record = p(&record),
+    ));
+    let got = s.wait_for_record("received.jsonl", Duration::from_secs(60), |r| r["event"] == "INPUT");
+    let got = got.unwrap_or_else(|| panic!("no message reached the dora node\n{}", dump(&dora)));
+    assert_eq!(got["id"], "greeting");
+    assert_eq!(got["class"], "StructArray");
+    assert_eq!(got["arrow_type"], "struct<data: string not null>");
+    assert_eq!(got["len"], 1);
+    assert_eq!(got["value"][0]["data"], text);
+    assert_eq!(got["metadata"]["ros_topic"], "/greeting");
+    assert_eq!(got["metadata"]["ros_type"], "std_msgs/msg/String");
+    assert!(got["metadata"]["ros_source_timestamp_ns"].as_i64().unwrap_or(0) > 0, "{got}");
+    let status = dora.stop();
+    assert!(status.is_some_and(|s| s.success()), "dora run did not stop cleanly\n{}", dump(&dora));
+}
