@@ -48,7 +48,7 @@ pub async fn run(options: RunOptions) -> anyhow::Result<()> {
         .ros
         .node_name
         .clone()
-        .unwrap_or_else(|| ros_node_name_from(&node.id().to_string()));
+        .unwrap_or_else(|| ros_node_name_from(node.id().as_ref()));
     let namespace = config.ros.namespace.clone().unwrap_or_else(|| "/".into());
     let mut ros = RosSide::start(
         &rcl_args,

@@ -5,7 +5,10 @@ use common::*;
 use std::process::Command;
 
 fn run(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(bridge_bin()).args(args).output().expect("run bridge");
+    let out = Command::new(bridge_bin())
+        .args(args)
+        .output()
+        .expect("run bridge");
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -17,7 +20,11 @@ fn run(args: &[&str]) -> (bool, String, String) {
 fn unknown_config_key_is_an_error_naming_key_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bad.yaml");
-    std::fs::write(&path, "from_ros:\n  - topic: /a\n    type: std_msgs/msg/String\n    ouptut: a\n").unwrap();
+    std::fs::write(
+        &path,
+        "from_ros:\n  - topic: /a\n    type: std_msgs/msg/String\n    ouptut: a\n",
+    )
+    .unwrap();
     let (ok, _, err) = run(&["--config", path.to_str().unwrap()]);
     assert!(!ok);
     assert!(err.contains("ouptut") && err.contains("line 4"), "{err}");
@@ -38,14 +45,21 @@ fn no_config_at_all_says_how_to_give_one() {
         .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("--config") && err.contains("ROS2_DORA_BRIDGE_CONFIG"), "{err}");
+    assert!(
+        err.contains("--config") && err.contains("ROS2_DORA_BRIDGE_CONFIG"),
+        "{err}"
+    );
 }
 
 #[test]
 fn config_outside_dora_says_it_needs_dora() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ok.yaml");
-    std::fs::write(&path, "from_ros:\n  - {topic: /a, type: std_msgs/msg/String, output: a}\n").unwrap();
+    std::fs::write(
+        &path,
+        "from_ros:\n  - {topic: /a, type: std_msgs/msg/String, output: a}\n",
+    )
+    .unwrap();
     let out = Command::new(bridge_bin())
         .args(["--config", path.to_str().unwrap()])
         .env_remove("DORA_NODE_CONFIG")
@@ -60,7 +74,10 @@ fn schema_prints_the_arrow_layout() {
     require_workbench();
     let (ok, out, err) = run(&["schema", "sensor_msgs/msg/Image"]);
     assert!(ok, "{err}");
-    assert!(out.contains("# ros.type_name: sensor_msgs/msg/Image"), "{out}");
+    assert!(
+        out.contains("# ros.type_name: sensor_msgs/msg/Image"),
+        "{out}"
+    );
     assert!(out.contains("data: List<UInt8>  # uint8[]"), "{out}");
     assert!(out.contains("nanosec: UInt32"), "{out}");
     let (ok, _, err) = run(&["schema", "no_such_msgs/msg/Nothing"]);
@@ -73,14 +90,25 @@ fn check_validates_types() {
     require_workbench();
     let dir = tempfile::tempdir().unwrap();
     let good = dir.path().join("good.yaml");
-    std::fs::write(&good, "to_ros:\n  - {input: i, topic: /t, type: geometry_msgs/msg/Twist}\n").unwrap();
+    std::fs::write(
+        &good,
+        "to_ros:\n  - {input: i, topic: /t, type: geometry_msgs/msg/Twist}\n",
+    )
+    .unwrap();
     let (ok, out, err) = run(&["check", "--config", good.to_str().unwrap()]);
     assert!(ok, "{out}{err}");
     let bad = dir.path().join("bad.yaml");
-    std::fs::write(&bad, "to_ros:\n  - {input: i, topic: /t, type: geometry_msgs/msg/Twits}\n").unwrap();
+    std::fs::write(
+        &bad,
+        "to_ros:\n  - {input: i, topic: /t, type: geometry_msgs/msg/Twits}\n",
+    )
+    .unwrap();
     let (ok, _, err) = run(&["check", "--config", bad.to_str().unwrap()]);
     assert!(!ok);
-    assert!(err.contains("to_ros[0].type") && err.contains("Twits"), "{err}");
+    assert!(
+        err.contains("to_ros[0].type") && err.contains("Twits"),
+        "{err}"
+    );
 }
 
 #[test]

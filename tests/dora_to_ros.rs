@@ -13,9 +13,15 @@ fn string_from_dora_arrives_at_rclpy_subscriber() {
         "to_ros:\n  - input: text\n    topic: /from_dora\n    type: std_msgs/msg/String\n",
     );
     let text = "from dora ✓ ünïcode";
-    let subscriber = s.python("subscriber", "ros_sub.py", &["/from_dora", "std_msgs/msg/String"]);
+    let subscriber = s.python(
+        "subscriber",
+        "ros_sub.py",
+        &["/from_dora", "std_msgs/msg/String"],
+    );
     assert!(
-        subscriber.wait_for_line(Duration::from_secs(30), |l| l == "ready").is_some(),
+        subscriber
+            .wait_for_line(Duration::from_secs(30), |l| l == "ready")
+            .is_some(),
         "{}",
         dump(&subscriber)
     );
@@ -27,9 +33,19 @@ fn string_from_dora_arrives_at_rclpy_subscriber() {
         bridge = bridge_bin(),
     ));
     let line = subscriber.wait_for_line(Duration::from_secs(60), |l| l.starts_with("{\"message\""));
-    let line = line.unwrap_or_else(|| panic!("nothing reached the rclpy subscriber\n{}\n{}", dump(&dora), dump(&subscriber)));
+    let line = line.unwrap_or_else(|| {
+        panic!(
+            "nothing reached the rclpy subscriber\n{}\n{}",
+            dump(&dora),
+            dump(&subscriber)
+        )
+    });
     let value: serde_json::Value = serde_json::from_str(&line).unwrap();
     assert_eq!(value["message"]["data"], text);
     let status = dora.stop();
-    assert!(status.is_some_and(|s| s.success()), "dora run did not stop cleanly\n{}", dump(&dora));
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "dora run did not stop cleanly\n{}",
+        dump(&dora)
+    );
 }

@@ -17,7 +17,12 @@ fn string_from_rclpy_arrives_at_dora_as_one_row_struct_array() {
     let _publisher = s.python(
         "publisher",
         "ros_pub.py",
-        &["/greeting", "std_msgs/msg/String", &format!(r#"{{"data": "{text}"}}"#), "10"],
+        &[
+            "/greeting",
+            "std_msgs/msg/String",
+            &format!(r#"{{"data": "{text}"}}"#),
+            "10",
+        ],
     );
     let mut dora = s.dora_run(&format!(
         "nodes:\n\
@@ -27,7 +32,9 @@ fn string_from_rclpy_arrives_at_dora_as_one_row_struct_array() {
         recorder = p(&python_script("dora_record.py")),
         record = p(&record),
     ));
-    let got = s.wait_for_record("received.jsonl", Duration::from_secs(60), |r| r["event"] == "INPUT");
+    let got = s.wait_for_record("received.jsonl", Duration::from_secs(60), |r| {
+        r["event"] == "INPUT"
+    });
     let got = got.unwrap_or_else(|| panic!("no message reached the dora node\n{}", dump(&dora)));
     assert_eq!(got["id"], "greeting");
     assert_eq!(got["class"], "StructArray");
@@ -36,7 +43,17 @@ fn string_from_rclpy_arrives_at_dora_as_one_row_struct_array() {
     assert_eq!(got["value"][0]["data"], text);
     assert_eq!(got["metadata"]["ros_topic"], "/greeting");
     assert_eq!(got["metadata"]["ros_type"], "std_msgs/msg/String");
-    assert!(got["metadata"]["ros_source_timestamp_ns"].as_i64().unwrap_or(0) > 0, "{got}");
+    assert!(
+        got["metadata"]["ros_source_timestamp_ns"]
+            .as_i64()
+            .unwrap_or(0)
+            > 0,
+        "{got}"
+    );
     let status = dora.stop();
-    assert!(status.is_some_and(|s| s.success()), "dora run did not stop cleanly\n{}", dump(&dora));
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "dora run did not stop cleanly\n{}",
+        dump(&dora)
+    );
 }

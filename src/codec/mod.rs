@@ -191,13 +191,11 @@ pub fn describe_schema(schema: &Schema) -> String {
         }
         out.push('\n');
         let mut inner = field.data_type();
-        loop {
-            match inner {
-                DataType::List(item)
-                | DataType::LargeList(item)
-                | DataType::FixedSizeList(item, _) => inner = item.data_type(),
-                _ => break,
-            }
+        while let DataType::List(item)
+        | DataType::LargeList(item)
+        | DataType::FixedSizeList(item, _) = inner
+        {
+            inner = item.data_type();
         }
         if let DataType::Struct(children) = inner {
             for child in children {

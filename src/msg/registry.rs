@@ -12,13 +12,13 @@ pub enum TypeResolveError {
          is the package installed and its setup file sourced?"
     )]
     NotFound {
-        name: TypeName,
+        name: String,
         file: String,
         prefixes: String,
     },
     #[error("malformed definition of `{name}` in {source_desc}: {message}")]
     Malformed {
-        name: TypeName,
+        name: String,
         source_desc: String,
         message: String,
     },
@@ -26,12 +26,12 @@ pub enum TypeResolveError {
     Io { path: PathBuf, err: std::io::Error },
     #[error("`{name}` (used by `{parent}`): {inner}")]
     Nested {
-        name: TypeName,
-        parent: TypeName,
+        name: String,
+        parent: String,
         inner: Box<TypeResolveError>,
     },
     #[error("`{0}` contains itself")]
-    Recursive(TypeName),
+    Recursive(String),
 }
 
 /// All message definitions the bridge knows, looked up by name.
@@ -93,7 +93,7 @@ impl TypeRegistry {
             if let Some(name) = line.strip_prefix("MSG: ") {
                 current = TypeName::parse(name.trim()).map_err(|message| {
                     TypeResolveError::Malformed {
-                        name: root.clone(),
+                        name: root.to_string(),
                         source_desc: "embedded definition".into(),
                         message,
                     }
@@ -108,7 +108,7 @@ impl TypeRegistry {
         for (name, body) in parsed {
             let def = parse_message_definition(&name, &body).map_err(|message| {
                 TypeResolveError::Malformed {
-                    name: name.clone(),
+                    name: name.to_string(),
                     source_desc: "embedded definition".into(),
                     message,
                 }
@@ -132,7 +132,7 @@ impl TypeRegistry {
             .map(|p| p.join(&relative))
             .find(|p| p.is_file())
             .ok_or_else(|| TypeResolveError::NotFound {
-                name: name.clone(),
+                name: name.to_string(),
                 file: relative.display().to_string(),
                 prefixes: if self.prefixes.is_empty() {
                     "AMENT_PREFIX_PATH is empty".to_string()
@@ -150,7 +150,7 @@ impl TypeRegistry {
         })?;
         let def = parse_message_definition(name, &text).map_err(|message| {
             TypeResolveError::Malformed {
-                name: name.clone(),
+                name: name.to_string(),
                 source_desc: path.display().to_string(),
                 message,
             }
@@ -171,11 +171,11 @@ impl TypeRegistry {
         for field in &def.fields {
             if let BaseType::Message(child) = &field.ty.base {
                 if stack.contains(child) {
-                    return Err(TypeResolveError::Recursive(child.clone()));
+                    return Err(TypeResolveError::Recursive(child.to_string()));
                 }
                 let child_def = self.load(child).map_err(|inner| TypeResolveError::Nested {
-                    name: child.clone(),
-                    parent: def.name.clone(),
+                    name: child.to_string(),
+                    parent: def.name.to_string(),
                     inner: Box::new(inner),
                 })?;
                 stack.push(child.clone());
