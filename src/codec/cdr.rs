@@ -62,7 +62,12 @@ impl<'a> CdrReader<'a> {
     }
 
     /// Skips padding up to `align` and returns the next `len` bytes.
+    /// Nothing is aligned for zero bytes: Fast CDR writes no padding before
+    /// an empty array.
     pub fn take_aligned(&mut self, len: usize, align: usize) -> Result<&'a [u8], CodecError> {
+        if len == 0 {
+            return Ok(&[]);
+        }
         let start = self.pos.next_multiple_of(align);
         let end = start
             .checked_add(len)
@@ -154,7 +159,12 @@ impl CdrWriter {
         self.buf.reserve(additional);
     }
 
-    pub fn into_bytes(self) -> Vec<u8> {
+    /// The finished message. Like Fast CDR, a payload shorter than 4 bytes
+    /// is padded to 4, so every message is at least 8 bytes long.
+    pub fn into_bytes(mut self) -> Vec<u8> {
+        if self.buf.len() < HEADER_LEN + 4 {
+            self.buf.resize(HEADER_LEN + 4, 0);
+        }
         self.buf
     }
 }

@@ -211,7 +211,9 @@ macro_rules! bulk_le {
     ($values:expr, $t:ty, $start:expr, $len:expr, $w:expr) => {{
         const SIZE: usize = std::mem::size_of::<<$t as adt::ArrowPrimitiveType>::Native>();
         let slice = &$values.as_primitive::<$t>().values()[$start..$start + $len];
-        $w.align(SIZE);
+        if !slice.is_empty() {
+            $w.align(SIZE);
+        }
         $w.reserve(slice.len() * SIZE);
         let mut bytes = Vec::with_capacity(slice.len() * SIZE);
         for v in slice {
