@@ -110,9 +110,11 @@ impl<'a> CdrReader<'a> {
     }
 }
 
-/// Writes little-endian CDR with zeroed padding, so output is deterministic.
+/// Writes CDR with zeroed padding, so output is deterministic. The bridge
+/// always writes little endian; big endian exists to test the decoder.
 pub struct CdrWriter {
     buf: Vec<u8>,
+    big_endian: bool,
 }
 
 impl Default for CdrWriter {
@@ -123,16 +125,35 @@ impl Default for CdrWriter {
 
 impl CdrWriter {
     pub fn with_capacity(capacity: usize) -> Self {
-        let mut buf = Vec::with_capacity(capacity + HEADER_LEN);
-        buf.extend_from_slice(&[CDR_LE[0], CDR_LE[1], 0, 0]);
-        CdrWriter { buf }
+        Self::reuse(Vec::with_capacity(capacity + HEADER_LEN))
     }
 
     /// Reuses an existing buffer's allocation.
     pub fn reuse(mut buf: Vec<u8>) -> Self {
         buf.clear();
         buf.extend_from_slice(&[CDR_LE[0], CDR_LE[1], 0, 0]);
-        CdrWriter { buf }
+        CdrWriter {
+            buf,
+            big_endian: false,
+        }
+    }
+
+    pub fn big_endian() -> Self {
+        CdrWriter {
+            buf: vec![CDR_BE[0], CDR_BE[1], 0, 0],
+            big_endian: true,
+        }
+    }
+
+    /// Writes one scalar given as little-endian bytes, aligned to its size,
+    /// in the writer's byte order.
+    pub fn write_scalar(&mut self, le_bytes: &[u8]) {
+        self.align(le_bytes.len());
+        if self.big_endian {
+            self.buf.extend(le_bytes.iter().rev());
+        } else {
+            self.buf.extend_from_slice(le_bytes);
+        }
     }
 
     pub fn align(&mut self, align: usize) {
@@ -145,13 +166,8 @@ impl CdrWriter {
         self.buf.extend_from_slice(bytes);
     }
 
-    pub fn write_aligned(&mut self, bytes: &[u8], align: usize) {
-        self.align(align);
-        self.buf.extend_from_slice(bytes);
-    }
-
     pub fn write_u32(&mut self, value: u32) {
-        self.write_aligned(&value.to_le_bytes(), 4);
+        self.write_scalar(&value.to_le_bytes());
     }
 
     /// Room for `additional` more bytes, to avoid regrowing for bulk data.

@@ -26,7 +26,7 @@ pub fn write_wstring_units(units: &[u16], w: &mut CdrWriter) -> Result<(), Codec
         .map_err(|_| CodecError::invalid("", "wstring longer than 4 G units".to_string()))?;
     w.write_u32(len);
     for &u in units {
-        w.write_aligned(&u32::from(u).to_le_bytes(), 4);
+        w.write_u32(u32::from(u));
     }
     Ok(())
 }
@@ -105,7 +105,7 @@ fn write_primitive_literal(p: Primitive, text: &str, w: &mut CdrWriter) -> Resul
     macro_rules! put_int {
         ($t:ty) => {{
             let v = <$t>::try_from(int()?).map_err(|_| format!("`{text}` is out of range"))?;
-            w.write_aligned(&v.to_le_bytes(), std::mem::size_of::<$t>());
+            w.write_scalar(&v.to_le_bytes());
         }};
     }
     match p {
@@ -129,13 +129,13 @@ fn write_primitive_literal(p: Primitive, text: &str, w: &mut CdrWriter) -> Resul
             let v: f32 = text
                 .parse()
                 .map_err(|_| format!("`{text}` is not a number"))?;
-            w.write_aligned(&v.to_le_bytes(), 4);
+            w.write_scalar(&v.to_le_bytes());
         }
         Primitive::Float64 => {
             let v: f64 = text
                 .parse()
                 .map_err(|_| format!("`{text}` is not a number"))?;
-            w.write_aligned(&v.to_le_bytes(), 8);
+            w.write_scalar(&v.to_le_bytes());
         }
     }
     Ok(())

@@ -7,11 +7,14 @@ mod decode;
 mod defaults;
 mod encode;
 mod schema;
+mod synth;
 
 pub use schema::{
     CodecOptions, Element, FieldLayout, META_CONSTANT_PREFIX, META_DEFAULT, META_ROS_TYPE,
     META_SEQUENCE_BOUND, META_STRING_BOUND, META_TYPE_NAME, META_WSTRING, MessageLayout,
 };
+
+pub use synth::{SequenceLength, synthesize_cdr};
 
 use crate::msg::{TypeName, TypeRegistry, TypeResolveError};
 use arrow::array::{Array, AsArray, StructArray};

@@ -1,0 +1,308 @@
+//! Properties of the codec over every installed type of the packages the
+//! bridge is tested with, without Python: big-endian input decodes like
+//! little-endian; corrupted, truncated and forged input gives errors, never a
+//! panic or a huge allocation; bad Arrow input gives errors naming the field.
+
+mod common;
+use arrow::array::{Array, ArrayRef, Int64Array, StringArray, StructArray, UInt32Array};
+use arrow::datatypes::{DataType, Field};
+use ros2_dora_bridge::codec::{CodecOptions, MessageCodec, synthesize_cdr};
+use ros2_dora_bridge::msg::{TypeName, TypeRegistry};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Records the largest single allocation, to catch forged lengths that
+/// would make the decoder reserve gigabytes.
+struct Watermark;
+static LARGEST: AtomicUsize = AtomicUsize::new(0);
+unsafe impl GlobalAlloc for Watermark {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LARGEST.fetch_max(layout.size(), Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LARGEST.fetch_max(new_size, Ordering::Relaxed);
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+#[global_allocator]
+static ALLOCATOR: Watermark = Watermark;
+
+const PACKAGES: &[&str] = &[
+    "std_msgs",
+    "builtin_interfaces",
+    "geometry_msgs",
+    "sensor_msgs",
+    "nav_msgs",
+    "diagnostic_msgs",
+    "test_msgs",
+];
+
+fn installed_types(registry: &TypeRegistry) -> Vec<TypeName> {
+    let mut types = Vec::new();
+    for package in PACKAGES {
+        let dir = registry
+            .prefixes()
+            .iter()
+            .map(|p| p.join("share").join(package).join("msg"))
+            .find(|d| d.is_dir())
+            .unwrap_or_else(|| panic!("{package} not installed: source .workbench/env.sh"));
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "msg") {
+                let name = path.file_stem().unwrap().to_str().unwrap();
+                types.push(TypeName::msg(package, name));
+            }
+        }
+    }
+    types.sort();
+    assert!(types.len() > 100, "found only {} types", types.len());
+    types
+}
+
+fn codecs() -> Vec<MessageCodec> {
+    common::require_workbench();
+    let registry = TypeRegistry::from_environment();
+    installed_types(&registry)
+        .iter()
+        .map(|t| {
+            MessageCodec::new(&registry, t, CodecOptions::default())
+                .unwrap_or_else(|e| panic!("{t}: {e}"))
+        })
+        .collect()
+}
+
+#[test]
+fn big_endian_decodes_like_little_endian() {
+    for codec in codecs() {
+        for (seed, len) in [(1u64, 0usize), (2, 3), (3, 17)] {
+            let lengths = move |_: &str| len;
+            let le = synthesize_cdr(codec.layout(), seed, &lengths, false);
+            let be = synthesize_cdr(codec.layout(), seed, &lengths, true);
+            let from_le = codec
+                .decode(&le)
+                .unwrap_or_else(|e| panic!("{}: {e}", codec.type_name()));
+            let from_be = codec
+                .decode(&be)
+                .unwrap_or_else(|e| panic!("{} (BE): {e}", codec.type_name()));
+            assert_eq!(from_le, from_be, "{}", codec.type_name());
+            // And our little-endian encoding of it is the synthetic LE input.
+            let encoded = codec.encode_row(&from_be, 0, Vec::new()).unwrap();
+            let mut expected = le.clone();
+            expected.resize(expected.len().max(8), 0);
+            assert_eq!(encoded, expected, "{}", codec.type_name());
+        }
+    }
+}
+
+/// xorshift: deterministic corruption.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+#[test]
+fn corrupted_truncated_and_forged_input_is_an_error_not_a_panic() {
+    let codecs = codecs();
+    let mut rng = Rng(0x5eed);
+    let mut errors = 0usize;
+    let mut cases = 0usize;
+    for codec in &codecs {
+        let valid = synthesize_cdr(codec.layout(), 9, &|_| 4, false);
+        LARGEST.store(0, Ordering::Relaxed);
+        for round in 0..300 {
+            let mut bytes = valid.clone();
+            match round % 4 {
+                // Truncate anywhere, including inside the header.
+                0 => bytes.truncate(rng.below(valid.len())),
+                // Flip a few random bytes.
+                1 => {
+                    for _ in 0..1 + rng.below(4) {
+                        let i = rng.below(bytes.len());
+                        bytes[i] ^= 1 << rng.below(8);
+                    }
+                }
+                // Forge a huge length at an aligned position (where CDR
+                // lengths live).
+                2 => {
+                    let positions = (bytes.len().saturating_sub(8)) / 4;
+                    let at = 4 + 4 * rng.below(positions);
+                    if at + 4 <= bytes.len() {
+                        let forged = [0xffff_fff0u32, 0x7fff_ffff, 0x0100_0000][rng.below(3)];
+                        bytes[at..at + 4].copy_from_slice(&forged.to_le_bytes());
+                    }
+                }
+                // Random garbage after a valid header.
+                _ => {
+                    let len = rng.below(256);
+                    bytes.truncate(4);
+                    bytes.extend((0..len).map(|_| rng.next() as u8));
+                }
+            }
+            cases += 1;
+            if codec.decode(&bytes).is_err() {
+                errors += 1;
+            }
+        }
+        let largest = LARGEST.load(Ordering::Relaxed);
+        assert!(
+            largest < 64 * valid.len() + (1 << 20),
+            "{}: an allocation of {largest} bytes for {}-byte inputs",
+            codec.type_name(),
+            valid.len()
+        );
+    }
+    assert!(
+        errors > cases / 4,
+        "only {errors} of {cases} corrupted inputs were rejected"
+    );
+}
+
+fn codec(name: &str) -> MessageCodec {
+    common::require_workbench();
+    MessageCodec::new(
+        &TypeRegistry::from_environment(),
+        &TypeName::parse(name).unwrap(),
+        CodecOptions::default(),
+    )
+    .unwrap()
+}
+
+fn replace_column(
+    message: &StructArray,
+    name: &str,
+    column: Option<ArrayRef>,
+    data_type: Option<DataType>,
+) -> StructArray {
+    let mut fields = Vec::new();
+    let mut columns = Vec::new();
+    for (field, col) in message.fields().iter().zip(message.columns()) {
+        if field.name() == name {
+            if let (Some(c), Some(t)) = (&column, &data_type) {
+                fields.push(Arc::new(Field::new(name, t.clone(), true)));
+                columns.push(c.clone());
+            }
+        } else {
+            fields.push(field.clone());
+            columns.push(col.clone());
+        }
+    }
+    StructArray::try_new(fields.into(), columns, None).unwrap()
+}
+
+#[test]
+fn bad_arrow_input_is_an_error_naming_field_expected_and_actual() {
+    let image = codec("sensor_msgs/msg/Image");
+    let cdr = synthesize_cdr(image.layout(), 3, &|_| 12, false);
+    let good = image.decode(&cdr).unwrap();
+    assert!(image.encode_row(&good, 0, Vec::new()).is_ok());
+
+    // Wrong primitive type.
+    let wrong = replace_column(
+        &good,
+        "height",
+        Some(Arc::new(Int64Array::from(vec![480]))),
+        Some(DataType::Int64),
+    );
+    let err = image
+        .encode_row(&wrong, 0, Vec::new())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("`height`") && err.contains("UInt32") && err.contains("Int64"),
+        "{err}"
+    );
+
+    // Null value.
+    let null = replace_column(
+        &good,
+        "width",
+        Some(Arc::new(UInt32Array::from(vec![None]))),
+        Some(DataType::UInt32),
+    );
+    let err = image
+        .encode_row(&null, 0, Vec::new())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("`width`") && err.contains("null"), "{err}");
+
+    // Unknown field.
+    let mut fields: Vec<_> = good.fields().iter().cloned().collect();
+    let mut columns = good.columns().to_vec();
+    fields.push(Arc::new(Field::new("colour", DataType::Utf8, false)));
+    columns.push(Arc::new(StringArray::from(vec!["red"])));
+    let extra = StructArray::try_new(fields.into(), columns, None).unwrap();
+    let err = image
+        .encode_row(&extra, 0, Vec::new())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("colour") && err.contains("sensor_msgs/msg/Image"),
+        "{err}"
+    );
+
+    // Missing fields take defaults: an empty header, encoding "", ...
+    let partial = replace_column(&good, "header", None, None);
+    let partial = replace_column(&partial, "encoding", None, None);
+    let bytes = image.encode_row(&partial, 0, Vec::new()).unwrap();
+    let back = image.decode(&bytes).unwrap();
+    assert_eq!(
+        back.column_by_name("height").unwrap(),
+        good.column_by_name("height").unwrap()
+    );
+
+    // Nested path and fixed length: Odometry's covariance must have 36.
+    let odom = codec("nav_msgs/msg/Odometry");
+    let good = odom
+        .decode(&synthesize_cdr(odom.layout(), 5, &|_| 0, false))
+        .unwrap();
+    let pose = good
+        .column_by_name("pose")
+        .unwrap()
+        .as_any()
+        .downcast_ref::<StructArray>()
+        .unwrap()
+        .clone();
+    let short =
+        arrow::array::ListArray::from_iter_primitive::<arrow::datatypes::Float64Type, _, _>(vec![
+            Some(vec![Some(0.0); 35]),
+        ]);
+    let short_type = short.data_type().clone();
+    let pose = replace_column(&pose, "covariance", Some(Arc::new(short)), Some(short_type));
+    let bad = replace_column(
+        &good,
+        "pose",
+        Some(Arc::new(pose.clone())),
+        Some(pose.data_type().clone()),
+    );
+    let err = odom
+        .encode_row(&bad, 0, Vec::new())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("pose.covariance") && err.contains("36") && err.contains("35"),
+        "{err}"
+    );
+
+    // Not a struct at all.
+    let err = odom
+        .encode_all(&Int64Array::from(vec![1]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("StructArray") && err.contains("Int64"),
+        "{err}"
+    );
+}
