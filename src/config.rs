@@ -24,6 +24,40 @@ pub struct Config {
     pub dora_failures: Option<DoraFailures>,
     #[serde(default)]
     pub shutdown: Shutdown,
+    #[serde(default)]
+    pub stats: Stats,
+}
+
+/// Per-route counters: logged, and optionally sent as Arrow rows.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Stats {
+    /// dora output for counter rows (one row per route); none by default.
+    pub output: Option<String>,
+    /// How often rows are sent on `output`.
+    #[serde(default = "default_stats_interval", deserialize_with = "duration")]
+    pub interval: Duration,
+    /// How often a one-line summary is logged (only when counters changed).
+    #[serde(default = "default_log_interval", deserialize_with = "duration")]
+    pub log_interval: Duration,
+}
+
+impl Default for Stats {
+    fn default() -> Self {
+        Stats {
+            output: None,
+            interval: default_stats_interval(),
+            log_interval: default_log_interval(),
+        }
+    }
+}
+
+fn default_stats_interval() -> Duration {
+    Duration::from_secs(1)
+}
+
+fn default_log_interval() -> Duration {
+    Duration::from_secs(10)
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -35,11 +69,16 @@ pub struct RosSection {
     pub namespace: Option<String>,
 }
 
-/// ROS topic -> dora output.
+/// ROS topic(s) -> dora output.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FromRos {
-    pub topic: String,
+    /// One topic; or use `match`.
+    pub topic: Option<String>,
+    /// A regular expression over fully qualified topic names: every topic
+    /// that matches, now or later, is bridged to `output`.
+    #[serde(rename = "match")]
+    pub pattern: Option<String>,
     /// `pkg/msg/Type`; when absent, taken from the ROS graph.
     #[serde(rename = "type")]
     pub msg_type: Option<String>,
@@ -49,6 +88,30 @@ pub struct FromRos {
     /// Emit byte sequences (`uint8[]`) as Arrow `Binary` instead of `List<UInt8>`.
     #[serde(default)]
     pub bytes_as_binary: bool,
+    #[serde(default)]
+    pub queue: QueueConfig,
+}
+
+/// The queue between the ROS side and dora for one route.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueConfig {
+    /// Messages waiting for dora (default 10).
+    pub size: Option<usize>,
+    /// `drop_oldest` or `block`. Default: drop_oldest for best-effort
+    /// subscriptions (sensor data), block for reliable ones.
+    pub policy: Option<crate::ros::queue::QueuePolicy>,
+}
+
+impl FromRos {
+    /// The topic or pattern, for messages.
+    pub fn describe(&self) -> String {
+        match (&self.topic, &self.pattern) {
+            (Some(t), _) => t.clone(),
+            (None, Some(p)) => format!("match `{p}`"),
+            (None, None) => "?".into(),
+        }
+    }
 }
 
 /// dora input -> ROS topic.
@@ -273,7 +336,25 @@ impl Config {
     fn validate(&self) -> anyhow::Result<()> {
         let mut outputs = HashSet::new();
         for (i, route) in self.from_ros.iter().enumerate() {
-            check_topic(&route.topic).with_context(|| format!("from_ros[{i}].topic"))?;
+            match (&route.topic, &route.pattern) {
+                (Some(topic), None) => {
+                    check_topic(topic).with_context(|| format!("from_ros[{i}].topic"))?
+                }
+                (None, Some(pattern)) => {
+                    regex::Regex::new(pattern)
+                        .map_err(|e| anyhow::anyhow!("{e}"))
+                        .with_context(|| {
+                            format!("from_ros[{i}].match: invalid regular expression")
+                        })?;
+                }
+                (Some(_), Some(_)) => bail!("from_ros[{i}]: give `topic` or `match`, not both"),
+                (None, None) => bail!(
+                    "from_ros[{i}]: needs `topic` (one topic) or `match` (a regex over topic names)"
+                ),
+            }
+            if route.queue.size == Some(0) {
+                bail!("from_ros[{i}].queue.size: must be at least 1");
+            }
             if let Some(t) = &route.msg_type {
                 crate::msg::TypeName::parse(t)
                     .map_err(anyhow::Error::msg)
@@ -299,6 +380,11 @@ impl Config {
             && !outputs.insert(report)
         {
             bail!("liveness.report_output: output `{report}` is also used by a from_ros route");
+        }
+        if let Some(stats) = self.stats.output.as_deref()
+            && !outputs.insert(stats)
+        {
+            bail!("stats.output: output `{stats}` is also used elsewhere");
         }
         let mut inputs = HashSet::new();
         for (i, route) in self.to_ros.iter().enumerate() {

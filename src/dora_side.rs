@@ -2,7 +2,7 @@
 //! dataflow, and the metadata each output carries.
 
 use crate::config::Config;
-use crate::ros::rcl::MessageInfo;
+use crate::ros::Received;
 use anyhow::bail;
 use dora_node_api::dora_core::config::NodeId;
 use dora_node_api::{DoraNode, EventStream, MetadataParameters, Parameter};
@@ -14,6 +14,7 @@ pub const META_SOURCE_TIMESTAMP: &str = "ros_source_timestamp_ns";
 pub const META_RECEIVED_TIMESTAMP: &str = "ros_received_timestamp_ns";
 pub const META_PUBLISHER_GID: &str = "ros_publisher_gid";
 pub const META_SEQUENCE: &str = "ros_publication_sequence_number";
+pub const META_PUBLISHER_NODE: &str = "ros_publisher_node";
 
 /// Connects to the dora daemon: as the node it spawned (`DORA_NODE_CONFIG`),
 /// or as dynamic node `dynamic_id` when started by someone else.
@@ -84,10 +85,17 @@ pub fn check_against_dataflow(node: &DoraNode, config: &Config) -> anyhow::Resul
     }
 }
 
-pub fn message_metadata(topic: &str, ros_type: &str, info: &MessageInfo) -> MetadataParameters {
+pub fn message_metadata(received: &Received) -> MetadataParameters {
+    let info = &received.info;
     let mut params = MetadataParameters::default();
-    params.insert(META_TOPIC.into(), Parameter::String(topic.to_string()));
-    params.insert(META_TYPE.into(), Parameter::String(ros_type.to_string()));
+    params.insert(
+        META_TOPIC.into(),
+        Parameter::String(received.topic.to_string()),
+    );
+    params.insert(
+        META_TYPE.into(),
+        Parameter::String(received.type_name.to_string()),
+    );
     if info.source_timestamp_ns != 0 {
         params.insert(
             META_SOURCE_TIMESTAMP.into(),
@@ -113,6 +121,12 @@ pub fn message_metadata(topic: &str, ros_type: &str, info: &MessageInfo) -> Meta
             .map(|b| format!("{b:02x}"))
             .collect();
         params.insert(META_PUBLISHER_GID.into(), Parameter::String(hex));
+    }
+    if let Some(node) = &received.publisher_node {
+        params.insert(
+            META_PUBLISHER_NODE.into(),
+            Parameter::String(node.to_string()),
+        );
     }
     params
 }

@@ -6,10 +6,12 @@
 //! - [`ros`]: the ROS side, one rcl node (all `unsafe` is in `ros::rcl`).
 //! - [`dora_side`]: the dora side: connection, dataflow checks, metadata.
 //! - [`bridge`]: the running bridge, wiring both sides together.
+//! - [`discover`]: the `discover` command.
 
 pub mod bridge;
 pub mod codec;
 pub mod config;
+pub mod discover;
 pub mod dora_side;
 pub mod msg;
 pub mod ros;

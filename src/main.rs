@@ -45,6 +45,16 @@ enum Command {
     },
     /// Validate a config file against the installed ROS types; exit 0 if valid, 1 if not.
     Check,
+    /// List ROS topics, types and publishers (with QoS), and print a starter config.
+    Discover {
+        /// How long to wait for the graph to settle.
+        #[arg(long, default_value = "3s", value_parser = parse_wait)]
+        wait: std::time::Duration,
+    },
+}
+
+fn parse_wait(text: &str) -> Result<std::time::Duration, String> {
+    ros2_dora_bridge::config::parse_duration(text)
 }
 
 fn main() -> ExitCode {
@@ -64,6 +74,7 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .init();
 
@@ -83,6 +94,10 @@ fn dispatch(cli: Cli, rcl_args: Vec<String>) -> anyhow::Result<()> {
             bytes_as_binary,
         }) => print_schema(&msg_type, bytes_as_binary),
         Some(Command::Check) => check(&load_config(cli.config)?),
+        Some(Command::Discover { wait }) => {
+            print!("{}", ros2_dora_bridge::discover::discover(&rcl_args, wait)?);
+            Ok(())
+        }
         None => {
             let config = load_config(cli.config)?;
             let runtime = tokio::runtime::Builder::new_multi_thread()

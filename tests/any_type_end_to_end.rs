@@ -69,8 +69,9 @@ fn handful_of_types_including_4k_image_round_trip_through_dora() {
     let report = pingpong.output().join("\n");
     assert!(
         done.is_some(),
-        "not every type made the round trip:\n{report}\n{}",
-        dump(&dora)
+        "not every type made the round trip:\n{report}\n{}\n{}",
+        dump(&dora),
+        s.node_logs()
     );
     assert!(!report.contains("mismatch"), "{report}");
     let status = dora.stop();

@@ -11,11 +11,14 @@ fn colcon_build_installs_the_package() {
     let ws = tempfile::tempdir().unwrap();
     std::fs::create_dir(ws.path().join("src")).unwrap();
     std::os::unix::fs::symlink(repo_root(), ws.path().join("src/ros2_dora_bridge")).unwrap();
-    // A cached build base keeps warm CI runs fast; without one, a cold build.
-    let build_base = match std::env::var_os("ROS2_DORA_BRIDGE_CACHE") {
-        Some(cache) => std::path::PathBuf::from(cache).join("colcon-build"),
-        None => ws.path().join("build"),
-    };
+    // colcon-ros-cargo builds into <build base>/<package>. Pointing that at
+    // the cargo target dir the test suite was built in (when known) reuses
+    // its compiled dependencies instead of compiling everything again.
+    let build_base = ws.path().join("build");
+    std::fs::create_dir(&build_base).unwrap();
+    if let Some(target) = std::env::var_os("CARGO_TARGET_DIR") {
+        std::os::unix::fs::symlink(target, build_base.join("ros2_dora_bridge")).unwrap();
+    }
     let out = Command::new("colcon")
         .current_dir(ws.path())
         .args([
@@ -25,7 +28,6 @@ fn colcon_build_installs_the_package() {
             "--build-base",
         ])
         .arg(&build_base)
-        .env_remove("CARGO_TARGET_DIR")
         .output()
         .expect("colcon runs");
     let log = format!(

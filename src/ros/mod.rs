@@ -1,8 +1,11 @@
-//! The ROS side: one rcl node, subscriptions drained on a dedicated thread
-//! that blocks on a wait set, publishers used directly by the dora side.
+//! The ROS side: one rcl node. A receiver thread owns the subscriptions
+//! (see `receiver`); publishers are used directly by the dora side.
 
+pub mod graph;
 pub mod qos;
+pub mod queue;
 pub mod rcl;
+pub mod receiver;
 
 use crate::codec::MessageCodec;
 use crate::msg::TypeName;
@@ -17,30 +20,52 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc;
 
 /// A message received from ROS and decoded, on its way to a dora output.
 pub struct Received {
+    /// Index of the `from_ros` route.
     pub route: usize,
+    pub topic: Arc<str>,
+    pub type_name: Arc<str>,
     pub message: StructArray,
     pub info: MessageInfo,
+    /// The publishing node, when the graph knows the publisher's GID.
+    pub publisher_node: Option<Arc<str>>,
 }
 
-/// A subscription route, created by [`RosSide::subscribe`].
-pub struct Subscription {
-    pub topic: String,
-    pub codec: MessageCodec,
-    pub stats: Arc<RouteStats>,
-    inner: RclSubscription,
-}
-
-/// Per-route counters, shared between threads.
+/// Per-route counters, shared between threads. Every way a message can be
+/// lost inside the bridge has its counter.
 #[derive(Debug, Default)]
 pub struct RouteStats {
+    /// from_ros: messages taken from ROS. to_ros: rows received from dora.
+    pub received: AtomicU64,
+    /// from_ros: sent to dora. to_ros: published to ROS.
     pub forwarded: AtomicU64,
+    /// from_ros: dropped because the route's queue was full (drop_oldest).
+    pub dropped_queue_full: AtomicU64,
+    /// from_ros: lost by the middleware before the bridge could take them
+    /// (the RMW's MESSAGE_LOST event, where supported).
+    pub dropped_by_middleware: AtomicU64,
+    /// from_ros: malformed CDR.
     pub decode_errors: AtomicU64,
+    /// to_ros: Arrow data that does not fit the ROS type.
     pub encode_errors: AtomicU64,
+    /// to_ros: rcl refused to publish.
     pub publish_errors: AtomicU64,
+}
+
+impl RouteStats {
+    pub fn snapshot(&self) -> [u64; 7] {
+        [
+            self.received.load(Ordering::Relaxed),
+            self.forwarded.load(Ordering::Relaxed),
+            self.dropped_queue_full.load(Ordering::Relaxed),
+            self.dropped_by_middleware.load(Ordering::Relaxed),
+            self.decode_errors.load(Ordering::Relaxed),
+            self.encode_errors.load(Ordering::Relaxed),
+            self.publish_errors.load(Ordering::Relaxed),
+        ]
+    }
 }
 
 pub struct Publisher {
@@ -59,6 +84,7 @@ impl Publisher {
         let structs = match messages.data_type() {
             arrow::datatypes::DataType::Struct(_) => messages.as_struct(),
             other => {
+                self.stats.received.fetch_add(1, Ordering::Relaxed);
                 self.stats.encode_errors.fetch_add(1, Ordering::Relaxed);
                 limiter.warn(|| {
                     format!(
@@ -73,6 +99,7 @@ impl Publisher {
         let mut published = 0;
         let mut buffer = self.buffer.lock().unwrap_or_else(|p| p.into_inner());
         for row in 0..structs.len() {
+            self.stats.received.fetch_add(1, Ordering::Relaxed);
             match self
                 .codec
                 .encode_row(structs, row, std::mem::take(&mut *buffer))
@@ -99,7 +126,7 @@ impl Publisher {
                     };
                     limiter.warn(|| {
                         format!(
-                            "{}: dropped message{row_note} that does not fit {}: {e}",
+                            "{}: dropped a message{row_note} that does not fit {}: {e}",
                             self.topic,
                             self.codec.type_name()
                         )
@@ -148,14 +175,45 @@ impl RateLimiter {
     }
 }
 
-/// The bridge's node in the ROS graph.
-pub struct RosSide {
-    node: Arc<RclNode>,
+/// What the receiver thread and the dora side share of the ROS side.
+pub struct RosShared {
+    pub node: Arc<RclNode>,
+    /// Fully qualified name of the bridge's node.
+    pub node_name: String,
     wake: Arc<GuardCondition>,
-    stop: Arc<AtomicBool>,
-    receiver: Option<JoinHandle<()>>,
+    stop: AtomicBool,
     prefixes: Vec<PathBuf>,
     type_supports: Mutex<HashMap<TypeName, Arc<TypeSupport>>>,
+}
+
+impl RosShared {
+    fn type_support(&self, name: &TypeName) -> anyhow::Result<Arc<TypeSupport>> {
+        let mut cache = self.type_supports.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(ts) = cache.get(name) {
+            return Ok(ts.clone());
+        }
+        let ts = TypeSupport::load(&self.prefixes, &name.package, &name.kind, &name.name)
+            .map_err(anyhow::Error::msg)?;
+        cache.insert(name.clone(), ts.clone());
+        Ok(ts)
+    }
+
+    pub fn subscription(
+        &self,
+        topic: &str,
+        type_name: &TypeName,
+        qos: rcl::QosProfile,
+    ) -> anyhow::Result<RclSubscription> {
+        let ts = self.type_support(type_name)?;
+        RclSubscription::new(&self.node, &ts, topic, qos)
+            .with_context(|| format!("cannot subscribe to {topic} ({type_name})"))
+    }
+}
+
+/// The bridge's node in the ROS graph.
+pub struct RosSide {
+    shared: Arc<RosShared>,
+    receiver: Option<JoinHandle<()>>,
 }
 
 impl RosSide {
@@ -171,51 +229,36 @@ impl RosSide {
             format!("cannot create ROS node `{node_name}` in namespace `{namespace}`")
         })?;
         let wake = GuardCondition::new(&context)?;
-        tracing::info!(
-            "ROS node {}{} is up",
-            fq_prefix(&node.namespace()),
-            node.name()
-        );
+        let ns = node.namespace();
+        let full_name = format!("{}/{}", ns.trim_end_matches('/'), node.name());
+        tracing::info!("ROS node {full_name} is up");
         Ok(RosSide {
-            node,
-            wake,
-            stop: Arc::new(AtomicBool::new(false)),
+            shared: Arc::new(RosShared {
+                node,
+                node_name: full_name,
+                wake,
+                stop: AtomicBool::new(false),
+                prefixes,
+                type_supports: Mutex::new(HashMap::new()),
+            }),
             receiver: None,
-            prefixes,
-            type_supports: Mutex::new(HashMap::new()),
         })
     }
 
-    pub fn node_name(&self) -> String {
-        format!("{}{}", fq_prefix(&self.node.namespace()), self.node.name())
+    pub fn shared(&self) -> &Arc<RosShared> {
+        &self.shared
     }
 
-    fn type_support(&self, name: &TypeName) -> anyhow::Result<Arc<TypeSupport>> {
-        let mut cache = self.type_supports.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(ts) = cache.get(name) {
-            return Ok(ts.clone());
-        }
-        let ts = TypeSupport::load(&self.prefixes, &name.package, &name.kind, &name.name)
-            .map_err(anyhow::Error::msg)?;
-        cache.insert(name.clone(), ts.clone());
-        Ok(ts)
+    pub fn node_name(&self) -> &str {
+        &self.shared.node_name
     }
 
-    pub fn subscribe(
-        &self,
-        topic: &str,
-        codec: MessageCodec,
-        qos: rcl::QosProfile,
-    ) -> anyhow::Result<Subscription> {
-        let ts = self.type_support(codec.type_name())?;
-        let inner = RclSubscription::new(&self.node, &ts, topic, qos)
-            .with_context(|| format!("cannot subscribe to {topic} ({})", codec.type_name()))?;
-        Ok(Subscription {
-            topic: topic.to_string(),
-            codec,
-            stats: Arc::default(),
-            inner,
-        })
+    /// `topic` as rcl resolves it for this node (namespace, remapping).
+    pub fn resolve_topic(&self, topic: &str) -> anyhow::Result<String> {
+        self.shared
+            .node
+            .resolve_topic_name(topic)
+            .with_context(|| format!("invalid topic name `{topic}`"))
     }
 
     pub fn advertise(
@@ -224,8 +267,8 @@ impl RosSide {
         codec: MessageCodec,
         qos: rcl::QosProfile,
     ) -> anyhow::Result<Publisher> {
-        let ts = self.type_support(codec.type_name())?;
-        let inner = RclPublisher::new(&self.node, &ts, topic, qos).with_context(|| {
+        let ts = self.shared.type_support(codec.type_name())?;
+        let inner = RclPublisher::new(&self.shared.node, &ts, topic, qos).with_context(|| {
             format!("cannot create publisher on {topic} ({})", codec.type_name())
         })?;
         Ok(Publisher {
@@ -237,84 +280,21 @@ impl RosSide {
         })
     }
 
-    /// Starts the thread that takes messages from `subscriptions`, decodes
-    /// them and hands them to `sink` (blocking when it is full, which pushes
-    /// back onto the DDS history of the subscription).
-    pub fn spawn_receiver(
-        &mut self,
-        mut subscriptions: Vec<Subscription>,
-        sink: mpsc::Sender<Received>,
-    ) -> anyhow::Result<()> {
-        let mut wait_set = rcl::WaitSet::new(&self.node)?;
-        let wake = self.wake.clone();
-        let stop = self.stop.clone();
-        let limiter = RateLimiter::new(Duration::from_secs(5));
+    /// Starts the receiver thread.
+    pub fn spawn_receiver(&mut self, receiver: receiver::Receiver) -> anyhow::Result<()> {
         let handle = std::thread::Builder::new()
             .name("ros-receiver".into())
-            .spawn(move || {
-                while !stop.load(Ordering::Acquire) {
-                    let ready = {
-                        let subs: Vec<&RclSubscription> =
-                            subscriptions.iter().map(|s| &s.inner).collect();
-                        match wait_set.wait(&subs, &[&wake], Duration::from_secs(1)) {
-                            Ok(ready) => ready,
-                            Err(e) => {
-                                tracing::error!("waiting for ROS messages failed: {e}");
-                                std::thread::sleep(Duration::from_millis(100));
-                                continue;
-                            }
-                        }
-                    };
-                    for index in ready.subscriptions {
-                        let sub = &mut subscriptions[index];
-                        loop {
-                            let (message, info) = match sub.inner.take() {
-                                Ok(Some((bytes, info))) => (sub.codec.decode(bytes), info),
-                                Ok(None) => break,
-                                Err(e) => {
-                                    limiter.warn(|| format!("{}: take failed: {e}", sub.topic));
-                                    break;
-                                }
-                            };
-                            match message {
-                                Ok(message) => {
-                                    sub.stats.forwarded.fetch_add(1, Ordering::Relaxed);
-                                    if sink
-                                        .blocking_send(Received {
-                                            route: index,
-                                            message,
-                                            info,
-                                        })
-                                        .is_err()
-                                    {
-                                        return; // the dora side has shut down
-                                    }
-                                }
-                                Err(e) => {
-                                    sub.stats.decode_errors.fetch_add(1, Ordering::Relaxed);
-                                    limiter.warn(|| {
-                                        format!(
-                                            "{}: dropped malformed {} message: {e}",
-                                            sub.topic,
-                                            sub.codec.type_name()
-                                        )
-                                    });
-                                }
-                            }
-                        }
-                    }
-                }
-            })
+            .spawn(move || receiver.run())
             .context("cannot start the ROS receiver thread")?;
         self.receiver = Some(handle);
         Ok(())
     }
 
-    /// Stops the receiver thread and drops its subscriptions. Publishers are
-    /// dropped by their owners; the node leaves the graph once all are gone.
+    /// Stops the receiver thread and drops its subscriptions. Close the
+    /// route queues first, so a receiver blocked on a full queue returns.
     pub fn stop_receiver(&mut self) {
-        self.stop.store(true, Ordering::Release);
-        if let Err(e) = self.wake.trigger() {
+        self.shared.stop.store(true, Ordering::Release);
+        if let Err(e) = self.shared.wake.trigger() {
             tracing::warn!("cannot wake the ROS receiver: {e}");
         }
         if let Some(handle) = self.receiver.take() {
@@ -326,13 +306,5 @@ impl RosSide {
 impl Drop for RosSide {
     fn drop(&mut self) {
         self.stop_receiver();
-    }
-}
-
-fn fq_prefix(namespace: &str) -> String {
-    if namespace.ends_with('/') {
-        namespace.to_string()
-    } else {
-        format!("{namespace}/")
     }
 }

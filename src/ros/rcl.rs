@@ -311,9 +311,29 @@ pub struct MessageInfo {
     pub publisher_gid: Vec<u8>,
 }
 
+/// Subscription events the bridge listens to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubscriptionEventKind {
+    /// A publisher offers QoS this subscription cannot match.
+    IncompatibleQos,
+    /// The middleware lost samples before they reached this subscription.
+    MessageLost,
+}
+
+/// What an event reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubscriptionEvent {
+    /// `total` so far; the QoS policy that last did not match.
+    IncompatibleQos { total: i32, policy: &'static str },
+    /// Samples lost since the last event.
+    MessageLost { lost: u64 },
+}
+
 pub struct RclSubscription {
     subscription: Box<sys::rcl_subscription_t>,
     buffer: Box<sys::rcl_serialized_message_t>,
+    /// Events set up on this subscription (those the RMW supports).
+    events: Vec<(SubscriptionEventKind, Box<sys::rcl_event_t>)>,
     node: Arc<RclNode>,
     _type_support: Arc<TypeSupport>,
 }
@@ -358,9 +378,36 @@ impl RclSubscription {
                 );
                 return Err(e);
             }
+            let mut events = Vec::new();
+            for (kind, rcl_kind) in [
+                (
+                    SubscriptionEventKind::IncompatibleQos,
+                    sys::rcl_subscription_event_type_t::RCL_SUBSCRIPTION_REQUESTED_INCOMPATIBLE_QOS,
+                ),
+                (
+                    SubscriptionEventKind::MessageLost,
+                    sys::rcl_subscription_event_type_t::RCL_SUBSCRIPTION_MESSAGE_LOST,
+                ),
+            ] {
+                let mut event = Box::new(sys::rcl_get_zero_initialized_event());
+                // An RMW without this event answers UNSUPPORTED: go without it.
+                if check(
+                    "rcl_subscription_event_init",
+                    sys::rcl_subscription_event_init(
+                        event.as_mut(),
+                        subscription.as_ref(),
+                        rcl_kind,
+                    ),
+                )
+                .is_ok()
+                {
+                    events.push((kind, event));
+                }
+            }
             Ok(RclSubscription {
                 subscription,
                 buffer,
+                events,
                 node: node.clone(),
                 _type_support: type_support.clone(),
             })
@@ -404,11 +451,80 @@ impl RclSubscription {
     }
 }
 
+impl RclSubscription {
+    /// Takes the pending status of event `index` (as reported by
+    /// [`Ready::events`]).
+    pub fn take_event(&mut self, index: usize) -> Result<Option<SubscriptionEvent>, RclError> {
+        let Some((kind, event)) = self.events.get(index) else {
+            return Ok(None);
+        };
+        // SAFETY: valid event; the status struct matches the event kind as
+        // rcl documents for rcl_take_event.
+        unsafe {
+            match kind {
+                SubscriptionEventKind::IncompatibleQos => {
+                    let mut status: sys::rmw_requested_qos_incompatible_event_status_t =
+                        std::mem::zeroed();
+                    check(
+                        "rcl_take_event",
+                        sys::rcl_take_event(event.as_ref(), &mut status as *mut _ as *mut _),
+                    )?;
+                    Ok(Some(SubscriptionEvent::IncompatibleQos {
+                        total: status.total_count,
+                        policy: qos_policy_name(status.last_policy_kind),
+                    }))
+                }
+                SubscriptionEventKind::MessageLost => {
+                    let mut status: sys::rmw_message_lost_status_t = std::mem::zeroed();
+                    check(
+                        "rcl_take_event",
+                        sys::rcl_take_event(event.as_ref(), &mut status as *mut _ as *mut _),
+                    )?;
+                    Ok(Some(SubscriptionEvent::MessageLost {
+                        lost: status.total_count_change as u64,
+                    }))
+                }
+            }
+        }
+    }
+
+    /// How many publishers are matched right now.
+    pub fn publisher_count(&self) -> Result<usize, RclError> {
+        let mut count = 0usize;
+        // SAFETY: valid subscription, out-pointer to a local.
+        unsafe {
+            check(
+                "rcl_subscription_get_publisher_count",
+                sys::rcl_subscription_get_publisher_count(self.subscription.as_ref(), &mut count),
+            )?;
+        }
+        Ok(count)
+    }
+}
+
+fn qos_policy_name(kind: sys::rmw_qos_policy_kind_t) -> &'static str {
+    use sys::rmw_qos_policy_kind_t as K;
+    match kind {
+        K::RMW_QOS_POLICY_DURABILITY => "durability",
+        K::RMW_QOS_POLICY_DEADLINE => "deadline",
+        K::RMW_QOS_POLICY_LIVELINESS => "liveliness",
+        K::RMW_QOS_POLICY_RELIABILITY => "reliability",
+        K::RMW_QOS_POLICY_HISTORY => "history",
+        K::RMW_QOS_POLICY_LIFESPAN => "lifespan",
+        K::RMW_QOS_POLICY_DEPTH => "depth",
+        _ => "unknown policy",
+    }
+}
+
 impl Drop for RclSubscription {
     fn drop(&mut self) {
         let _guard = self.node.lock();
-        // SAFETY: initialised in new(), finalised once here.
+        // SAFETY: initialised in new(), finalised once here; events before
+        // the subscription they watch.
         unsafe {
+            for (_, event) in &mut self.events {
+                sys::rcl_event_fini(event.as_mut());
+            }
             sys::rcutils_uint8_array_fini(self.buffer.as_mut());
             sys::rcl_subscription_fini(
                 self.subscription.as_mut(),
@@ -564,6 +680,8 @@ impl Drop for GuardCondition {
 pub struct Ready {
     pub subscriptions: Vec<usize>,
     pub guard_conditions: Vec<usize>,
+    /// (subscription index, event index) of events with news.
+    pub events: Vec<(usize, usize)>,
     pub graph_changed: bool,
 }
 
@@ -616,6 +734,7 @@ impl WaitSet {
         unsafe {
             let ws = self.wait_set.as_mut();
             check("rcl_wait_set_clear", sys::rcl_wait_set_clear(ws))?;
+            let event_count: usize = subscriptions.iter().map(|s| s.events.len()).sum();
             check(
                 "rcl_wait_set_resize",
                 sys::rcl_wait_set_resize(
@@ -625,9 +744,17 @@ impl WaitSet {
                     0,
                     0,
                     0,
-                    0,
+                    event_count,
                 ),
             )?;
+            for s in subscriptions {
+                for (_, event) in &s.events {
+                    check(
+                        "rcl_wait_set_add_event",
+                        sys::rcl_wait_set_add_event(ws, event.as_ref(), ptr::null_mut()),
+                    )?;
+                }
+            }
             for s in subscriptions {
                 check(
                     "rcl_wait_set_add_subscription",
@@ -670,6 +797,15 @@ impl WaitSet {
                 }
             }
             ready.graph_changed = !(*ws.guard_conditions.add(guard_conditions.len())).is_null();
+            let mut slot = 0;
+            for (si, s) in subscriptions.iter().enumerate() {
+                for ei in 0..s.events.len() {
+                    if !(*ws.events.add(slot)).is_null() {
+                        ready.events.push((si, ei));
+                    }
+                    slot += 1;
+                }
+            }
             Ok(ready)
         }
     }
@@ -680,6 +816,161 @@ impl Drop for WaitSet {
         // SAFETY: initialised in new(), finalised once here.
         unsafe {
             sys::rcl_wait_set_fini(self.wait_set.as_mut());
+        }
+    }
+}
+
+/// One publisher or subscription as the ROS graph reports it.
+#[derive(Debug, Clone)]
+pub struct EndpointInfo {
+    pub node_name: String,
+    pub node_namespace: String,
+    pub topic_type: String,
+    pub gid: Vec<u8>,
+    pub qos: QosProfile,
+}
+
+/// Copies a C string that rmw owns; empty for null.
+///
+/// # Safety
+/// `ptr` is null or a valid NUL-terminated string.
+unsafe fn owned_string(ptr: *const c_char) -> String {
+    if ptr.is_null() {
+        String::new()
+    } else {
+        unsafe { CStr::from_ptr(ptr) }
+            .to_string_lossy()
+            .into_owned()
+    }
+}
+
+/// # Safety
+/// `array` is an initialised rcutils string array.
+unsafe fn string_array(array: &sys::rcutils_string_array_t) -> Vec<String> {
+    (0..array.size)
+        .map(|i| unsafe { owned_string(*array.data.add(i)) })
+        .collect()
+}
+
+impl RclNode {
+    /// Every topic in the graph with its types (a topic can have several).
+    pub fn topic_names_and_types(&self) -> Result<Vec<(String, Vec<String>)>, RclError> {
+        // SAFETY: zero-initialised output, finalised before returning; the
+        // strings are copied out first.
+        unsafe {
+            let mut allocator = sys::rcutils_get_default_allocator();
+            let mut names_and_types = sys::rmw_get_zero_initialized_names_and_types();
+            check(
+                "rcl_get_topic_names_and_types",
+                sys::rcl_get_topic_names_and_types(
+                    self.node.as_ref(),
+                    &mut allocator,
+                    false,
+                    &mut names_and_types,
+                ),
+            )?;
+            let names = string_array(&names_and_types.names);
+            let topics = names
+                .into_iter()
+                .enumerate()
+                .map(|(i, name)| (name, string_array(&*names_and_types.types.add(i))))
+                .collect();
+            sys::rmw_names_and_types_fini(&mut names_and_types);
+            Ok(topics)
+        }
+    }
+
+    /// The publishers on `topic` (a fully qualified name).
+    pub fn publishers_info(&self, topic: &str) -> Result<Vec<EndpointInfo>, RclError> {
+        let c_topic = cstring("topic", topic)?;
+        // SAFETY: as above; the array is finalised with the allocator that
+        // filled it.
+        unsafe {
+            let mut allocator = sys::rcutils_get_default_allocator();
+            let mut infos = sys::rmw_get_zero_initialized_topic_endpoint_info_array();
+            check(
+                "rcl_get_publishers_info_by_topic",
+                sys::rcl_get_publishers_info_by_topic(
+                    self.node.as_ref(),
+                    &mut allocator,
+                    c_topic.as_ptr(),
+                    false,
+                    &mut infos,
+                ),
+            )?;
+            let result = (0..infos.size)
+                .map(|i| {
+                    let info = &*infos.info_array.add(i);
+                    EndpointInfo {
+                        node_name: owned_string(info.node_name),
+                        node_namespace: owned_string(info.node_namespace),
+                        topic_type: owned_string(info.topic_type),
+                        gid: info.endpoint_gid.to_vec(),
+                        qos: info.qos_profile,
+                    }
+                })
+                .collect();
+            sys::rmw_topic_endpoint_info_array_fini(&mut infos, &mut allocator);
+            Ok(result)
+        }
+    }
+
+    /// Fully qualified names of the nodes in the graph.
+    pub fn node_names(&self) -> Result<Vec<String>, RclError> {
+        // SAFETY: zero-initialised string arrays, finalised before returning.
+        unsafe {
+            let mut names = sys::rcutils_get_zero_initialized_string_array();
+            let mut namespaces = sys::rcutils_get_zero_initialized_string_array();
+            check(
+                "rcl_get_node_names",
+                sys::rcl_get_node_names(
+                    self.node.as_ref(),
+                    sys::rcutils_get_default_allocator(),
+                    &mut names,
+                    &mut namespaces,
+                ),
+            )?;
+            let result = string_array(&names)
+                .into_iter()
+                .zip(string_array(&namespaces))
+                .map(|(name, ns)| {
+                    if ns.ends_with('/') {
+                        format!("{ns}{name}")
+                    } else {
+                        format!("{ns}/{name}")
+                    }
+                })
+                .collect();
+            sys::rcutils_string_array_fini(&mut names);
+            sys::rcutils_string_array_fini(&mut namespaces);
+            Ok(result)
+        }
+    }
+
+    /// `topic` expanded and remapped as rcl does for this node's entities.
+    pub fn resolve_topic_name(&self, topic: &str) -> Result<String, RclError> {
+        let c_topic = cstring("topic", topic)?;
+        // SAFETY: rcl allocates the output with the given allocator; it is
+        // copied, then freed with the same allocator.
+        unsafe {
+            let allocator = sys::rcutils_get_default_allocator();
+            let mut out: *mut c_char = ptr::null_mut();
+            check(
+                "rcl_node_resolve_name",
+                sys::rcl_node_resolve_name(
+                    self.node.as_ref(),
+                    c_topic.as_ptr(),
+                    allocator,
+                    false,
+                    false,
+                    &mut out,
+                ),
+            )?;
+            let resolved = owned_string(out);
+            if let Some(deallocate) = allocator.deallocate {
+                deallocate(out as *mut _, allocator.state);
+            }
+            Ok(resolved)
         }
     }
 }

@@ -201,6 +201,38 @@ impl Scenario {
         self.spawn("dora run", cmd)
     }
 
+    /// The last lines each dora node logged (dora keeps them under `out/`),
+    /// for failure messages.
+    pub fn node_logs(&self) -> String {
+        let mut text = String::new();
+        let Ok(runs) = std::fs::read_dir(self.path("out")) else {
+            return text;
+        };
+        for run in runs.flatten() {
+            let Ok(files) = std::fs::read_dir(run.path()) else {
+                continue;
+            };
+            for file in files.flatten() {
+                let name = file.file_name().to_string_lossy().into_owned();
+                if !name.starts_with("log_") {
+                    continue;
+                }
+                let content = std::fs::read_to_string(file.path()).unwrap_or_default();
+                let lines: Vec<&str> = content.lines().collect();
+                text.push_str(&format!("--- {name} (last 40 lines) ---\n"));
+                for line in &lines[lines.len().saturating_sub(40)..] {
+                    let msg = serde_json::from_str::<serde_json::Value>(line)
+                        .ok()
+                        .and_then(|v| v["msg"].as_str().map(str::to_string))
+                        .unwrap_or_else(|| line.to_string());
+                    text.push_str(&msg);
+                    text.push('\n');
+                }
+            }
+        }
+        text
+    }
+
     /// Lines of a JSON-lines file written by `dora_record.py`.
     pub fn records(&self, file: &str) -> Vec<serde_json::Value> {
         std::fs::read_to_string(self.path(file))

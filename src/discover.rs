@@ -1,0 +1,110 @@
+//! `ros2-dora-bridge discover`: what is on the ROS graph, and a starter
+//! config that bridges it.
+
+use crate::ros::graph::describe_qos;
+use crate::ros::rcl::{RclContext, RclNode};
+use anyhow::Context;
+use std::collections::HashSet;
+use std::fmt::Write;
+use std::time::{Duration, Instant};
+
+/// Topics every ROS system has that nobody wants in a dataflow.
+const INFRASTRUCTURE: &[&str] = &["/rosout", "/parameter_events"];
+
+pub fn discover(rcl_args: &[String], wait: Duration) -> anyhow::Result<String> {
+    let context = RclContext::new(rcl_args).context("cannot initialise ROS 2 (rcl)")?;
+    let node = RclNode::new(&context, "ros2_dora_bridge_discover", "/")?;
+    // Discovery is gradual: wait until the topic list is stable for a
+    // moment, or `wait` at most.
+    let start = Instant::now();
+    let mut last = node.topic_names_and_types()?;
+    let mut stable_since = Instant::now();
+    while start.elapsed() < wait {
+        std::thread::sleep(Duration::from_millis(100));
+        let now = node.topic_names_and_types()?;
+        if now != last {
+            last = now;
+            stable_since = Instant::now();
+        } else if stable_since.elapsed() > Duration::from_millis(700)
+            && start.elapsed() > Duration::from_millis(800)
+        {
+            break;
+        }
+    }
+    let own = node.name();
+    let mut out = String::new();
+    let domain = std::env::var("ROS_DOMAIN_ID").unwrap_or_else(|_| "0".into());
+    let mut rows = Vec::new();
+    for (topic, types) in &last {
+        let publishers: Vec<_> = node
+            .publishers_info(topic)?
+            .into_iter()
+            .filter(|p| p.node_name != own)
+            .collect();
+        rows.push((topic.clone(), types.clone(), publishers));
+    }
+    writeln!(out, "# ROS graph on domain {domain}: {} topics", rows.len())?;
+    for (topic, types, publishers) in &rows {
+        let pubs = if publishers.is_empty() {
+            "no publishers".to_string()
+        } else {
+            publishers
+                .iter()
+                .map(|p| {
+                    format!(
+                        "{}/{} [{}]",
+                        p.node_namespace.trim_end_matches('/'),
+                        p.node_name,
+                        describe_qos(&p.qos)
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        writeln!(
+            out,
+            "#   {topic}  {}  publishers: {pubs}",
+            types.join(" | ")
+        )?;
+    }
+    writeln!(
+        out,
+        "#\n# Starter config: save it, adjust, then `ros2-dora-bridge check --config FILE`."
+    )?;
+    writeln!(
+        out,
+        "# Declare each `output` under the bridge node's `outputs:` in the dataflow YAML."
+    )?;
+    let mut used = HashSet::new();
+    let mut body = String::new();
+    for (topic, types, publishers) in &rows {
+        if INFRASTRUCTURE.contains(&topic.as_str()) || publishers.is_empty() || types.len() != 1 {
+            continue;
+        }
+        let mut output: String = topic
+            .trim_start_matches('/')
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        while !used.insert(output.clone()) {
+            output.push('_');
+        }
+        writeln!(
+            body,
+            "  - topic: {topic}\n    type: {}\n    output: {output}\n    qos: auto",
+            types[0]
+        )?;
+    }
+    if body.is_empty() {
+        writeln!(out, "from_ros: []   # no topics with publishers found")?;
+    } else {
+        writeln!(out, "from_ros:\n{body}")?;
+    }
+    Ok(out)
+}

@@ -1,0 +1,395 @@
+//! The ROS receiver: one thread that owns every subscription, blocks on an
+//! rcl wait set (messages, events, graph changes, a wake-up guard
+//! condition), and keeps the set of subscriptions matched to the graph:
+//! types learned from publishers, pattern routes extended to new topics,
+//! `qos: auto` re-chosen when publishers change.
+
+use super::graph::{auto_subscription_qos, describe_qos, foreign_publishers, same_qos};
+use super::queue::RouteQueues;
+use super::rcl::{QosProfile, RclSubscription, SubscriptionEvent, WaitSet};
+use super::{Received, RosShared, RouteStats};
+use crate::codec::{CodecOptions, MessageCodec};
+use crate::config::QosSetting;
+use crate::msg::{TypeName, TypeRegistry};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+/// What a `from_ros` route listens to.
+pub enum RouteTarget {
+    /// One topic, already expanded and remapped.
+    Topic(String),
+    /// Every topic whose name matches.
+    Pattern(regex::Regex),
+}
+
+pub struct FromRosRoute {
+    pub target: RouteTarget,
+    pub type_name: Option<TypeName>,
+    pub qos: QosSetting,
+    pub options: CodecOptions,
+    pub stats: Arc<RouteStats>,
+    /// For log lines: `from_ros[0] (/chatter)`.
+    pub label: String,
+}
+
+struct Active {
+    route: usize,
+    topic: Arc<str>,
+    type_text: Arc<str>,
+    type_name: TypeName,
+    qos: QosProfile,
+    codec: MessageCodec,
+    subscription: RclSubscription,
+    /// Publisher GID -> fully qualified node name, from the graph.
+    publisher_nodes: HashMap<Vec<u8>, Arc<str>>,
+}
+
+pub struct Receiver {
+    shared: Arc<RosShared>,
+    registry: Arc<TypeRegistry>,
+    routes: Vec<FromRosRoute>,
+    /// Topics the bridge itself publishes: never picked up by patterns.
+    own_topics: HashSet<String>,
+    queues: Arc<RouteQueues>,
+    active: Vec<Active>,
+    /// Problems already logged, so a graph change does not repeat them.
+    told: HashSet<String>,
+}
+
+/// Graph changes come in bursts (a node starting creates several
+/// endpoints): re-plan at most this often.
+const REPLAN_INTERVAL: Duration = Duration::from_millis(100);
+
+impl Receiver {
+    pub fn new(
+        shared: Arc<RosShared>,
+        registry: Arc<TypeRegistry>,
+        routes: Vec<FromRosRoute>,
+        own_topics: HashSet<String>,
+        queues: Arc<RouteQueues>,
+    ) -> Self {
+        Receiver {
+            shared,
+            registry,
+            routes,
+            own_topics,
+            queues,
+            active: Vec::new(),
+            told: HashSet::new(),
+        }
+    }
+
+    fn tell(&mut self, key: String, message: impl FnOnce() -> String, warn: bool) {
+        if self.told.insert(key) {
+            if warn {
+                tracing::warn!("{}", message());
+            } else {
+                tracing::info!("{}", message());
+            }
+        }
+    }
+
+    pub fn run(mut self) {
+        let mut wait_set = match WaitSet::new(&self.shared.node) {
+            Ok(ws) => ws,
+            Err(e) => {
+                tracing::error!("cannot create the ROS wait set: {e}");
+                return;
+            }
+        };
+        let limiter = super::RateLimiter::new(Duration::from_secs(5));
+        let mut replan_at = Some(Instant::now());
+        let mut last_plan = Instant::now() - REPLAN_INTERVAL;
+        while !self.shared.stop.load(Ordering::Acquire) {
+            if let Some(at) = replan_at
+                && Instant::now() >= at
+            {
+                self.plan();
+                last_plan = Instant::now();
+                replan_at = None;
+            }
+            let timeout = match replan_at {
+                Some(at) => at.saturating_duration_since(Instant::now()),
+                None => Duration::from_secs(1),
+            };
+            let ready = {
+                let subs: Vec<&RclSubscription> =
+                    self.active.iter().map(|a| &a.subscription).collect();
+                match wait_set.wait(&subs, &[&self.shared.wake], timeout) {
+                    Ok(ready) => ready,
+                    Err(e) => {
+                        limiter.warn(|| format!("waiting for ROS messages failed: {e}"));
+                        std::thread::sleep(Duration::from_millis(50));
+                        continue;
+                    }
+                }
+            };
+            if ready.graph_changed && replan_at.is_none() {
+                replan_at = Some((last_plan + REPLAN_INTERVAL).max(Instant::now()));
+            }
+            for (sub, event) in ready.events {
+                self.handle_event(sub, event);
+            }
+            for index in ready.subscriptions {
+                if !self.drain(index, &limiter) {
+                    return; // the dora side has shut down
+                }
+            }
+        }
+    }
+
+    /// Takes every waiting message of subscription `index`.
+    fn drain(&mut self, index: usize, limiter: &super::RateLimiter) -> bool {
+        let active = &mut self.active[index];
+        let stats = &self.routes[active.route].stats;
+        loop {
+            let (decoded, info) = match active.subscription.take() {
+                Ok(Some((bytes, info))) => (active.codec.decode(bytes), info),
+                Ok(None) => return true,
+                Err(e) => {
+                    limiter.warn(|| format!("{}: take failed: {e}", active.topic));
+                    return true;
+                }
+            };
+            stats.received.fetch_add(1, Ordering::Relaxed);
+            match decoded {
+                Ok(message) => {
+                    let publisher_node = active.publisher_nodes.get(&info.publisher_gid).cloned();
+                    let item = Received {
+                        route: active.route,
+                        topic: active.topic.clone(),
+                        type_name: active.type_text.clone(),
+                        message,
+                        info,
+                        publisher_node,
+                    };
+                    if !self.queues.push(active.route, item) {
+                        return false;
+                    }
+                }
+                Err(e) => {
+                    stats.decode_errors.fetch_add(1, Ordering::Relaxed);
+                    limiter.warn(|| {
+                        format!(
+                            "{}: dropped a malformed {} message: {e}",
+                            active.topic, active.type_name
+                        )
+                    });
+                }
+            }
+        }
+    }
+
+    fn handle_event(&mut self, index: usize, event: usize) {
+        let active = &mut self.active[index];
+        match active.subscription.take_event(event) {
+            Ok(Some(SubscriptionEvent::IncompatibleQos { total, policy })) => {
+                let offered = self
+                    .shared
+                    .node
+                    .publishers_info(&active.topic)
+                    .map(|pubs| {
+                        pubs.iter()
+                            .map(|p| {
+                                format!(
+                                    "{}/{}: {}",
+                                    p.node_namespace.trim_end_matches('/'),
+                                    p.node_name,
+                                    describe_qos(&p.qos)
+                                )
+                            })
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    })
+                    .unwrap_or_default();
+                tracing::error!(
+                    "{}: INCOMPATIBLE QoS ({policy}), {total} publisher(s) so far cannot reach the bridge. \
+                     Bridge subscribes with {}; publishers offer: {offered}. \
+                     Use `qos: auto` or a matching profile.",
+                    active.topic,
+                    describe_qos(&active.qos)
+                );
+            }
+            Ok(Some(SubscriptionEvent::MessageLost { lost })) => {
+                self.routes[active.route]
+                    .stats
+                    .dropped_by_middleware
+                    .fetch_add(lost, Ordering::Relaxed);
+            }
+            Ok(None) => {}
+            Err(e) => tracing::debug!("{}: cannot take event: {e}", active.topic),
+        }
+    }
+
+    /// Matches subscriptions to the routes and the current graph.
+    fn plan(&mut self) {
+        let graph = match self.shared.node.topic_names_and_types() {
+            Ok(topics) => topics,
+            Err(e) => {
+                tracing::warn!("cannot read the ROS graph: {e}");
+                return;
+            }
+        };
+        let graph_types: HashMap<&str, &Vec<String>> =
+            graph.iter().map(|(t, ty)| (t.as_str(), ty)).collect();
+        let own_node = self.shared.node_name.clone();
+        let mut wanted: Vec<(usize, String)> = Vec::new();
+        for (route_index, route) in self.routes.iter().enumerate() {
+            match &route.target {
+                RouteTarget::Topic(topic) => wanted.push((route_index, topic.clone())),
+                RouteTarget::Pattern(re) => {
+                    for (topic, _) in &graph {
+                        if re.is_match(topic) && !self.own_topics.contains(topic) {
+                            wanted.push((route_index, topic.clone()));
+                        }
+                    }
+                }
+            }
+        }
+        for (route_index, topic) in wanted {
+            let publishers = match self.shared.node.publishers_info(&topic) {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::warn!("{topic}: cannot list publishers: {e}");
+                    continue;
+                }
+            };
+            let foreign: Vec<_> = foreign_publishers(&publishers, &own_node).collect();
+            let route = &self.routes[route_index];
+            if matches!(route.target, RouteTarget::Pattern(_)) && foreign.is_empty() {
+                continue; // only the bridge (or nobody) publishes here
+            }
+            let label = route.label.clone();
+            let type_name = match &route.type_name {
+                Some(t) => t.clone(),
+                None => {
+                    let known: Vec<&String> = graph_types
+                        .get(topic.as_str())
+                        .map(|t| t.iter().collect())
+                        .unwrap_or_default();
+                    match known.as_slice() {
+                        [] => {
+                            self.tell(format!("pending {route_index} {topic}"), || {
+                                format!("{label}: waiting for a publisher on {topic} to learn its type")
+                            }, false);
+                            continue;
+                        }
+                        [one] => match TypeName::parse(one) {
+                            Ok(t) => t,
+                            Err(e) => {
+                                self.tell(
+                                    format!("badtype {topic} {one}"),
+                                    || format!("{label}: {topic}: {e}"),
+                                    true,
+                                );
+                                continue;
+                            }
+                        },
+                        many => {
+                            let many = many
+                                .iter()
+                                .map(|s| s.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ");
+                            self.tell(format!("multi {topic} {many}"), || {
+                                format!("{label}: {topic} has several types ({many}); give `type:` to choose")
+                            }, true);
+                            continue;
+                        }
+                    }
+                }
+            };
+            let qos = match &route.qos {
+                QosSetting::Auto => {
+                    auto_subscription_qos(&foreign.iter().map(|p| p.qos).collect::<Vec<_>>())
+                }
+                setting => super::qos::profile(setting),
+            };
+            let publisher_nodes: HashMap<Vec<u8>, Arc<str>> = publishers
+                .iter()
+                .map(|p| {
+                    let ns = p.node_namespace.trim_end_matches('/');
+                    (p.gid.clone(), Arc::from(format!("{ns}/{}", p.node_name)))
+                })
+                .collect();
+            if let Some(existing) = self
+                .active
+                .iter_mut()
+                .find(|a| a.route == route_index && *a.topic == *topic)
+                && existing.type_name == type_name
+                && same_qos(&existing.qos, &qos)
+            {
+                existing.publisher_nodes = publisher_nodes;
+                continue;
+            }
+            self.subscribe(route_index, &topic, type_name, qos, publisher_nodes);
+        }
+    }
+
+    fn subscribe(
+        &mut self,
+        route_index: usize,
+        topic: &str,
+        type_name: TypeName,
+        qos: QosProfile,
+        publisher_nodes: HashMap<Vec<u8>, Arc<str>>,
+    ) {
+        let route = &self.routes[route_index];
+        let label = route.label.clone();
+        let codec = match MessageCodec::new(&self.registry, &type_name, route.options) {
+            Ok(c) => c,
+            Err(e) => {
+                self.tell(
+                    format!("codec {route_index} {topic} {type_name}"),
+                    || format!("{label}: {topic}: {e}"),
+                    true,
+                );
+                return;
+            }
+        };
+        let replaced = self
+            .active
+            .iter()
+            .position(|a| a.route == route_index && *a.topic == *topic);
+        // Drop the old subscription first: one subscription per topic and route.
+        if let Some(i) = replaced {
+            let old = self.active.remove(i);
+            tracing::info!(
+                "{label}: re-subscribing {topic}: {} {} -> {} {}",
+                old.type_name,
+                describe_qos(&old.qos),
+                type_name,
+                describe_qos(&qos)
+            );
+        }
+        match self.shared.subscription(topic, &type_name, qos) {
+            Ok(subscription) => {
+                if replaced.is_none() {
+                    tracing::info!(
+                        "{label}: subscribed to {topic} ({type_name}, {})",
+                        describe_qos(&qos)
+                    );
+                }
+                self.active.push(Active {
+                    route: route_index,
+                    topic: Arc::from(topic),
+                    type_text: Arc::from(type_name.to_string()),
+                    type_name,
+                    qos,
+                    codec,
+                    subscription,
+                    publisher_nodes,
+                });
+            }
+            Err(e) => {
+                self.tell(
+                    format!("sub {route_index} {topic} {type_name}"),
+                    || format!("{label}: {e:#}"),
+                    true,
+                );
+            }
+        }
+    }
+}
