@@ -154,13 +154,16 @@ pub async fn run(options: RunOptions) -> anyhow::Result<()> {
     }
     let from_stats: Vec<Arc<RouteStats>> = lanes.iter().map(|(_, _, s)| s.clone()).collect();
     let queues = RouteQueues::new(lanes);
-    ros.spawn_receiver(Receiver::new(
-        ros.shared().clone(),
-        registry.clone(),
-        routes,
-        own_topics,
+    ros.spawn_receiver(
+        Receiver::new(
+            ros.shared().clone(),
+            registry.clone(),
+            routes,
+            own_topics,
+            queues.clone(),
+        ),
         queues.clone(),
-    ))?;
+    )?;
 
     let mut sigint = signal(SignalKind::interrupt()).context("cannot install SIGINT handler")?;
     let mut sigterm = signal(SignalKind::terminate()).context("cannot install SIGTERM handler")?;
@@ -209,6 +212,10 @@ pub async fn run(options: RunOptions) -> anyhow::Result<()> {
                 Some(_) => {}
             },
             batch = queues.pop_batch(BATCH) => {
+                if batch.is_empty() {
+                    // Closed: only the receiver closes them while we run.
+                    break Err(anyhow::anyhow!("the ROS receiver stopped unexpectedly"));
+                }
                 for received in batch {
                     let output = &outputs[received.route];
                     let params = dora_side::message_metadata(&received);

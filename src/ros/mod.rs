@@ -280,11 +280,24 @@ impl RosSide {
         })
     }
 
-    /// Starts the receiver thread.
-    pub fn spawn_receiver(&mut self, receiver: receiver::Receiver) -> anyhow::Result<()> {
+    /// Starts the receiver thread. If it ever stops on its own (a bug), it
+    /// closes `queues`, which stops the bridge with an error rather than
+    /// leaving it running deaf.
+    pub fn spawn_receiver(
+        &mut self,
+        receiver: receiver::Receiver,
+        queues: Arc<queue::RouteQueues>,
+    ) -> anyhow::Result<()> {
         let handle = std::thread::Builder::new()
             .name("ros-receiver".into())
-            .spawn(move || receiver.run())
+            .spawn(move || {
+                let outcome =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| receiver.run()));
+                if outcome.is_err() {
+                    tracing::error!("the ROS receiver thread panicked; stopping the bridge");
+                }
+                queues.close();
+            })
             .context("cannot start the ROS receiver thread")?;
         self.receiver = Some(handle);
         Ok(())

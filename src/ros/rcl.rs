@@ -463,8 +463,10 @@ impl RclSubscription {
         unsafe {
             match kind {
                 SubscriptionEventKind::IncompatibleQos => {
-                    let mut status: sys::rmw_requested_qos_incompatible_event_status_t =
-                        std::mem::zeroed();
+                    // Read into a mirror with the enum as a plain integer:
+                    // bindgen's Rust enum has no zero value and must never
+                    // hold a value rmw might add later.
+                    let mut status = IncompatibleQosStatus::default();
                     check(
                         "rcl_take_event",
                         sys::rcl_take_event(event.as_ref(), &mut status as *mut _ as *mut _),
@@ -475,11 +477,13 @@ impl RclSubscription {
                     }))
                 }
                 SubscriptionEventKind::MessageLost => {
-                    let mut status: sys::rmw_message_lost_status_t = std::mem::zeroed();
+                    let mut status =
+                        std::mem::MaybeUninit::<sys::rmw_message_lost_status_t>::uninit();
                     check(
                         "rcl_take_event",
-                        sys::rcl_take_event(event.as_ref(), &mut status as *mut _ as *mut _),
+                        sys::rcl_take_event(event.as_ref(), status.as_mut_ptr() as *mut _),
                     )?;
+                    let status = status.assume_init();
                     Ok(Some(SubscriptionEvent::MessageLost {
                         lost: status.total_count_change as u64,
                     }))
@@ -502,17 +506,32 @@ impl RclSubscription {
     }
 }
 
-fn qos_policy_name(kind: sys::rmw_qos_policy_kind_t) -> &'static str {
+/// `rmw_qos_incompatible_event_status_t` with its enum field as the C int
+/// it is (same layout; checked below).
+#[repr(C)]
+#[derive(Default)]
+struct IncompatibleQosStatus {
+    total_count: i32,
+    total_count_change: i32,
+    last_policy_kind: u32,
+}
+
+const _: () = assert!(
+    std::mem::size_of::<IncompatibleQosStatus>()
+        == std::mem::size_of::<sys::rmw_requested_qos_incompatible_event_status_t>()
+);
+
+fn qos_policy_name(kind: u32) -> &'static str {
     use sys::rmw_qos_policy_kind_t as K;
     match kind {
-        K::RMW_QOS_POLICY_DURABILITY => "durability",
-        K::RMW_QOS_POLICY_DEADLINE => "deadline",
-        K::RMW_QOS_POLICY_LIVELINESS => "liveliness",
-        K::RMW_QOS_POLICY_RELIABILITY => "reliability",
-        K::RMW_QOS_POLICY_HISTORY => "history",
-        K::RMW_QOS_POLICY_LIFESPAN => "lifespan",
-        K::RMW_QOS_POLICY_DEPTH => "depth",
-        _ => "unknown policy",
+        k if k == K::RMW_QOS_POLICY_DURABILITY as u32 => "durability",
+        k if k == K::RMW_QOS_POLICY_DEADLINE as u32 => "deadline",
+        k if k == K::RMW_QOS_POLICY_LIVELINESS as u32 => "liveliness",
+        k if k == K::RMW_QOS_POLICY_RELIABILITY as u32 => "reliability",
+        k if k == K::RMW_QOS_POLICY_HISTORY as u32 => "history",
+        k if k == K::RMW_QOS_POLICY_LIFESPAN as u32 => "lifespan",
+        k if k == K::RMW_QOS_POLICY_DEPTH as u32 => "depth",
+        _ => "another policy",
     }
 }
 

@@ -233,6 +233,44 @@ impl Scenario {
         text
     }
 
+    /// `dora run` of the bridge (with `bridge_args`) feeding a recorder node
+    /// that writes every input it gets to `received.jsonl`.
+    pub fn bridge_to_recorder(&self, bridge_args: &str, outputs: &[&str]) -> Proc {
+        self.bridge_to_recorder_with_inputs(bridge_args, outputs, &[])
+    }
+
+    /// As [`Self::bridge_to_recorder`], with inputs for the bridge
+    /// (`(input id, source)`).
+    pub fn bridge_to_recorder_with_inputs(
+        &self,
+        bridge_args: &str,
+        outputs: &[&str],
+        bridge_inputs: &[(&str, &str)],
+    ) -> Proc {
+        let bridge_inputs: String = bridge_inputs
+            .iter()
+            .map(|(id, source)| format!("      {id}: {source}\n"))
+            .collect();
+        let bridge_inputs = if bridge_inputs.is_empty() {
+            String::new()
+        } else {
+            format!("    inputs:\n{bridge_inputs}")
+        };
+        let inputs: String = outputs
+            .iter()
+            .map(|o| format!("      {o}:\n        source: bridge/{o}\n        queue_size: 10000\n"))
+            .collect();
+        self.dora_run(&format!(
+            "nodes:\n\
+             \x20 - id: bridge\n    path: {bridge}\n    args: {bridge_args}\n{bridge_inputs}    outputs: [{outputs}]\n\
+             \x20 - id: recorder\n    path: {recorder}\n    env:\n      RECORD_FILE: {record}\n    inputs:\n{inputs}",
+            bridge = bridge_bin(),
+            outputs = outputs.join(", "),
+            recorder = p(&python_script("dora_record.py")),
+            record = p(&self.path("received.jsonl")),
+        ))
+    }
+
     /// Lines of a JSON-lines file written by `dora_record.py`.
     pub fn records(&self, file: &str) -> Vec<serde_json::Value> {
         std::fs::read_to_string(self.path(file))

@@ -1,7 +1,8 @@
 """Test helper, a real dora node that sends Arrow messages.
 
 On every input event (wire it to a dora timer) sends SEND_JSON, a list of
-rows (dicts), as one pyarrow StructArray on output SEND_OUTPUT.
+rows (dicts), as one pyarrow StructArray on output SEND_OUTPUT. With
+SEND_BAD_JSON set, every other tick sends that instead (for bad-input tests).
 """
 import json
 import os
@@ -11,14 +12,16 @@ from dora import Node
 
 
 def main():
-    rows = json.loads(os.environ["SEND_JSON"])
+    good = pa.array(json.loads(os.environ["SEND_JSON"]))
+    assert isinstance(good, pa.StructArray), good.type
+    bad = pa.array(json.loads(os.environ["SEND_BAD_JSON"])) if "SEND_BAD_JSON" in os.environ else None
     output = os.environ.get("SEND_OUTPUT", "out")
-    array = pa.array(rows)
-    assert isinstance(array, pa.StructArray), array.type
     node = Node()
+    ticks = 0
     for event in node:
         if event["type"] == "INPUT":
-            node.send_output(output, array)
+            ticks += 1
+            node.send_output(output, bad if bad is not None and ticks % 2 == 0 else good)
 
 
 if __name__ == "__main__":

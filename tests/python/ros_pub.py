@@ -1,15 +1,24 @@
 """Test helper, a real rclpy publisher.
 
+  python ros_pub.py TOPIC TYPE JSON [RATE] [options]
+
 Publishes the message given as JSON (field -> value, nested dicts for nested
-messages) on TOPIC at RATE Hz until interrupted, printing `published N` lines.
-  python ros_pub.py TOPIC TYPE JSON [RATE]
+messages) on TOPIC at RATE Hz (default 10) until interrupted, printing
+`published N` lines. Options:
+  --qos best_effort|transient_local|reliable   publisher QoS (default reliable)
+  --count N        publish N messages, then keep the node alive idle
+  --burst          publish the N messages back to back, not at RATE
+  --garbage-every K  every K-th message is raw garbage bytes instead of CDR
+  --node NAME      node name (default test_publisher)
 """
+import argparse
 import importlib
 import json
-import sys
 
 import rclpy
 from rclpy.executors import ExternalShutdownException
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.serialization import serialize_message
 
 
 def message_class(type_name):
@@ -28,22 +37,60 @@ def fill(msg, values):
 
 
 def main():
-    topic, type_name, values = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
-    rate = float(sys.argv[4]) if len(sys.argv) > 4 else 10.0
+    parser = argparse.ArgumentParser()
+    parser.add_argument("topic")
+    parser.add_argument("type")
+    parser.add_argument("json")
+    parser.add_argument("rate", nargs="?", type=float, default=10.0)
+    parser.add_argument("--qos", default="reliable")
+    parser.add_argument("--count", type=int, default=0)
+    parser.add_argument("--burst", action="store_true")
+    parser.add_argument("--garbage-every", type=int, default=0)
+    parser.add_argument("--node", default="test_publisher")
+    args = parser.parse_args()
+
     rclpy.init()
-    node = rclpy.create_node("test_publisher")
-    cls = message_class(type_name)
-    pub = node.create_publisher(cls, topic, 10)
-    msg = fill(cls(), values)
+    node = rclpy.create_node(args.node)
+    cls = message_class(args.type)
+    qos = QoSProfile(depth=max(10, args.count if args.burst else 10))
+    if args.qos == "best_effort":
+        qos.reliability = ReliabilityPolicy.BEST_EFFORT
+    elif args.qos == "transient_local":
+        qos.durability = DurabilityPolicy.TRANSIENT_LOCAL
+    pub = node.create_publisher(cls, args.topic, qos)
+    msg = fill(cls(), json.loads(args.json))
+    good = serialize_message(msg)
     count = 0
 
-    def tick():
+    def publish_one():
         nonlocal count
-        pub.publish(msg)
         count += 1
+        if args.garbage_every and count % args.garbage_every == 0:
+            # Valid encapsulation header, then a string length far past the end.
+            pub.publish(b"\x00\x01\x00\x00\xff\xff\xff\x7fgarbage")
+        else:
+            pub.publish(good)
         print(f"published {count}", flush=True)
 
-    node.create_timer(1.0 / rate, tick)
+    if args.burst:
+        # Volatile data sent before a subscriber has matched is lost: wait
+        # for one (30 s at most).
+        import time
+
+        deadline = time.monotonic() + 30
+        while pub.get_subscription_count() == 0 and time.monotonic() < deadline:
+            rclpy.spin_once(node, timeout_sec=0.05)
+        print(f"matched {pub.get_subscription_count()}", flush=True)
+        for _ in range(args.count):
+            publish_one()
+    else:
+
+        def tick():
+            if args.count and count >= args.count:
+                return
+            publish_one()
+
+        node.create_timer(1.0 / args.rate, tick)
     try:
         rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):

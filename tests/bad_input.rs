@@ -1,0 +1,208 @@
+//! Bad data never stops the bridge: malformed CDR from ROS and mistyped
+//! Arrow from dora are counted and dropped, good messages keep flowing.
+
+mod common;
+use common::*;
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+const WAIT: Duration = Duration::from_secs(60);
+
+/// The latest stats row of the route whose name starts with `route`.
+fn stats_row(s: &Scenario, route: &str) -> Option<Value> {
+    s.records("received.jsonl")
+        .into_iter()
+        .rev()
+        .filter(|r| r["id"] == "stats")
+        .find_map(|r| {
+            r["value"]
+                .as_array()?
+                .iter()
+                .find(|row| row["route"].as_str().is_some_and(|n| n.starts_with(route)))
+                .cloned()
+        })
+}
+
+fn wait_for_stats(s: &Scenario, route: &str, pred: impl Fn(&Value) -> bool) -> Option<Value> {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if let Some(row) = stats_row(s, route).filter(|r| pred(r)) {
+            return Some(row);
+        }
+        if Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn malformed_cdr_is_counted_and_good_messages_keep_flowing() {
+    let s = Scenario::new(41);
+    s.write(
+        "bridge.yaml",
+        "from_ros:\n  - {topic: /mixed, type: std_msgs/msg/String, output: mixed}\nstats: {output: stats, interval: 200ms}\n",
+    );
+    let _pub = s.python(
+        "publisher",
+        "ros_pub.py",
+        &[
+            "/mixed",
+            "std_msgs/msg/String",
+            r#"{"data": "good"}"#,
+            "20",
+            "--garbage-every",
+            "2",
+        ],
+    );
+    let mut dora = s.bridge_to_recorder("--config bridge.yaml", &["mixed", "stats"]);
+    let row = wait_for_stats(&s, "from_ros[0]", |r| {
+        r["decode_errors"].as_u64() >= Some(3) && r["forwarded"].as_u64() >= Some(3)
+    });
+    let row = row.unwrap_or_else(|| panic!("no decode errors counted\n{}", s.node_logs()));
+    let good = s
+        .records("received.jsonl")
+        .iter()
+        .filter(|r| r["id"] == "mixed")
+        .inspect(|r| assert_eq!(r["value"][0]["data"], "good"))
+        .count();
+    assert!(good >= 3, "{row}");
+    assert!(
+        s.node_logs()
+            .contains("dropped a malformed std_msgs/msg/String message"),
+        "{}",
+        s.node_logs()
+    );
+    assert!(
+        dora.stop().is_some_and(|s| s.success()),
+        "bridge did not survive\n{}",
+        dump(&dora)
+    );
+}
+
+#[test]
+fn mistyped_arrow_from_dora_is_counted_and_good_messages_keep_flowing() {
+    let s = Scenario::new(42);
+    s.write(
+        "bridge.yaml",
+        "to_ros:\n  - {input: text, topic: /checked, type: std_msgs/msg/String}\nstats: {output: stats, interval: 200ms}\n",
+    );
+    let subscriber = s.python(
+        "subscriber",
+        "ros_sub.py",
+        &["/checked", "std_msgs/msg/String"],
+    );
+    assert!(
+        subscriber.wait_for_line(WAIT, |l| l == "ready").is_some(),
+        "{}",
+        dump(&subscriber)
+    );
+    let record = s.path("received.jsonl");
+    let mut dora = s.dora_run(&format!(
+        "nodes:\n\
+         \x20 - id: sender\n    path: {sender}\n    env:\n      SEND_OUTPUT: text\n      SEND_JSON: '[{{\"data\": \"fine\"}}]'\n      SEND_BAD_JSON: '[{{\"data\": 42}}]'\n    inputs:\n      tick: dora/timer/millis/50\n    outputs: [text]\n\
+         \x20 - id: bridge\n    path: {bridge}\n    args: --config bridge.yaml\n    inputs:\n      text: sender/text\n    outputs: [stats]\n\
+         \x20 - id: recorder\n    path: {recorder}\n    env:\n      RECORD_FILE: {record}\n    inputs:\n      stats: bridge/stats\n",
+        sender = p(&python_script("dora_send.py")),
+        bridge = bridge_bin(),
+        recorder = p(&python_script("dora_record.py")),
+        record = p(&record),
+    ));
+    let row = wait_for_stats(&s, "to_ros[0]", |r| {
+        r["encode_errors"].as_u64() >= Some(3) && r["forwarded"].as_u64() >= Some(3)
+    });
+    let row = row.unwrap_or_else(|| panic!("no encode errors counted\n{}", s.node_logs()));
+    assert!(
+        subscriber
+            .wait_for_line(WAIT, |l| l.contains("\"fine\""))
+            .is_some(),
+        "{row}\n{}",
+        dump(&subscriber)
+    );
+    assert!(!subscriber.output().iter().any(|l| l.contains("42")));
+    let logs = s.node_logs();
+    assert!(
+        logs.contains("/checked") && logs.contains("field `data`") && logs.contains("Int64"),
+        "{logs}"
+    );
+    assert!(
+        dora.stop().is_some_and(|s| s.success()),
+        "bridge did not survive\n{}",
+        dump(&dora)
+    );
+}
+
+#[test]
+fn a_burst_faster_than_dora_is_accounted_for_message_by_message() {
+    let s = Scenario::new(43);
+    // A one-message queue that drops the oldest: a burst must overflow it,
+    // and every message must show up as forwarded or as a counted drop. The
+    // DDS reader history is made deep enough to hold the whole burst (with
+    // the default keep_last 10, DDS itself would overwrite most of it:
+    // docs/configuration.md lists every place a message can be dropped).
+    s.write(
+        "bridge.yaml",
+        "from_ros:\n  - topic: /burst\n    type: std_msgs/msg/String\n    output: burst\n    qos: {reliability: reliable, history: keep_last, depth: 5000}\n    queue: {size: 1, policy: drop_oldest}\nstats: {output: stats, interval: 200ms}\n",
+    );
+    let mut dora = s.bridge_to_recorder("--config bridge.yaml", &["burst", "stats"]);
+    // Wait until the bridge is up (its stats rows flow), then burst.
+    assert!(
+        wait_for_stats(&s, "from_ros[0]", |_| true).is_some(),
+        "{}",
+        s.node_logs()
+    );
+    let n = 3000u64;
+    let publisher = s.python(
+        "publisher",
+        "ros_pub.py",
+        &[
+            "/burst",
+            "std_msgs/msg/String",
+            r#"{"data": "x"}"#,
+            "--count",
+            &n.to_string(),
+            "--burst",
+        ],
+    );
+    assert!(
+        publisher
+            .wait_for_line(WAIT, |l| l == format!("published {n}"))
+            .is_some(),
+        "{}",
+        dump(&publisher)
+    );
+    let row = wait_for_stats(&s, "from_ros[0]", |r| {
+        r["received"].as_u64() == Some(n)
+            && r["forwarded"].as_u64().unwrap_or(0) + r["dropped_queue_full"].as_u64().unwrap_or(0)
+                == n
+    });
+    let row = row.unwrap_or_else(|| {
+        panic!(
+            "accounting does not add up\n{:?}\n{}",
+            stats_row(&s, "from_ros[0]"),
+            s.node_logs()
+        )
+    });
+    let forwarded = row["forwarded"].as_u64().unwrap();
+    assert!(
+        row["dropped_queue_full"].as_u64().unwrap() > 0,
+        "the burst never overflowed: {row}"
+    );
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let got = s
+            .records("received.jsonl")
+            .iter()
+            .filter(|r| r["id"] == "burst")
+            .count() as u64;
+        if got == forwarded {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "recorder got {got} of {forwarded} forwarded"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(dora.stop().is_some_and(|s| s.success()), "{}", dump(&dora));
+}
