@@ -171,8 +171,19 @@ impl CdrWriter {
     }
 
     /// Room for `additional` more bytes, to avoid regrowing for bulk data.
+    /// Room for `additional` more bytes plus some slack for the small
+    /// fields that usually follow bulk data: without it, one more byte
+    /// after a 16 MB array would regrow (and copy) the whole buffer.
     pub fn reserve(&mut self, additional: usize) {
-        self.buf.reserve(additional);
+        self.buf.reserve(additional + 256);
+    }
+
+    /// Writes bulk bytes, reserving first so the buffer grows at most once.
+    pub fn write_bulk(&mut self, bytes: &[u8]) {
+        if bytes.len() > 4096 {
+            self.reserve(bytes.len());
+        }
+        self.buf.extend_from_slice(bytes);
     }
 
     /// The finished message. Like Fast CDR, a payload shorter than 4 bytes

@@ -166,7 +166,7 @@ fn encode_field(
         if is_sequence {
             w.write_u32(len_u32(bytes.len())?);
         }
-        w.write_bytes(bytes);
+        w.write_bulk(bytes);
         return Ok(());
     }
     let slice = list_slice(column.as_ref(), row)
@@ -210,16 +210,20 @@ fn check_no_nulls(
 macro_rules! bulk_le {
     ($values:expr, $t:ty, $start:expr, $len:expr, $w:expr) => {{
         const SIZE: usize = std::mem::size_of::<<$t as adt::ArrowPrimitiveType>::Native>();
-        let slice = &$values.as_primitive::<$t>().values()[$start..$start + $len];
-        if !slice.is_empty() {
+        let values = $values.as_primitive::<$t>().values();
+        if $len > 0 {
             $w.align(SIZE);
         }
-        $w.reserve(slice.len() * SIZE);
-        let mut bytes = Vec::with_capacity(slice.len() * SIZE);
-        for v in slice {
-            bytes.extend_from_slice(&v.to_le_bytes());
+        if cfg!(target_endian = "little") {
+            // Arrow buffers are host-endian: on little-endian hosts they
+            // already are CDR's bytes, so the slice goes out in one copy.
+            let bytes = values.inner().as_slice();
+            $w.write_bulk(&bytes[$start * SIZE..($start + $len) * SIZE]);
+        } else {
+            for v in &values[$start..$start + $len] {
+                $w.write_bytes(&v.to_le_bytes());
+            }
         }
-        $w.write_bytes(&bytes);
     }};
 }
 
@@ -250,7 +254,7 @@ fn encode_values(
                 }
                 Primitive::Byte | Primitive::Char | Primitive::UInt8 => {
                     let v = values.as_primitive::<adt::UInt8Type>().values();
-                    w.write_bytes(&v[start..start + len]);
+                    w.write_bulk(&v[start..start + len]);
                 }
                 Primitive::Int8 => {
                     let v = values.as_primitive::<adt::Int8Type>().values();
