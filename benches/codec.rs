@@ -90,6 +90,14 @@ fn codec(c: &mut Criterion) {
                 )
             })
         });
+        // Steady state, as the bridge publishes: one buffer reused per route.
+        let mut buffer = Vec::new();
+        group.bench_function(BenchmarkId::new("encode_reuse", cdr.len()), |b| {
+            b.iter(|| {
+                let out = codec.encode_row(black_box(&decoded), 0, std::mem::take(&mut buffer)).unwrap();
+                buffer = black_box(out);
+            })
+        });
         group.finish();
     }
 }
