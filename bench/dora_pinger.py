@@ -11,11 +11,23 @@ import pyarrow as pa
 from dora import Node
 
 
+_PIXELS = {}
+
+
+def pixels(n):
+    """The image bytes as a List<UInt8>, built once from one buffer (building
+    it from a Python bytes object element by element would dominate)."""
+    if n not in _PIXELS:
+        values = pa.UInt8Array.from_buffers(pa.uint8(), n, [None, pa.py_buffer(bytes(n))])
+        _PIXELS[n] = pa.ListArray.from_arrays(pa.array([0, n], pa.int32()), values)
+    return _PIXELS[n]
+
+
 def make(size, seq):
     if size == "64":
         return pa.array([{"data": f"{seq:08d}".ljust(64, "x")}])
     w, h = (int(v) for v in size.split("x"))
-    data = pa.ListArray.from_arrays(pa.array([0, w * h * 3], pa.int32()), pa.array(bytes(w * h * 3), pa.uint8()))
+    data = pixels(w * h * 3)
     header = pa.StructArray.from_arrays(
         [pa.array([{"sec": 0, "nanosec": 0}]), pa.array([str(seq)])], names=["stamp", "frame_id"])
     return pa.StructArray.from_arrays(
@@ -34,8 +46,9 @@ def main():
     node = Node()
 
     def round_trip(seq, timeout):
+        message = make(size, seq)
         start = time.perf_counter()
-        node.send_output("ping", make(size, seq))
+        node.send_output("ping", message)
         deadline = start + timeout
         while time.perf_counter() < deadline:
             event = node.next(timeout=max(0.001, deadline - time.perf_counter()))

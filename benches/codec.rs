@@ -94,7 +94,9 @@ fn codec(c: &mut Criterion) {
         let mut buffer = Vec::new();
         group.bench_function(BenchmarkId::new("encode_reuse", cdr.len()), |b| {
             b.iter(|| {
-                let out = codec.encode_row(black_box(&decoded), 0, std::mem::take(&mut buffer)).unwrap();
+                let out = codec
+                    .encode_row(black_box(&decoded), 0, std::mem::take(&mut buffer))
+                    .unwrap();
                 buffer = black_box(out);
             })
         });

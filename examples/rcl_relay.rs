@@ -5,7 +5,10 @@
 //!   cargo run --release --example rcl_relay -- TYPE IN_TOPIC OUT_TOPIC
 
 use ros2_dora_bridge::msg::{TypeName, TypeRegistry};
-use ros2_dora_bridge::ros::rcl::{GuardCondition, RclContext, RclNode, RclPublisher, RclSubscription, TypeSupport, WaitSet, default_qos};
+use ros2_dora_bridge::ros::rcl::{
+    GuardCondition, RclContext, RclNode, RclPublisher, RclSubscription, TypeSupport, WaitSet,
+    default_qos,
+};
 use std::time::Duration;
 
 fn main() -> anyhow::Result<()> {
@@ -17,7 +20,8 @@ fn main() -> anyhow::Result<()> {
     let registry = TypeRegistry::from_environment();
     let context = RclContext::new(&args[..1])?;
     let node = RclNode::new(&context, "rcl_relay", "/")?;
-    let ts = TypeSupport::load(registry.prefixes(), &name.package, &name.kind, &name.name).map_err(anyhow::Error::msg)?;
+    let ts = TypeSupport::load(registry.prefixes(), &name.package, &name.kind, &name.name)
+        .map_err(anyhow::Error::msg)?;
     let mut subscription = RclSubscription::new(&node, &ts, input, default_qos())?;
     let publisher = RclPublisher::new(&node, &ts, output, default_qos())?;
     let wake = GuardCondition::new(&context)?;

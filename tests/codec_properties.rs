@@ -306,3 +306,110 @@ fn bad_arrow_input_is_an_error_naming_field_expected_and_actual() {
         "{err}"
     );
 }
+
+#[test]
+fn encoder_accepts_the_variants_users_naturally_produce() {
+    use arrow::array::{BinaryArray, LargeListArray, LargeStringArray, ListArray};
+    use arrow::buffer::OffsetBuffer;
+    // Image.data as Binary, encoding as LargeUtf8: same bytes as the
+    // canonical List<UInt8> / Utf8.
+    let image = codec("sensor_msgs/msg/Image");
+    let canonical = image
+        .decode(&synthesize_cdr(image.layout(), 11, &|_| 300, false))
+        .unwrap();
+    let expected = image.encode_row(&canonical, 0, Vec::new()).unwrap();
+    let data = canonical
+        .column_by_name("data")
+        .unwrap()
+        .as_any()
+        .downcast_ref::<ListArray>()
+        .unwrap();
+    let bytes = data.value(0);
+    let bytes = bytes
+        .as_any()
+        .downcast_ref::<arrow::array::UInt8Array>()
+        .unwrap()
+        .values()
+        .to_vec();
+    let binary = BinaryArray::from_vec(vec![bytes.as_slice()]);
+    let variant = replace_column(
+        &canonical,
+        "data",
+        Some(Arc::new(binary)),
+        Some(DataType::Binary),
+    );
+    let encoding = canonical
+        .column_by_name("encoding")
+        .unwrap()
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .unwrap();
+    let large = LargeStringArray::from(vec![encoding.value(0)]);
+    let variant = replace_column(
+        &variant,
+        "encoding",
+        Some(Arc::new(large)),
+        Some(DataType::LargeUtf8),
+    );
+    assert_eq!(image.encode_row(&variant, 0, Vec::new()).unwrap(), expected);
+
+    // A fixed array (Odometry's covariance, float64[36]) as List or LargeList.
+    let odom = codec("nav_msgs/msg/Odometry");
+    let canonical = odom
+        .decode(&synthesize_cdr(odom.layout(), 12, &|_| 0, false))
+        .unwrap();
+    let expected = odom.encode_row(&canonical, 0, Vec::new()).unwrap();
+    let pose = canonical
+        .column_by_name("pose")
+        .unwrap()
+        .as_any()
+        .downcast_ref::<StructArray>()
+        .unwrap();
+    let covariance = pose
+        .column_by_name("covariance")
+        .unwrap()
+        .as_any()
+        .downcast_ref::<arrow::array::FixedSizeListArray>()
+        .unwrap();
+    let values = covariance.values().clone();
+    let item = Arc::new(Field::new("item", DataType::Float64, true));
+    let as_list = ListArray::new(
+        item.clone(),
+        OffsetBuffer::from_lengths([36]),
+        values.clone(),
+        None,
+    );
+    let as_large = LargeListArray::new(item, OffsetBuffer::from_lengths([36]), values, None);
+    for list in [
+        Arc::new(as_list) as ArrayRef,
+        Arc::new(as_large) as ArrayRef,
+    ] {
+        let t = list.data_type().clone();
+        let new_pose = replace_column(pose, "covariance", Some(list), Some(t));
+        let variant = replace_column(
+            &canonical,
+            "pose",
+            Some(Arc::new(new_pose.clone())),
+            Some(new_pose.data_type().clone()),
+        );
+        assert_eq!(odom.encode_row(&variant, 0, Vec::new()).unwrap(), expected);
+    }
+
+    // Several rows: one message per row, in order.
+    let twist = codec("geometry_msgs/msg/Twist");
+    let one = twist
+        .decode(&synthesize_cdr(twist.layout(), 13, &|_| 0, false))
+        .unwrap();
+    let two = twist
+        .decode(&synthesize_cdr(twist.layout(), 14, &|_| 0, false))
+        .unwrap();
+    let both = arrow::compute::concat(&[&one, &two]).unwrap();
+    let encoded = twist.encode_all(both.as_ref()).unwrap();
+    assert_eq!(
+        encoded,
+        vec![
+            twist.encode_row(&one, 0, Vec::new()).unwrap(),
+            twist.encode_row(&two, 0, Vec::new()).unwrap(),
+        ]
+    );
+}
