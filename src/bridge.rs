@@ -313,16 +313,7 @@ fn send_stats(node: &mut DoraNode, output: &DataId, all: &[StatsEntry], limiter:
 
 /// dora node ids may contain characters ROS node names may not.
 fn ros_node_name_from(node_id: &str) -> String {
-    let mut name: String = node_id
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let mut name = dora_side::identifier(node_id);
     if !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
         name.insert_str(0, "dora_");
     }

@@ -50,14 +50,7 @@ pub fn discover(rcl_args: &[String], wait: Duration) -> anyhow::Result<String> {
         } else {
             publishers
                 .iter()
-                .map(|p| {
-                    format!(
-                        "{}/{} [{}]",
-                        p.node_namespace.trim_end_matches('/'),
-                        p.node_name,
-                        describe_qos(&p.qos)
-                    )
-                })
+                .map(|p| format!("{} [{}]", p.node(), describe_qos(&p.qos)))
                 .collect::<Vec<_>>()
                 .join(", ")
         };
@@ -81,17 +74,7 @@ pub fn discover(rcl_args: &[String], wait: Duration) -> anyhow::Result<String> {
         if INFRASTRUCTURE.contains(&topic.as_str()) || publishers.is_empty() || types.len() != 1 {
             continue;
         }
-        let mut output: String = topic
-            .trim_start_matches('/')
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '_' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
+        let mut output = crate::dora_side::identifier(topic.trim_start_matches('/'));
         while !used.insert(output.clone()) {
             output.push('_');
         }

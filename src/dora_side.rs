@@ -16,6 +16,20 @@ pub const META_PUBLISHER_GID: &str = "ros_publisher_gid";
 pub const META_SEQUENCE: &str = "ros_publication_sequence_number";
 pub const META_PUBLISHER_NODE: &str = "ros_publisher_node";
 
+/// `text` with every character that is not ASCII alphanumeric or `_`
+/// replaced by `_`: valid in dora ids and ROS names alike.
+pub fn identifier(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
 /// Connects to the dora daemon: as the node it spawned (`DORA_NODE_CONFIG`),
 /// or as dynamic node `dynamic_id` when started by someone else.
 pub fn connect(dynamic_id: Option<&str>) -> anyhow::Result<(DoraNode, EventStream)> {

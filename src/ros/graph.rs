@@ -69,14 +69,7 @@ pub fn foreign_publishers<'a>(
     publishers: &'a [EndpointInfo],
     own_node: &str,
 ) -> impl Iterator<Item = &'a EndpointInfo> {
-    publishers.iter().filter(move |p| {
-        let full = if p.node_namespace.ends_with('/') {
-            format!("{}{}", p.node_namespace, p.node_name)
-        } else {
-            format!("{}/{}", p.node_namespace, p.node_name)
-        };
-        full != own_node
-    })
+    publishers.iter().filter(move |p| p.node() != own_node)
 }
 
 #[cfg(test)]

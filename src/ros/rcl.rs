@@ -849,6 +849,17 @@ pub struct EndpointInfo {
     pub qos: QosProfile,
 }
 
+impl EndpointInfo {
+    /// The endpoint's node as a fully qualified name, `/ns/name`.
+    pub fn node(&self) -> String {
+        format!(
+            "{}/{}",
+            self.node_namespace.trim_end_matches('/'),
+            self.node_name
+        )
+    }
+}
+
 /// Copies a C string that rmw owns; empty for null.
 ///
 /// # Safety

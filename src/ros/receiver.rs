@@ -192,14 +192,7 @@ impl Receiver {
                     .publishers_info(&active.topic)
                     .map(|pubs| {
                         pubs.iter()
-                            .map(|p| {
-                                format!(
-                                    "{}/{}: {}",
-                                    p.node_namespace.trim_end_matches('/'),
-                                    p.node_name,
-                                    describe_qos(&p.qos)
-                                )
-                            })
+                            .map(|p| format!("{}: {}", p.node(), describe_qos(&p.qos)))
                             .collect::<Vec<_>>()
                             .join("; ")
                     })
@@ -309,10 +302,7 @@ impl Receiver {
             };
             let publisher_nodes: HashMap<Vec<u8>, Arc<str>> = publishers
                 .iter()
-                .map(|p| {
-                    let ns = p.node_namespace.trim_end_matches('/');
-                    (p.gid.clone(), Arc::from(format!("{ns}/{}", p.node_name)))
-                })
+                .map(|p| (p.gid.clone(), Arc::from(p.node())))
                 .collect();
             if let Some(existing) = self
                 .active
