@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""ROS -> dora throughput of 1080p rgb8 frames: a publisher in Rust on rcl
+(examples/rcl_image_source.rs) sends COUNT frames at each RATE; received by
+
+  bridge    ros2-dora-bridge -> a Rust dora node that counts (examples/dora_sink.rs)
+  dds_only  an rcl subscriber that counts (examples/rcl_sink.rs): the DDS hop alone
+
+For each rate: frames received of those sent, and for the bridge its CPU
+time per frame (user+sys of the bridge process over the run / frames).
+
+  source .workbench/env.sh
+  cargo build --release --bins --examples
+  python3 bench/throughput.py [--rates 30,60,90,120] [--count 300]
+"""
+import argparse
+import json
+import os
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release"
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def env_for(domain):
+    env = dict(os.environ)
+    env.update(ROS_DOMAIN_ID=str(domain), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST", DORA_ZENOH_MULTICAST="off")
+    return env
+
+
+def cpu_seconds(pid):
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def find_pid(binary, cwd):
+    """The process running `binary` in `cwd` (dora starts nodes there)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if os.readlink(entry / "exe") == str(binary) and os.readlink(entry / "cwd") == str(cwd):
+                return int(entry.name)
+        except OSError:
+            continue
+    return None
+
+
+def source(rate, count, env):
+    return subprocess.run([TARGET / "examples/rcl_image_source", "/frames", "1920", "1080", str(rate), str(count)],
+                          env=env, capture_output=True, text=True, timeout=600)
+
+
+def bridge_run(rate, count, env):
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp).resolve()
+        result = work / "sink.json"
+        (work / "bridge.yaml").write_text(
+            "from_ros:\n  - topic: /frames\n    type: sensor_msgs/msg/Image\n    output: frames\n"
+            "    qos: {reliability: reliable, history: keep_last, depth: 10}\n"
+            "stats: {log_interval: 600s}\n")
+        (work / "dataflow.yml").write_text(
+            f"nodes:\n  - id: bridge\n    path: {TARGET / 'ros2-dora-bridge'}\n    args: --config bridge.yaml\n"
+            f"    outputs: [frames]\n"
+            f"  - id: sink\n    path: {TARGET / 'examples/dora_sink'}\n    env: {{RESULT_FILE: '{result}'}}\n"
+            f"    inputs:\n      frames:\n        source: bridge/frames\n        queue_size: 1000\n")
+        dora = subprocess.Popen(["dora", "run", str(work / "dataflow.yml"), "--stop-after", "600s"], env=env,
+                                cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        pid = None
+        for _ in range(200):
+            pid = find_pid(TARGET / "ros2-dora-bridge", work)
+            if pid:
+                break
+            time.sleep(0.1)
+        cpu0 = cpu_seconds(pid)
+        sent = json.loads(source(rate, count, env).stdout.strip().splitlines()[-1])
+        cpu1 = cpu_seconds(pid)
+        dora.send_signal(2)
+        dora.wait(60)
+        received = json.loads(result.read_text())["received"] if result.exists() else None
+        return {"sent": sent["sent"], "seconds": sent["seconds"], "received": received,
+                "cpu_ms_per_frame": (cpu1 - cpu0) * 1000 / max(1, received or 1)}
+
+
+def dds_run(rate, count, env):
+    duration = count / rate + 8
+    sink = subprocess.Popen([TARGET / "examples/rcl_sink", "sensor_msgs/msg/Image", "/frames", str(duration)],
+                            env=env, stdout=subprocess.PIPE, text=True)
+    sent = json.loads(source(rate, count, env).stdout.strip().splitlines()[-1])
+    out, _ = sink.communicate(timeout=120)
+    return {"sent": sent["sent"], "seconds": sent["seconds"], "received": json.loads(out.strip())["received"]}
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rates", default="30,60,90,120")
+    parser.add_argument("--count", type=int, default=300)
+    args = parser.parse_args()
+    domain = 180
+    print("| rate (Hz) | DDS hop alone: received / sent | bridge -> dora: received / sent | bridge CPU per frame |")
+    print("|---|---|---|---|")
+    for rate in (float(r) for r in args.rates.split(",")):
+        domain += 1
+        dds = dds_run(rate, args.count, env_for(domain))
+        domain += 1
+        bridge = bridge_run(rate, args.count, env_for(domain))
+        print(f"| {rate:g} | {dds['received']} / {dds['sent']} | {bridge['received']} / {bridge['sent']} | "
+              f"{bridge['cpu_ms_per_frame']:.2f} ms |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,36 @@
+//! Counts messages on TOPIC through rcl for SECONDS, then prints the count:
+//! the "DDS hop alone" receiver of bench/throughput.py.
+//!
+//!   cargo run --release --example rcl_sink -- TYPE TOPIC SECONDS
+
+use ros2_dora_bridge::msg::{TypeName, TypeRegistry};
+use ros2_dora_bridge::ros::rcl::{
+    GuardCondition, RclContext, RclNode, RclSubscription, TypeSupport, WaitSet, default_qos,
+};
+use std::time::{Duration, Instant};
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let [_, type_text, topic, seconds] = args.as_slice() else {
+        anyhow::bail!("usage: rcl_sink TYPE TOPIC SECONDS");
+    };
+    let name = TypeName::parse(type_text).map_err(anyhow::Error::msg)?;
+    let registry = TypeRegistry::from_environment();
+    let context = RclContext::new(&args[..1])?;
+    let node = RclNode::new(&context, "rcl_sink", "/")?;
+    let ts = TypeSupport::load(registry.prefixes(), &name.package, &name.kind, &name.name)
+        .map_err(anyhow::Error::msg)?;
+    let mut subscription = RclSubscription::new(&node, &ts, topic, default_qos())?;
+    let wake = GuardCondition::new(&context)?;
+    let mut wait_set = WaitSet::new(&node)?;
+    let end = Instant::now() + Duration::from_secs_f64(seconds.parse()?);
+    let mut count = 0u64;
+    while Instant::now() < end {
+        wait_set.wait(&[&subscription], &[&wake], Duration::from_millis(100))?;
+        while subscription.take()?.is_some() {
+            count += 1;
+        }
+    }
+    println!("{{\"received\": {count}}}");
+    Ok(())
+}
