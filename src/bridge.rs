@@ -2,27 +2,38 @@
 //! and the dora side, and runs until either side stops it.
 
 use crate::codec::{CodecOptions, MessageCodec};
-use crate::config::{Config, QosSetting, ReliabilityConfig};
+use crate::config::{Config, OnLost, OnSignal, OnWatchedNodesGone, QosSetting, ReliabilityConfig};
 use crate::dora_side;
+use crate::lifecycle::diagnostics::{DIAGNOSTIC_ARRAY, Diagnostics, Level};
+use crate::lifecycle::liveness::{LivenessWatch, NodeState, Transition};
+use crate::lifecycle::shutdown::{self, ParentWatch};
 use crate::msg::{TypeName, TypeRegistry};
 use crate::ros::queue::{QueuePolicy, RouteQueues};
-use crate::ros::receiver::{FromRosRoute, Receiver, RouteTarget};
+use crate::ros::receiver::{FromRosRoute, LivenessReport, Receiver, RouteTarget};
 use crate::ros::{self, Publisher, RateLimiter, RosSide, RouteStats};
 use anyhow::Context;
-use arrow::array::{ArrayRef, StringArray, StructArray, UInt64Array};
+use arrow::array::{ArrayRef, Int64Array, StringArray, StructArray, UInt64Array};
 use arrow::datatypes::{DataType, Field};
 use dora_node_api::dora_core::config::DataId;
 use dora_node_api::{DoraNode, Event, MetadataParameters, StopCause};
 use futures::StreamExt;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant, UNIX_EPOCH};
 use tokio::signal::unix::{SignalKind, signal};
 
 /// Default length of a route's queue towards dora.
 const DEFAULT_QUEUE: usize = 10;
 /// Messages handed to dora per wake-up, across routes.
 const BATCH: usize = 64;
+/// After asking dora to stop the dataflow, how long to wait for the
+/// `Stop` event before leaving anyway. ROS launch escalates to SIGTERM
+/// after 5 s: be out before that.
+const STOP_REQUEST_TIMEOUT: Duration = Duration::from_secs(4);
+/// How often the bridge checks that its launcher is still there.
+const PARENT_POLL: Duration = Duration::from_millis(200);
+/// `diagnostic_updater`'s default period.
+const DIAGNOSTICS_PERIOD: Duration = Duration::from_secs(1);
 
 pub struct RunOptions {
     pub config: Config,
@@ -46,7 +57,6 @@ pub async fn run(options: RunOptions) -> anyhow::Result<()> {
     } = options;
     let (mut node, mut events) = dora_side::connect(dynamic_id.as_deref())?;
     dora_side::check_against_dataflow(&node, &config)?;
-    warn_unimplemented(&config);
 
     let registry = Arc::new(TypeRegistry::from_environment());
     let node_name = config
@@ -154,50 +164,102 @@ pub async fn run(options: RunOptions) -> anyhow::Result<()> {
     }
     let from_stats: Vec<Arc<RouteStats>> = lanes.iter().map(|(_, _, s)| s.clone()).collect();
     let queues = RouteQueues::new(lanes);
-    ros.spawn_receiver(
-        Receiver::new(
-            ros.shared().clone(),
-            registry.clone(),
-            routes,
-            own_topics,
-            queues.clone(),
-        ),
+    let mut receiver = Receiver::new(
+        ros.shared().clone(),
+        registry.clone(),
+        routes,
+        own_topics,
         queues.clone(),
-    )?;
+    );
+    let (liveness_tx, mut liveness_rx) = tokio::sync::mpsc::unbounded_channel::<LivenessReport>();
+    if let Some(liveness) = config.liveness.as_ref().filter(|l| !l.watch.is_empty()) {
+        tracing::info!(
+            "watching ROS node(s) {} (on_lost: {:?}, grace {:?}, startup timeout {:?})",
+            liveness.watch.join(", "),
+            liveness.on_lost,
+            liveness.grace,
+            liveness.startup_timeout
+        );
+        receiver = receiver.with_liveness(
+            LivenessWatch::new(
+                &liveness.watch,
+                liveness.startup_timeout,
+                liveness.grace,
+                Instant::now(),
+            ),
+            liveness_tx,
+        );
+    } else {
+        drop(liveness_tx);
+    }
+    ros.spawn_receiver(receiver, queues.clone())?;
+
+    let mut diagnostics = start_diagnostics(&config, &ros, &registry, &node)?;
+    let dataflow_id = node.dataflow_id().to_string();
+    let launcher = shutdown::detect_launcher();
+    let parent = ParentWatch::new();
+    tracing::debug!("launched by {launcher:?}");
 
     let mut sigint = signal(SignalKind::interrupt()).context("cannot install SIGINT handler")?;
     let mut sigterm = signal(SignalKind::terminate()).context("cannot install SIGTERM handler")?;
     let limiter = RateLimiter::new(Duration::from_secs(5));
     let stats_output = config.stats.output.clone().map(DataId::from);
+    let report_output = config
+        .liveness
+        .as_ref()
+        .and_then(|l| l.report_output.clone())
+        .map(DataId::from);
+    let on_lost = config
+        .liveness
+        .as_ref()
+        .map_or(OnLost::Ignore, |l| l.on_lost);
     let mut stats_timer = tokio::time::interval(config.stats.interval);
     let mut log_timer = tokio::time::interval(config.stats.log_interval);
+    let mut diagnostics_timer = tokio::time::interval(DIAGNOSTICS_PERIOD);
+    let mut parent_timer = tokio::time::interval(PARENT_POLL);
     let mut last_logged: Vec<[u64; 7]> = all_stats.iter().map(|e| e.stats.snapshot()).collect();
+    // Set once the bridge asked dora to stop the dataflow: leave by then.
+    let mut stop_requested: Option<tokio::time::Instant> = None;
+    let mut liveness_open = config.liveness.is_some();
 
-    let outcome: anyhow::Result<()> = loop {
+    let outcome: anyhow::Result<String> = loop {
+        let stop_deadline = stop_requested
+            .unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3600 * 24 * 365));
         tokio::select! {
             biased;
             _ = sigint.recv() => {
-                tracing::info!("SIGINT: leaving the ROS graph and exiting");
-                break Ok(());
+                if let Some(why) = on_signal("SIGINT", &config, &launcher, &dataflow_id, &mut stop_requested) {
+                    break Ok(why);
+                }
             }
             _ = sigterm.recv() => {
-                tracing::info!("SIGTERM: leaving the ROS graph and exiting");
-                break Ok(());
+                if let Some(why) = on_signal("SIGTERM", &config, &launcher, &dataflow_id, &mut stop_requested) {
+                    break Ok(why);
+                }
+            }
+            _ = tokio::time::sleep_until(stop_deadline), if stop_requested.is_some() => {
+                tracing::warn!(
+                    "no Stop from dora {STOP_REQUEST_TIMEOUT:?} after asking for it; leaving anyway"
+                );
+                break Ok("stop requested, dora did not answer".into());
             }
             event = events.next() => match event {
-                None => break Ok(()),
+                None => break Ok("dora closed the event stream".into()),
                 Some(Event::Stop(cause)) => {
                     let why = match cause {
                         StopCause::Manual => "stopped by dora (manual stop)",
                         StopCause::AllInputsClosed => "all inputs closed",
                         _ => "stopped by dora",
                     };
-                    tracing::info!("{why}: leaving the ROS graph and exiting");
-                    break Ok(());
+                    break Ok(why.into());
                 }
                 Some(Event::Input { id, data, .. }) => match publishers.get(&id) {
                     Some(publisher) => {
                         let array: ArrayRef = data.into();
+                        if publisher.is_withdrawn() {
+                            // Publishing re-creates it; say why it is back.
+                            recovered_input(&mut diagnostics, &id, "sends data again");
+                        }
                         publisher.publish_all(array.as_ref(), &limiter);
                     }
                     None => tracing::debug!("input `{id}` feeds no to_ros route; ignored"),
@@ -207,9 +269,56 @@ pub async fn run(options: RunOptions) -> anyhow::Result<()> {
                     tracing::error!(
                         "dora node `{source_node_id}` failed (inputs {affected_input_ids:?}): {error}"
                     );
+                    node_failed(
+                        &mut diagnostics,
+                        &publishers,
+                        source_node_id.as_ref(),
+                        &affected_input_ids,
+                        &error,
+                        config.dora_failures.as_ref().is_none_or(|d| d.withdraw_publishers),
+                    );
+                }
+                Some(Event::InputRecovered { id }) => {
+                    tracing::info!("input `{id}` recovered");
+                    restore_publisher(&publishers, &id);
+                    recovered_input(&mut diagnostics, &id, "recovered");
+                }
+                Some(Event::NodeRestarted { id }) => {
+                    tracing::info!("dora node `{id}` restarted");
+                    let inputs: Vec<DataId> = node
+                        .node_config()
+                        .inputs
+                        .iter()
+                        .filter(|(_, input)| input_source(&input.mapping).as_deref() == Some(id.as_ref()))
+                        .map(|(input_id, _)| input_id.clone())
+                        .collect();
+                    for input in &inputs {
+                        restore_publisher(&publishers, input);
+                    }
+                    if let Some(d) = diagnostics.as_mut() {
+                        d.node_recovered(id.as_ref(), "restarted");
+                    }
                 }
                 Some(Event::Error(e)) => tracing::error!("dora error: {e}"),
                 Some(_) => {}
+            },
+            report = liveness_rx.recv(), if liveness_open => match report {
+                None => liveness_open = false,
+                Some(report) => {
+                    if let Some(output) = &report_output {
+                        send_liveness_rows(&mut node, output, &report.transitions, &limiter);
+                    }
+                    if let Some(outcome) = on_liveness(
+                        &report,
+                        on_lost,
+                        config.shutdown.on_watched_nodes_gone,
+                        &launcher,
+                        &dataflow_id,
+                        &mut stop_requested,
+                    ) {
+                        break outcome;
+                    }
+                }
             },
             batch = queues.pop_batch(BATCH) => {
                 if batch.is_empty() {
@@ -237,19 +346,270 @@ pub async fn run(options: RunOptions) -> anyhow::Result<()> {
                     send_stats(&mut node, output, &all_stats, &limiter);
                 }
             }
+            _ = diagnostics_timer.tick(), if diagnostics.is_some() => {
+                if let Some(d) = &diagnostics {
+                    publish_health(d, &all_stats, Level::Ok, "bridging");
+                }
+            }
             _ = log_timer.tick() => {
                 log_stats(&all_stats, &mut last_logged);
+            }
+            _ = parent_timer.tick() => {
+                if parent.parent_gone() {
+                    tracing::warn!("the process that launched the bridge is gone");
+                    break Ok("launcher exited".into());
+                }
             }
         }
     };
     log_stats(&all_stats, &mut last_logged);
+    if let Some(d) = &diagnostics {
+        match &outcome {
+            Ok(why) => publish_health(d, &all_stats, Level::Ok, &format!("stopped: {why}")),
+            Err(e) => publish_health(d, &all_stats, Level::Error, &format!("stopped: {e:#}")),
+        }
+    }
+    if let Ok(why) = &outcome {
+        tracing::info!("{why}: leaving the ROS graph and exiting");
+    }
     // Close the queues first so a receiver blocked on a full one returns.
     queues.close();
     ros.stop_receiver();
+    drop(diagnostics);
     drop(publishers);
     drop(ros);
     tracing::info!("left the ROS graph");
-    outcome
+    outcome.map(|_| ())
+}
+
+/// Diagnostics publisher, on by default: dora failures should reach ROS
+/// monitoring without extra config.
+fn start_diagnostics(
+    config: &Config,
+    ros: &RosSide,
+    registry: &TypeRegistry,
+    node: &DoraNode,
+) -> anyhow::Result<Option<Diagnostics>> {
+    let explicit = config.dora_failures.is_some();
+    let topic = config
+        .dora_failures
+        .as_ref()
+        .map_or("/diagnostics", |d| d.diagnostics_topic.as_str());
+    let attempt = || -> anyhow::Result<Diagnostics> {
+        let name = TypeName::parse(DIAGNOSTIC_ARRAY).map_err(anyhow::Error::msg)?;
+        let codec = MessageCodec::new(registry, &name, CodecOptions::default())?;
+        let topic = ros.resolve_topic(topic)?;
+        let publisher = ros.advertise(&topic, codec, ros::rcl::default_qos())?;
+        Ok(Diagnostics::new(
+            publisher,
+            ros.node_name(),
+            &node.dataflow_id().to_string(),
+        ))
+    };
+    match attempt() {
+        Ok(d) => {
+            tracing::info!("diagnostics on {} (1 Hz)", d.topic());
+            Ok(Some(d))
+        }
+        Err(e) if explicit => Err(e.context("dora_failures.diagnostics_topic")),
+        Err(e) => {
+            tracing::warn!("no ROS diagnostics: {e:#}");
+            Ok(None)
+        }
+    }
+}
+
+fn publish_health(diagnostics: &Diagnostics, all: &[StatsEntry], level: Level, summary: &str) {
+    let values = all
+        .iter()
+        .map(|e| {
+            let s = e.stats.snapshot();
+            (
+                e.route.clone(),
+                format!(
+                    "received={} forwarded={} dropped={} errors={}",
+                    s[0],
+                    s[1],
+                    s[2] + s[3],
+                    s[4] + s[5] + s[6]
+                ),
+            )
+        })
+        .collect();
+    let mut statuses = diagnostics.statuses(summary, values);
+    if level > statuses[0].level {
+        statuses[0].level = level;
+    }
+    diagnostics.publish(&statuses);
+}
+
+/// The node feeding a dora input: its mapping reads `node/output`
+/// (timers read `dora/timer/...`).
+fn input_source(mapping: &impl std::fmt::Display) -> Option<String> {
+    let text = mapping.to_string();
+    let (node, _) = text.split_once('/')?;
+    (node != "dora").then(|| node.to_string())
+}
+
+fn node_failed(
+    diagnostics: &mut Option<Diagnostics>,
+    publishers: &HashMap<DataId, Arc<Publisher>>,
+    source: &str,
+    inputs: &[DataId],
+    error: &str,
+    withdraw: bool,
+) {
+    if let Some(d) = diagnostics.as_mut() {
+        d.node_failed(
+            source,
+            inputs.iter().map(|i| i.to_string()).collect(),
+            error,
+        );
+        d.publish(&d.statuses("a dora node failed", Vec::new()));
+    }
+    if withdraw {
+        for input in inputs {
+            if let Some(p) = publishers.get(input)
+                && p.withdraw()
+            {
+                tracing::warn!(
+                    "{}: publisher withdrawn (its dora source `{source}` failed); \
+                     it comes back when data flows again",
+                    p.topic
+                );
+            }
+        }
+    }
+}
+
+fn restore_publisher(publishers: &HashMap<DataId, Arc<Publisher>>, input: &DataId) {
+    if let Some(p) = publishers.get(input) {
+        match p.restore() {
+            Ok(true) => tracing::info!("{}: publisher re-created", p.topic),
+            Ok(false) => {}
+            Err(e) => tracing::error!("{e:#}"),
+        }
+    }
+}
+
+fn recovered_input(diagnostics: &mut Option<Diagnostics>, input: &DataId, how: &str) {
+    let Some(d) = diagnostics.as_mut() else {
+        return;
+    };
+    // Which failed node fed this input: the diagnostics remember.
+    for node in d.failed_nodes_feeding(input.as_ref()) {
+        d.node_recovered(&node, how);
+    }
+}
+
+/// SIGINT/SIGTERM: `Some(why)` to leave now, `None` to wait for dora's Stop.
+fn on_signal(
+    name: &str,
+    config: &Config,
+    launcher: &shutdown::Launcher,
+    dataflow_id: &str,
+    stop_requested: &mut Option<tokio::time::Instant>,
+) -> Option<String> {
+    if stop_requested.is_some() {
+        tracing::info!("{name} again: already stopping, waiting for dora's Stop");
+        return None;
+    }
+    match config.shutdown.on_signal {
+        OnSignal::Exit => Some(name.to_string()),
+        OnSignal::StopDataflow => {
+            tracing::info!("{name}: stopping the dataflow (shutdown.on_signal: stop_dataflow)");
+            request_stop(launcher, dataflow_id, stop_requested)
+                .err()
+                .map(|e| format!("{name}; could not stop the dataflow ({e:#})"))
+        }
+    }
+}
+
+fn request_stop(
+    launcher: &shutdown::Launcher,
+    dataflow_id: &str,
+    stop_requested: &mut Option<tokio::time::Instant>,
+) -> anyhow::Result<()> {
+    shutdown::request_dataflow_stop(launcher, dataflow_id)?;
+    *stop_requested = Some(tokio::time::Instant::now() + STOP_REQUEST_TIMEOUT);
+    Ok(())
+}
+
+/// Acts on liveness transitions: `Some` ends the bridge.
+fn on_liveness(
+    report: &LivenessReport,
+    on_lost: OnLost,
+    on_gone: OnWatchedNodesGone,
+    launcher: &shutdown::Launcher,
+    dataflow_id: &str,
+    stop_requested: &mut Option<tokio::time::Instant>,
+) -> Option<anyhow::Result<String>> {
+    for t in &report.transitions {
+        match t.state {
+            NodeState::Lost => tracing::warn!("ROS node {} lost: {}", t.node, t.reason),
+            _ => tracing::info!("ROS node {} {}: {}", t.node, t.state, t.reason),
+        }
+    }
+    if report.all_gone && on_gone == OnWatchedNodesGone::StopDataflow && stop_requested.is_none() {
+        tracing::info!("every watched ROS node has left: stopping the dataflow");
+        return match request_stop(launcher, dataflow_id, stop_requested) {
+            Ok(()) => None,
+            Err(e) => Some(Ok(format!(
+                "watched nodes gone; could not stop the dataflow ({e:#})"
+            ))),
+        };
+    }
+    if on_lost == OnLost::Fail && stop_requested.is_none() {
+        let lost: Vec<String> = report
+            .transitions
+            .iter()
+            .filter(|t| t.state == NodeState::Lost)
+            .map(|t| format!("ROS node {} lost: {}", t.node, t.reason))
+            .collect();
+        if !lost.is_empty() {
+            return Some(Err(anyhow::anyhow!("{}", lost.join("; "))));
+        }
+    }
+    None
+}
+
+/// Liveness status rows: `{node, state, reason, stamp_ns}`.
+fn liveness_rows(transitions: &[Transition]) -> StructArray {
+    let fields = vec![
+        Field::new("node", DataType::Utf8, false),
+        Field::new("state", DataType::Utf8, false),
+        Field::new("reason", DataType::Utf8, false),
+        Field::new("stamp_ns", DataType::Int64, false),
+    ];
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from_iter_values(
+            transitions.iter().map(|t| t.node.as_str()),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            transitions.iter().map(|t| t.state.to_string()),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            transitions.iter().map(|t| t.reason.as_str()),
+        )),
+        Arc::new(Int64Array::from_iter_values(transitions.iter().map(|t| {
+            t.stamp
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as i64)
+        }))),
+    ];
+    StructArray::new(fields.into(), columns, None)
+}
+
+fn send_liveness_rows(
+    node: &mut DoraNode,
+    output: &DataId,
+    transitions: &[Transition],
+    limiter: &RateLimiter,
+) {
+    let rows: ArrayRef = Arc::new(liveness_rows(transitions));
+    if let Err(e) = node.send_output(output.clone(), MetadataParameters::default(), rows) {
+        limiter.warn(|| format!("cannot send liveness rows on `{output}`: {e}"));
+    }
 }
 
 const STAT_NAMES: [&str; 7] = [
@@ -318,13 +678,4 @@ fn ros_node_name_from(node_id: &str) -> String {
         name.insert_str(0, "dora_");
     }
     name
-}
-
-fn warn_unimplemented(config: &Config) {
-    if config.liveness.is_some() {
-        tracing::warn!("`liveness` is not implemented yet in this version; ignored");
-    }
-    if config.dora_failures.is_some() {
-        tracing::warn!("`dora_failures` is not implemented yet in this version; ignored");
-    }
 }

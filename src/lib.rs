@@ -5,6 +5,7 @@
 //! - [`codec`]: CDR <-> Arrow for any resolved type.
 //! - [`ros`]: the ROS side, one rcl node (all `unsafe` is in `ros::rcl`).
 //! - [`dora_side`]: the dora side: connection, dataflow checks, metadata.
+//! - [`lifecycle`]: liveness, diagnostics, stopping both worlds together.
 //! - [`bridge`]: the running bridge, wiring both sides together.
 //! - [`discover`]: the `discover` command.
 
@@ -13,5 +14,6 @@ pub mod codec;
 pub mod config;
 pub mod discover;
 pub mod dora_side;
+pub mod lifecycle;
 pub mod msg;
 pub mod ros;

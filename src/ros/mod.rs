@@ -68,15 +68,56 @@ impl RouteStats {
     }
 }
 
+/// A `to_ros` publisher. It can be withdrawn (its rcl publisher destroyed,
+/// so ROS subscribers see it vanish) and comes back on the next message or
+/// on `restore`.
 pub struct Publisher {
     pub topic: String,
     pub codec: MessageCodec,
     pub stats: Arc<RouteStats>,
-    inner: RclPublisher,
+    qos: rcl::QosProfile,
+    node: Arc<RclNode>,
+    type_support: Arc<TypeSupport>,
+    inner: Mutex<Option<RclPublisher>>,
     buffer: Mutex<Vec<u8>>,
 }
 
 impl Publisher {
+    /// Destroys the rcl publisher; returns whether there was one.
+    pub fn withdraw(&self) -> bool {
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        inner.take().is_some()
+    }
+
+    pub fn is_withdrawn(&self) -> bool {
+        self.inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_none()
+    }
+
+    /// Re-creates a withdrawn publisher; returns whether it did.
+    pub fn restore(&self) -> anyhow::Result<bool> {
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        if inner.is_some() {
+            return Ok(false);
+        }
+        *inner = Some(self.create()?);
+        Ok(true)
+    }
+
+    fn create(&self) -> anyhow::Result<RclPublisher> {
+        RclPublisher::new(&self.node, &self.type_support, &self.topic, self.qos).with_context(
+            || {
+                format!(
+                    "cannot create publisher on {} ({})",
+                    self.topic,
+                    self.codec.type_name()
+                )
+            },
+        )
+    }
+
     /// Publishes every row of `messages`; returns how many were published.
     /// A bad row is logged and counted, and the rest still go out.
     pub fn publish_all(&self, messages: &dyn arrow::array::Array, limiter: &RateLimiter) -> usize {
@@ -97,6 +138,17 @@ impl Publisher {
             }
         };
         let mut published = 0;
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        if inner.is_none() {
+            // Withdrawn after a failure: data flows again, so come back.
+            match self.create() {
+                Ok(p) => {
+                    tracing::info!("{}: publisher re-created, data flows again", self.topic);
+                    *inner = Some(p);
+                }
+                Err(e) => limiter.warn(|| format!("{e:#}")),
+            }
+        }
         let mut buffer = self.buffer.lock().unwrap_or_else(|p| p.into_inner());
         for row in 0..structs.len() {
             self.stats.received.fetch_add(1, Ordering::Relaxed);
@@ -105,7 +157,11 @@ impl Publisher {
                 .encode_row(structs, row, std::mem::take(&mut *buffer))
             {
                 Ok(cdr) => {
-                    match self.inner.publish(&cdr) {
+                    let outcome = match inner.as_ref() {
+                        Some(publisher) => publisher.publish(&cdr).map_err(|e| e.to_string()),
+                        None => Err("no publisher".to_string()),
+                    };
+                    match outcome {
                         Ok(()) => {
                             published += 1;
                             self.stats.forwarded.fetch_add(1, Ordering::Relaxed);
@@ -138,7 +194,11 @@ impl Publisher {
     }
 
     pub fn subscription_count(&self) -> usize {
-        self.inner.subscription_count().unwrap_or(0)
+        let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        inner
+            .as_ref()
+            .and_then(|p| p.subscription_count().ok())
+            .unwrap_or(0)
     }
 }
 
@@ -267,17 +327,19 @@ impl RosSide {
         codec: MessageCodec,
         qos: rcl::QosProfile,
     ) -> anyhow::Result<Publisher> {
-        let ts = self.shared.type_support(codec.type_name())?;
-        let inner = RclPublisher::new(&self.shared.node, &ts, topic, qos).with_context(|| {
-            format!("cannot create publisher on {topic} ({})", codec.type_name())
-        })?;
-        Ok(Publisher {
+        let type_support = self.shared.type_support(codec.type_name())?;
+        let publisher = Publisher {
             topic: topic.to_string(),
             codec,
             stats: Arc::default(),
-            inner,
+            qos,
+            node: self.shared.node.clone(),
+            type_support,
+            inner: Mutex::new(None),
             buffer: Mutex::new(Vec::new()),
-        })
+        };
+        publisher.restore()?;
+        Ok(publisher)
     }
 
     /// Starts the receiver thread. If it ever stops on its own (a bug), it

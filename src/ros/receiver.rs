@@ -10,6 +10,7 @@ use super::rcl::{QosProfile, RclSubscription, SubscriptionEvent, WaitSet};
 use super::{Received, RosShared, RouteStats};
 use crate::codec::{CodecOptions, MessageCodec};
 use crate::config::QosSetting;
+use crate::lifecycle::liveness::{LivenessWatch, Transition};
 use crate::msg::{TypeName, TypeRegistry};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -56,6 +57,19 @@ pub struct Receiver {
     active: Vec<Active>,
     /// Problems already logged, so a graph change does not repeat them.
     told: HashSet<String>,
+    liveness: Option<Liveness>,
+}
+
+/// What the liveness watch tells the bridge after an observation.
+pub struct LivenessReport {
+    pub transitions: Vec<Transition>,
+    /// Every watched node was seen and has left.
+    pub all_gone: bool,
+}
+
+struct Liveness {
+    watch: LivenessWatch,
+    reports: tokio::sync::mpsc::UnboundedSender<LivenessReport>,
 }
 
 /// Graph changes come in bursts (a node starting creates several
@@ -78,7 +92,45 @@ impl Receiver {
             queues,
             active: Vec::new(),
             told: HashSet::new(),
+            liveness: None,
         }
+    }
+
+    /// Also watch ROS nodes, observed on every graph change (debounced like
+    /// re-planning) and at the watch's own deadlines.
+    pub fn with_liveness(
+        mut self,
+        watch: LivenessWatch,
+        reports: tokio::sync::mpsc::UnboundedSender<LivenessReport>,
+    ) -> Self {
+        self.liveness = Some(Liveness { watch, reports });
+        self
+    }
+
+    fn observe_liveness(&mut self) {
+        let Some(liveness) = &mut self.liveness else {
+            return;
+        };
+        let present: HashSet<String> = match self.shared.node.node_names() {
+            Ok(names) => names.into_iter().collect(),
+            Err(e) => {
+                tracing::warn!("cannot list ROS nodes: {e}");
+                return;
+            }
+        };
+        let transitions = liveness.watch.observe(&present, Instant::now());
+        if !transitions.is_empty() {
+            let all_gone = liveness.watch.all_gone();
+            // The bridge side may be gone already while shutting down.
+            let _ = liveness.reports.send(LivenessReport {
+                transitions,
+                all_gone,
+            });
+        }
+    }
+
+    fn liveness_deadline(&self) -> Option<Instant> {
+        self.liveness.as_ref().and_then(|l| l.watch.next_deadline())
     }
 
     fn tell(&mut self, key: String, message: impl FnOnce() -> String, warn: bool) {
@@ -107,10 +159,20 @@ impl Receiver {
                 && Instant::now() >= at
             {
                 self.plan();
+                self.observe_liveness();
                 last_plan = Instant::now();
                 replan_at = None;
+            } else if self
+                .liveness_deadline()
+                .is_some_and(|at| Instant::now() >= at)
+            {
+                self.observe_liveness();
             }
-            let timeout = match replan_at {
+            let wake_at = [replan_at, self.liveness_deadline()]
+                .into_iter()
+                .flatten()
+                .min();
+            let timeout = match wake_at {
                 Some(at) => at.saturating_duration_since(Instant::now()),
                 None => Duration::from_secs(1),
             };
