@@ -3,10 +3,15 @@
 Appends one JSON line per event to the file named by RECORD_FILE:
   {"event": "INPUT", "id": ..., "arrow_type": ..., "class": ..., "len": ...,
    "value": [...], "metadata": {...}}
-and one line for other events (STOP, INPUT_CLOSED, ...).
+and one line for other events (STOP, INPUT_CLOSED, NODE_FAILED, ...) with
+their fields. Every line has "t", the wall-clock time it was received.
+Inputs with id "tick" are not recorded: wire a dora timer to `tick` to keep
+an input open, so NODE_FAILED is seen even after the other inputs close
+(dora may stop a node whose inputs all closed before NODE_FAILED arrives).
 """
 import json
 import os
+import time
 
 from dora import Node
 
@@ -25,7 +30,9 @@ def main():
     with open(path, "a", encoding="utf-8") as out:
         for event in node:
             kind = event["type"]
-            record = {"event": kind}
+            record = {"event": kind, "t": time.time()}
+            if kind == "INPUT" and event["id"] == "tick":
+                continue
             if kind == "INPUT":
                 value = event["value"]
                 record.update(
@@ -36,8 +43,10 @@ def main():
                     value=value.to_pylist(),
                     metadata={k: plain(v) for k, v in event["metadata"].items()},
                 )
-            elif "id" in event:
-                record["id"] = event["id"]
+            else:
+                for key, value in event.items():
+                    if key not in ("type", "metadata"):
+                        record[key] = plain(value)
             out.write(json.dumps(record) + "\n")
             out.flush()
 

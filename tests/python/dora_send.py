@@ -3,9 +3,12 @@
 On every input event (wire it to a dora timer) sends SEND_JSON, a list of
 rows (dicts), as one pyarrow StructArray on output SEND_OUTPUT. With
 SEND_BAD_JSON set, every other tick sends that instead (for bad-input tests).
+With SEND_EXIT_AFTER=N, exits with code SEND_EXIT_CODE (default 1) after N
+sends, writing SEND_EXIT_MESSAGE to stderr first (for failure tests).
 """
 import json
 import os
+import sys
 
 import pyarrow as pa
 from dora import Node
@@ -22,6 +25,9 @@ def main():
         if event["type"] == "INPUT":
             ticks += 1
             node.send_output(output, bad if bad is not None and ticks % 2 == 0 else good)
+            if ticks == int(os.environ.get("SEND_EXIT_AFTER", "0")):
+                print(os.environ.get("SEND_EXIT_MESSAGE", "sender exits on purpose"), file=sys.stderr, flush=True)
+                sys.exit(int(os.environ.get("SEND_EXIT_CODE", "1")))
 
 
 if __name__ == "__main__":

@@ -1,12 +1,13 @@
 """Test helper, a real rclpy subscriber.
 
 Prints one JSON line per message received on TOPIC:
-  {"message": <fields as JSON>}
+  {"t": wall-clock time, "message": <fields as JSON>}
   python ros_sub.py TOPIC TYPE
 """
 import importlib
 import json
 import sys
+import time
 
 import rclpy
 from rclpy.executors import ExternalShutdownException
@@ -36,7 +37,7 @@ def main():
     node.create_subscription(
         message_class(type_name),
         topic,
-        lambda msg: print(json.dumps({"message": to_plain(msg)}), flush=True),
+        lambda msg: print(json.dumps({"t": time.time(), "message": to_plain(msg)}), flush=True),
         10,
     )
     print("ready", flush=True)
