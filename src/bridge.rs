@@ -195,6 +195,7 @@ pub async fn run(options: RunOptions) -> anyhow::Result<()> {
     ros.spawn_receiver(receiver, queues.clone())?;
 
     let mut diagnostics = start_diagnostics(&config, &ros, &registry, &node)?;
+    warn_without_keepalive(&config, &node);
     let dataflow_id = node.dataflow_id().to_string();
     let launcher = shutdown::detect_launcher();
     let parent = ParentWatch::new();
@@ -221,6 +222,10 @@ pub async fn run(options: RunOptions) -> anyhow::Result<()> {
     // Set once the bridge asked dora to stop the dataflow: leave by then.
     let mut stop_requested: Option<tokio::time::Instant> = None;
     let mut liveness_open = config.liveness.is_some();
+    let withdraw = config
+        .dora_failures
+        .as_ref()
+        .is_none_or(|d| d.withdraw_publishers);
 
     let outcome: anyhow::Result<String> = loop {
         let stop_deadline = stop_requested
@@ -264,7 +269,29 @@ pub async fn run(options: RunOptions) -> anyhow::Result<()> {
                     }
                     None => tracing::debug!("input `{id}` feeds no to_ros route; ignored"),
                 },
-                Some(Event::InputClosed { id }) => tracing::info!("input `{id}` closed"),
+                Some(Event::InputClosed { id }) => {
+                    tracing::info!("input `{id}` closed");
+                    // Closed by its `input_timeout`: the source stalled, and
+                    // dora reopens it (InputRecovered) when data flows again.
+                    let stalled = node.node_config().inputs.get(&id).and_then(|input| {
+                        Some((input_source(&input.mapping)?, input.input_timeout?))
+                    });
+                    if let (Some((source, timeout)), Some(publisher)) = (stalled, publishers.get(&id)) {
+                        tracing::warn!(
+                            "input `{id}`: no data from dora node `{source}` for {timeout} s (input_timeout)"
+                        );
+                        if let Some(d) = diagnostics.as_mut() {
+                            d.node_stalled(&source, id.as_ref(), timeout);
+                            d.publish(&d.statuses("a dora node stalled", Vec::new()));
+                        }
+                        if withdraw && publisher.withdraw() {
+                            tracing::warn!(
+                                "{}: publisher withdrawn until `{source}` sends again",
+                                publisher.topic
+                            );
+                        }
+                    }
+                }
                 Some(Event::NodeFailed { source_node_id, affected_input_ids, error }) => {
                     tracing::error!(
                         "dora node `{source_node_id}` failed (inputs {affected_input_ids:?}): {error}"
@@ -275,7 +302,7 @@ pub async fn run(options: RunOptions) -> anyhow::Result<()> {
                         source_node_id.as_ref(),
                         &affected_input_ids,
                         &error,
-                        config.dora_failures.as_ref().is_none_or(|d| d.withdraw_publishers),
+                        withdraw,
                     );
                 }
                 Some(Event::InputRecovered { id }) => {
@@ -296,7 +323,7 @@ pub async fn run(options: RunOptions) -> anyhow::Result<()> {
                         restore_publisher(&publishers, input);
                     }
                     if let Some(d) = diagnostics.as_mut() {
-                        d.node_recovered(id.as_ref(), "restarted");
+                        d.node_restarted(id.as_ref());
                     }
                 }
                 Some(Event::Error(e)) => tracing::error!("dora error: {e}"),
@@ -380,6 +407,28 @@ pub async fn run(options: RunOptions) -> anyhow::Result<()> {
     drop(ros);
     tracing::info!("left the ROS graph");
     outcome.map(|_| ())
+}
+
+/// dora closes a node's event stream right after its last input closes, and
+/// the `NodeFailed` that explains the closing comes later (seen): a bridge
+/// whose only inputs are `to_ros` sources never hears of their failure. A
+/// timer input keeps the stream open.
+fn warn_without_keepalive(config: &Config, node: &DoraNode) {
+    if config.to_ros.is_empty() {
+        return;
+    }
+    let has_timer = node
+        .node_config()
+        .inputs
+        .values()
+        .any(|input| input.mapping.to_string().starts_with("dora/timer/"));
+    if !has_timer {
+        tracing::warn!(
+            "no timer input: if the last dora node feeding a to_ros route fails, dora closes \
+             the bridge's event stream before telling it why, and the failure cannot reach ROS \
+             diagnostics. Add an input such as `keepalive: dora/timer/secs/1` to the bridge node."
+        );
+    }
 }
 
 /// Diagnostics publisher, on by default: dora failures should reach ROS
@@ -497,7 +546,7 @@ fn recovered_input(diagnostics: &mut Option<Diagnostics>, input: &DataId, how: &
         return;
     };
     // Which failed node fed this input: the diagnostics remember.
-    for node in d.failed_nodes_feeding(input.as_ref()) {
+    for node in d.unhealthy_nodes_feeding(input.as_ref()) {
         d.node_recovered(&node, how);
     }
 }

@@ -87,7 +87,43 @@ impl Diagnostics {
         );
     }
 
-    /// A failed node is back (restarted, or its inputs recovered).
+    /// A node stopped sending for longer than its input's `input_timeout`.
+    pub fn node_stalled(&mut self, node: &str, input: &str, timeout_s: f64) {
+        let health = self
+            .dora_nodes
+            .entry(node.to_string())
+            .or_insert_with(|| DoraNodeHealth {
+                level: Level::Warn,
+                message: String::new(),
+                inputs: Vec::new(),
+            });
+        if health.level == Level::Error {
+            return;
+        }
+        health.level = Level::Warn;
+        health.message = format!(
+            "dora node `{node}` sent nothing on `{input}` for {timeout_s} s (input_timeout)"
+        );
+        if !health.inputs.iter().any(|i| i == input) {
+            health.inputs.push(input.to_string());
+        }
+    }
+
+    /// dora restarted a node after it failed (`restart_policy`).
+    pub fn node_restarted(&mut self, node: &str) {
+        let health = self
+            .dora_nodes
+            .entry(node.to_string())
+            .or_insert_with(|| DoraNodeHealth {
+                level: Level::Ok,
+                message: String::new(),
+                inputs: Vec::new(),
+            });
+        health.level = Level::Ok;
+        health.message = format!("dora node `{node}` restarted after a failure (restart_policy)");
+    }
+
+    /// A failed or stalled node is back (its inputs recovered, data flows).
     pub fn node_recovered(&mut self, node: &str, how: &str) {
         if let Some(health) = self.dora_nodes.get_mut(node)
             && health.level != Level::Ok
@@ -106,11 +142,11 @@ impl Diagnostics {
             .collect()
     }
 
-    /// Failed nodes that fed `input`.
-    pub fn failed_nodes_feeding(&self, input: &str) -> Vec<String> {
+    /// Failed or stalled nodes that fed `input`.
+    pub fn unhealthy_nodes_feeding(&self, input: &str) -> Vec<String> {
         self.dora_nodes
             .iter()
-            .filter(|(_, h)| h.level == Level::Error && h.inputs.iter().any(|i| i == input))
+            .filter(|(_, h)| h.level != Level::Ok && h.inputs.iter().any(|i| i == input))
             .map(|(n, _)| n.clone())
             .collect()
     }
@@ -119,13 +155,25 @@ impl Diagnostics {
     /// heard about. `summary` and `values` describe the bridge itself.
     pub fn statuses(&self, summary: &str, values: Vec<(String, String)>) -> Vec<Status> {
         let failed = self.failed_nodes();
-        let (level, message) = if failed.is_empty() {
-            (Level::Ok, summary.to_string())
-        } else {
+        let stalled: Vec<&String> = self
+            .dora_nodes
+            .iter()
+            .filter(|(_, h)| h.level == Level::Warn)
+            .map(|(n, _)| n)
+            .collect();
+        let (level, message) = if !failed.is_empty() {
             (
                 Level::Error,
                 format!("{summary}; failed dora node(s): {}", failed.join(", ")),
             )
+        } else if !stalled.is_empty() {
+            let names: Vec<&str> = stalled.iter().map(|n| n.as_str()).collect();
+            (
+                Level::Warn,
+                format!("{summary}; stalled dora node(s): {}", names.join(", ")),
+            )
+        } else {
+            (Level::Ok, summary.to_string())
         };
         let mut statuses = vec![Status {
             level,

@@ -5,10 +5,12 @@ rows (dicts), as one pyarrow StructArray on output SEND_OUTPUT. With
 SEND_BAD_JSON set, every other tick sends that instead (for bad-input tests).
 With SEND_EXIT_AFTER=N, exits with code SEND_EXIT_CODE (default 1) after N
 sends, writing SEND_EXIT_MESSAGE to stderr first (for failure tests).
+With SEND_PAUSE="N:S", stops sending for S seconds after N sends (a stall).
 """
 import json
 import os
 import sys
+import time
 
 import pyarrow as pa
 from dora import Node
@@ -21,10 +23,13 @@ def main():
     output = os.environ.get("SEND_OUTPUT", "out")
     node = Node()
     ticks = 0
+    pause_after, pause_s = (os.environ.get("SEND_PAUSE") or "0:0").split(":")
     for event in node:
         if event["type"] == "INPUT":
             ticks += 1
             node.send_output(output, bad if bad is not None and ticks % 2 == 0 else good)
+            if ticks == int(pause_after):
+                time.sleep(float(pause_s))
             if ticks == int(os.environ.get("SEND_EXIT_AFTER", "0")):
                 print(os.environ.get("SEND_EXIT_MESSAGE", "sender exits on purpose"), file=sys.stderr, flush=True)
                 sys.exit(int(os.environ.get("SEND_EXIT_CODE", "1")))
