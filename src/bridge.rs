@@ -199,6 +199,7 @@ pub async fn run(options: RunOptions) -> anyhow::Result<()> {
     let dataflow_id = node.dataflow_id().to_string();
     let launcher = shutdown::detect_launcher();
     let parent = ParentWatch::new();
+    shutdown::terminate_with_parent();
     tracing::debug!("launched by {launcher:?}");
 
     let mut sigint = signal(SignalKind::interrupt()).context("cannot install SIGINT handler")?;
@@ -233,11 +234,17 @@ pub async fn run(options: RunOptions) -> anyhow::Result<()> {
         tokio::select! {
             biased;
             _ = sigint.recv() => {
+                if parent.parent_gone() {
+                    break Ok("launcher exited".into());
+                }
                 if let Some(why) = on_signal("SIGINT", &config, &launcher, &dataflow_id, &mut stop_requested) {
                     break Ok(why);
                 }
             }
             _ = sigterm.recv() => {
+                if parent.parent_gone() {
+                    break Ok("launcher exited".into());
+                }
                 if let Some(why) = on_signal("SIGTERM", &config, &launcher, &dataflow_id, &mut stop_requested) {
                     break Ok(why);
                 }

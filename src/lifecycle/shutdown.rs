@@ -33,50 +33,65 @@ fn cmdline(pid: u32) -> Option<Vec<String>> {
     )
 }
 
-/// Decides from the parent's command line. `parent_exe` is its executable
-/// (the `dora` binary when dora spawned us).
+/// Decides from the parent's command line. `parent_exe` is its executable:
+/// the `dora` binary itself, or a Python interpreter when `dora` is the
+/// PyPI wheel's console script (`python /venv/bin/dora run ...`).
 pub fn launcher_from(
     parent_pid: u32,
     parent_cmdline: &[String],
     parent_exe: Option<PathBuf>,
 ) -> Launcher {
-    let is_dora = parent_cmdline.first().is_some_and(|arg0| {
-        std::path::Path::new(arg0)
+    let is_dora = |arg: &String| {
+        std::path::Path::new(arg)
             .file_name()
             .is_some_and(|n| n.to_string_lossy().starts_with("dora"))
-    });
-    let subcommand = parent_cmdline
-        .iter()
-        .skip(1)
-        .find(|a| !a.starts_with('-'))
-        .map(String::as_str);
-    if is_dora && subcommand == Some("run") {
+    };
+    // The CLI is the first or (behind an interpreter and its flags) a
+    // later argument; only look at the first few.
+    let dora_at = parent_cmdline.iter().take(4).position(is_dora);
+    let (subcommand, rest) = match dora_at {
+        Some(i) => {
+            let rest = &parent_cmdline[i + 1..];
+            (
+                rest.iter()
+                    .find(|a| !a.starts_with('-'))
+                    .map(String::as_str),
+                rest,
+            )
+        }
+        None => (None, &parent_cmdline[0..0]),
+    };
+    if subcommand == Some("run") {
         return Launcher::DoraRun(parent_pid);
     }
     let mut args = Vec::new();
-    let cli = if is_dora && subcommand == Some("daemon") {
-        // Reach the coordinator the daemon reports to.
-        let mut it = parent_cmdline.iter().skip(1);
-        while let Some(arg) = it.next() {
-            let (key, inline) = match arg.split_once('=') {
-                Some((k, v)) => (k, Some(v.to_string())),
-                None => (arg.as_str(), None),
-            };
-            let flag = match key {
-                "-c" | "--coordinator-addr" => "--coordinator-addr",
-                "--coordinator-port" => "--coordinator-port",
-                _ => continue,
-            };
-            if let Some(value) = inline.or_else(|| it.next().cloned()) {
-                args.push(flag.to_string());
-                args.push(value);
+    let cli = match (dora_at, subcommand) {
+        (Some(i), Some("daemon")) => {
+            // Reach the coordinator the daemon reports to.
+            let mut it = rest.iter();
+            while let Some(arg) = it.next() {
+                let (key, inline) = match arg.split_once('=') {
+                    Some((k, v)) => (k, Some(v.to_string())),
+                    None => (arg.as_str(), None),
+                };
+                let flag = match key {
+                    "-c" | "--coordinator-addr" => "--coordinator-addr",
+                    "--coordinator-port" => "--coordinator-port",
+                    _ => continue,
+                };
+                if let Some(value) = inline.or_else(|| it.next().cloned()) {
+                    args.push(flag.to_string());
+                    args.push(value);
+                }
+            }
+            match (i, parent_exe) {
+                (0, Some(exe)) => exe,
+                _ => PathBuf::from(&parent_cmdline[i]),
             }
         }
-        parent_exe.unwrap_or_else(|| PathBuf::from("dora"))
-    } else {
-        PathBuf::from(
+        _ => PathBuf::from(
             std::env::var_os("ROS2_DORA_BRIDGE_DORA_CLI").unwrap_or_else(|| "dora".into()),
-        )
+        ),
     };
     Launcher::Coordinator { cli, args }
 }
@@ -143,10 +158,26 @@ fn send_sigint(pid: u32) -> anyhow::Result<()> {
     })
 }
 
+/// Asks the kernel for SIGTERM (not dora's SIGKILL) when the launcher dies,
+/// so the bridge still leaves the ROS graph cleanly: killed, its node would
+/// linger in every peer's graph for the DDS lease (~20 s, seen).
+/// `PR_SET_PDEATHSIG` fires when the *thread* that spawned us exits; dora
+/// already relies on it (with SIGKILL), so this changes only the signal.
+/// [`ParentWatch`] is the backstop for the race before this call.
+pub fn terminate_with_parent() {
+    tracing::debug!(
+        "parent-death signal was {:?}",
+        rustix::process::parent_process_death_signal()
+    );
+    if let Err(e) =
+        rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::TERM))
+    {
+        tracing::debug!("cannot set the parent-death signal: {e}");
+    }
+}
+
 /// Watches for the launching process to go away (the bridge is then
-/// re-parented). Polling, not `PR_SET_PDEATHSIG`: that fires when the
-/// *thread* that spawned us exits, and dora and launch spawn from worker
-/// threads that may come and go.
+/// re-parented to init or a subreaper).
 pub struct ParentWatch {
     parent: u32,
 }
@@ -209,6 +240,29 @@ mod tests {
             Launcher::Coordinator {
                 cli: "dora".into(),
                 args: args("--coordinator-port 7000"),
+            }
+        );
+    }
+
+    #[test]
+    fn the_pypi_console_script_runs_under_python() {
+        assert_eq!(
+            launcher_from(
+                42,
+                &args("/venv/bin/python /venv/bin/dora run dataflow.yml"),
+                Some("/usr/bin/python3.11".into())
+            ),
+            Launcher::DoraRun(42)
+        );
+        assert_eq!(
+            launcher_from(
+                7,
+                &args("/venv/bin/python /venv/bin/dora daemon --coordinator-port 6213"),
+                Some("/usr/bin/python3.11".into())
+            ),
+            Launcher::Coordinator {
+                cli: "/venv/bin/dora".into(),
+                args: args("--coordinator-port 6213"),
             }
         );
     }

@@ -309,3 +309,111 @@ pub fn p(path: &Path) -> String {
 pub fn dump(proc: &Proc) -> String {
     format!("--- {} output ---\n{}", proc.name, proc.output().join("\n"))
 }
+
+/// A private `dora coordinator` + `dora daemon` pair on ports of its own
+/// (what `dora up` starts, but parallel-safe), for `dora start` and
+/// dynamic nodes.
+pub struct DoraCluster {
+    pub coordinator_port: u16,
+    pub daemon_port: u16,
+    pub coordinator: Proc,
+    pub daemon: Proc,
+}
+
+impl DoraCluster {
+    /// `port_base` must be unique per test (two ports from it are used).
+    pub fn start(s: &Scenario, port_base: u16) -> Self {
+        let coordinator_port = port_base;
+        let daemon_port = port_base + 1;
+        let mut cmd = s.command("dora");
+        cmd.args(["coordinator", "--store", "memory", "--port"])
+            .arg(coordinator_port.to_string());
+        let coordinator = s.spawn("dora coordinator", cmd);
+        let mut cmd = s.command("dora");
+        cmd.args(["daemon", "--coordinator-port"])
+            .arg(coordinator_port.to_string())
+            .arg("--local-listen-port")
+            .arg(daemon_port.to_string());
+        let daemon = s.spawn("dora daemon", cmd);
+        let cluster = DoraCluster {
+            coordinator_port,
+            daemon_port,
+            coordinator,
+            daemon,
+        };
+        // Ready when the daemon says it reached the coordinator.
+        cluster
+            .daemon
+            .wait_for_line(Duration::from_secs(60), |l| {
+                l.contains("Connected to dora-coordinator")
+            })
+            .unwrap_or_else(|| {
+                panic!(
+                    "dora cluster did not come up\n{}\n{}",
+                    dump(&cluster.coordinator),
+                    dump(&cluster.daemon)
+                )
+            });
+        cluster
+    }
+
+    /// A `dora` CLI command aimed at this cluster.
+    pub fn cli(&self, s: &Scenario, args: &[&str]) -> Command {
+        let mut cmd = s.command("dora");
+        cmd.args(args)
+            .env("DORA_COORDINATOR_PORT", self.coordinator_port.to_string())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        cmd
+    }
+
+    /// Waits until `dora list` shows a running dataflow (dynamic nodes can
+    /// connect only then).
+    pub fn wait_running(&self, s: &Scenario, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Ok(out) = self.cli(s, &["list"]).output()
+                && String::from_utf8_lossy(&out.stdout).contains("Running")
+            {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(200)); // polling a CLI, not hoping
+        }
+        false
+    }
+
+    /// Env for a dynamic node connecting to this cluster's daemon.
+    pub fn dynamic_node_env(&self, cmd: &mut Command) {
+        cmd.env(
+            "DORA_DAEMON_LOCAL_LISTEN_PORT",
+            self.daemon_port.to_string(),
+        )
+        .env("DORA_COORDINATOR_PORT", self.coordinator_port.to_string());
+    }
+}
+
+/// Newest process whose command line contains `pattern`.
+pub fn pid_of(pattern: &str) -> Option<i32> {
+    let out = Command::new("pgrep")
+        .args(["-n", "-f", pattern])
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&out.stdout).trim().parse().ok()
+}
+
+pub fn alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|stat| {
+            // State field after the `(comm)`: Z = zombie, i.e. exited.
+            stat.rsplit_once(')')
+                .map(|(_, rest)| !rest.trim_start().starts_with('Z'))
+                .unwrap_or(false)
+        })
+        .unwrap_or(false)
+}
+
+pub fn kill(pid: i32, sig: &str) {
+    let _ = Command::new("kill")
+        .args([&format!("-{sig}"), &pid.to_string()])
+        .status();
+}
