@@ -237,12 +237,12 @@ fn a_dynamic_bridge_under_launchs_signal_sequence_stops_the_dataflow_and_exits_0
         }
     }
     let mut bridge = bridge.unwrap();
-    s.wait_for_record("received.jsonl", Duration::from_secs(30), |r| {
-        r["event"] == "STOP"
-    })
-    .map(|r| panic!("stopped too early: {r}"));
-    // ...and on Ctrl-C: SIGINT, SIGINT again, SIGTERM after 5 s, SIGKILL after 10 s.
-    let t0 = Instant::now();
+    assert!(
+        !s.records("received.jsonl")
+            .iter()
+            .any(|r| r["event"] == "STOP"),
+        "the dataflow stopped before the signal"
+    );
     bridge.signal("INT");
     std::thread::sleep(Duration::from_millis(50));
     bridge.signal("INT");
