@@ -243,6 +243,8 @@ fn a_dynamic_bridge_under_launchs_signal_sequence_stops_the_dataflow_and_exits_0
             .any(|r| r["event"] == "STOP"),
         "the dataflow stopped before the signal"
     );
+    // ...and on Ctrl-C: SIGINT, SIGINT again, SIGTERM after 5 s (SIGKILL after 10 s).
+    let t0 = Instant::now();
     bridge.signal("INT");
     std::thread::sleep(Duration::from_millis(50));
     bridge.signal("INT");
