@@ -55,6 +55,11 @@ pub async fn run(options: RunOptions) -> anyhow::Result<()> {
         dynamic_id,
         rcl_args,
     } = options;
+    // First thing: a Ctrl-C during startup must not kill the process
+    // outright (its ROS node would linger in the graph); it is handled once
+    // the loop runs.
+    let mut sigint = signal(SignalKind::interrupt()).context("cannot install SIGINT handler")?;
+    let mut sigterm = signal(SignalKind::terminate()).context("cannot install SIGTERM handler")?;
     let (mut node, mut events) = dora_side::connect(dynamic_id.as_deref())?;
     dora_side::check_against_dataflow(&node, &config)?;
 
@@ -202,8 +207,6 @@ pub async fn run(options: RunOptions) -> anyhow::Result<()> {
     shutdown::terminate_with_parent();
     tracing::debug!("launched by {launcher:?}");
 
-    let mut sigint = signal(SignalKind::interrupt()).context("cannot install SIGINT handler")?;
-    let mut sigterm = signal(SignalKind::terminate()).context("cannot install SIGTERM handler")?;
     let limiter = RateLimiter::new(Duration::from_secs(5));
     let stats_output = config.stats.output.clone().map(DataId::from);
     let report_output = config
@@ -228,6 +231,11 @@ pub async fn run(options: RunOptions) -> anyhow::Result<()> {
         .as_ref()
         .is_none_or(|d| d.withdraw_publishers);
 
+    tracing::info!(
+        "bridging {} from_ros and {} to_ros route(s)",
+        config.from_ros.len(),
+        config.to_ros.len()
+    );
     let outcome: anyhow::Result<String> = loop {
         let stop_deadline = stop_requested
             .unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3600 * 24 * 365));

@@ -220,7 +220,7 @@ fn a_dynamic_bridge_under_launchs_signal_sequence_stops_the_dataflow_and_exits_0
         // The dataflow may not be registered yet: then the bridge exits at once.
         if proc
             .wait_for_line(Duration::from_secs(20), |l| {
-                l.contains("ROS node /launched_bridge is up")
+                l.contains("bridging 1 from_ros")
             })
             .is_some()
         {
