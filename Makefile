@@ -6,7 +6,7 @@ ENV := source $(CURDIR)/.workbench/env.sh
 CARGO_TARGET_DIR ?= $(CURDIR)/target
 export CARGO_TARGET_DIR
 
-.PHONY: setup build demo lint test bench clean
+.PHONY: setup build demo demo-liveness demo-shutdown lint test bench clean
 
 setup:
 	@scripts/setup.sh
@@ -16,6 +16,12 @@ build: setup
 
 demo: build
 	$(ENV) && PATH="$(CARGO_TARGET_DIR)/debug:$$PATH" examples/chatter/run.sh
+
+demo-liveness: build
+	$(ENV) && PATH="$(CARGO_TARGET_DIR)/debug:$$PATH" examples/liveness/run.sh
+
+demo-shutdown: build
+	$(ENV) && PATH="$(CARGO_TARGET_DIR)/debug:$$PATH" examples/shutdown/run.sh
 
 lint: setup
 	$(ENV) && cargo fmt --check && cargo clippy --all-targets -- -D warnings

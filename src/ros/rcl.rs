@@ -858,6 +858,12 @@ impl EndpointInfo {
             self.node_name
         )
     }
+
+    /// The node's name, unless the graph does not know it yet: endpoints
+    /// show `_NODE_NAME_UNKNOWN_` for a moment while a node starts or stops.
+    pub fn known_node(&self) -> Option<String> {
+        (!self.node_name.contains("_UNKNOWN_")).then(|| self.node())
+    }
 }
 
 /// Copies a C string that rmw owns; empty for null.

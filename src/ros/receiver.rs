@@ -364,7 +364,7 @@ impl Receiver {
             };
             let publisher_nodes: HashMap<Vec<u8>, Arc<str>> = publishers
                 .iter()
-                .map(|p| (p.gid.clone(), Arc::from(p.node())))
+                .filter_map(|p| Some((p.gid.clone(), Arc::from(p.known_node()?))))
                 .collect();
             if let Some(existing) = self
                 .active
