@@ -36,7 +36,14 @@ fn type_is_learned_from_the_graph_and_metadata_is_complete() {
     assert_eq!(got["value"][0]["angular"]["z"], -0.25);
     let meta = &got["metadata"];
     assert_eq!(meta["ros_type"], "geometry_msgs/msg/Twist");
-    assert_eq!(meta["ros_publisher_node"], "/teleop");
+    // The node name travels once the graph knows it (a publisher's first
+    // messages can beat its name through discovery).
+    let named = s
+        .wait_for_record("received.jsonl", WAIT, |r| {
+            input_on(r, "/cmd") && r["metadata"]["ros_publisher_node"].is_string()
+        })
+        .unwrap_or_else(|| panic!("no message carried the node name\n{}", dump(&dora)));
+    assert_eq!(named["metadata"]["ros_publisher_node"], "/teleop");
     assert_eq!(
         meta["ros_publisher_gid"].as_str().map(str::len),
         Some(32),

@@ -45,7 +45,13 @@ struct Active {
     subscription: RclSubscription,
     /// Publisher GID -> fully qualified node name, from the graph.
     publisher_nodes: HashMap<Vec<u8>, Arc<str>>,
+    /// Last time `publisher_nodes` was refreshed for an unknown GID.
+    nodes_refreshed: Option<Instant>,
 }
+
+/// A message from a publisher the graph did not name yet triggers a
+/// refresh of the names, at most this often per subscription.
+const NODE_REFRESH_INTERVAL: Duration = Duration::from_millis(50);
 
 pub struct Receiver {
     shared: Arc<RosShared>,
@@ -216,6 +222,17 @@ impl Receiver {
                 }
             };
             stats.received.fetch_add(1, Ordering::Relaxed);
+            if !active.publisher_nodes.contains_key(&info.publisher_gid)
+                && active
+                    .nodes_refreshed
+                    .is_none_or(|at| at.elapsed() >= NODE_REFRESH_INTERVAL)
+            {
+                // New publisher, not yet seen by a re-plan: ask the graph now.
+                active.nodes_refreshed = Some(Instant::now());
+                if let Ok(publishers) = self.shared.node.publishers_info(&active.topic) {
+                    active.publisher_nodes = publisher_names(&publishers);
+                }
+            }
             match decoded {
                 Ok(message) => {
                     let publisher_node = active.publisher_nodes.get(&info.publisher_gid).cloned();
@@ -362,10 +379,7 @@ impl Receiver {
                 }
                 setting => super::qos::profile(setting),
             };
-            let publisher_nodes: HashMap<Vec<u8>, Arc<str>> = publishers
-                .iter()
-                .filter_map(|p| Some((p.gid.clone(), Arc::from(p.known_node()?))))
-                .collect();
+            let publisher_nodes = publisher_names(&publishers);
             if let Some(existing) = self
                 .active
                 .iter_mut()
@@ -433,6 +447,7 @@ impl Receiver {
                     codec,
                     subscription,
                     publisher_nodes,
+                    nodes_refreshed: None,
                 });
             }
             Err(e) => {
@@ -444,4 +459,12 @@ impl Receiver {
             }
         }
     }
+}
+
+/// GID -> node name for the publishers whose node the graph knows.
+fn publisher_names(publishers: &[super::rcl::EndpointInfo]) -> HashMap<Vec<u8>, Arc<str>> {
+    publishers
+        .iter()
+        .filter_map(|p| Some((p.gid.clone(), Arc::from(p.known_node()?))))
+        .collect()
 }
