@@ -32,7 +32,9 @@ fn string_from_dora_arrives_at_rclpy_subscriber() {
         sender = p(&python_script("dora_send.py")),
         bridge = bridge_bin(),
     ));
-    let line = subscriber.wait_for_line(Duration::from_secs(60), |l| l.starts_with("{\"message\""));
+    let line = subscriber.wait_for_line(Duration::from_secs(60), |l| {
+        l.starts_with('{') && l.contains("\"message\"")
+    });
     let line = line.unwrap_or_else(|| {
         panic!(
             "nothing reached the rclpy subscriber\n{}\n{}",
