@@ -62,6 +62,9 @@ pub async fn run(options: RunOptions) -> anyhow::Result<()> {
     let mut sigterm = signal(SignalKind::terminate()).context("cannot install SIGTERM handler")?;
     let (mut node, mut events) = dora_side::connect(dynamic_id.as_deref())?;
     dora_side::check_against_dataflow(&node, &config)?;
+    if let Some(replay) = &config.replay {
+        return crate::bag::replay::run(&config, replay, node, events).await;
+    }
 
     let registry = Arc::new(TypeRegistry::from_environment());
     let node_name = config

@@ -26,6 +26,39 @@ pub struct Config {
     pub shutdown: Shutdown,
     #[serde(default)]
     pub stats: Stats,
+    /// Feed the `from_ros` routes from a rosbag2 bag instead of ROS.
+    #[serde(default)]
+    pub replay: Option<Replay>,
+}
+
+/// Replaying a bag straight into the dataflow (no ROS middleware).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Replay {
+    /// Bag directory (with metadata.yaml), `.mcap` or `.db3` file.
+    pub bag: std::path::PathBuf,
+    /// `recorded`: keep the recorded gaps (scaled by `rate`); `fast`: as fast
+    /// as dora takes them.
+    #[serde(default)]
+    pub timing: ReplayTiming,
+    #[serde(default = "default_rate")]
+    pub rate: f64,
+    /// Wait this long before the first message, so downstream nodes that
+    /// are still starting do not receive a backlog in a burst.
+    #[serde(default, deserialize_with = "duration")]
+    pub start_delay: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplayTiming {
+    #[default]
+    Recorded,
+    Fast,
+}
+
+fn default_rate() -> f64 {
+    1.0
 }
 
 /// Per-route counters: logged, and optionally sent as Arrow rows.
@@ -334,6 +367,19 @@ impl Config {
 
     /// Checks that need the whole file: duplicates and name syntax.
     fn validate(&self) -> anyhow::Result<()> {
+        if let Some(replay) = &self.replay {
+            if !(replay.rate > 0.0 && replay.rate.is_finite()) {
+                bail!(
+                    "replay.rate: must be a positive number, got {}",
+                    replay.rate
+                );
+            }
+            if !self.to_ros.is_empty() || self.liveness.is_some() {
+                bail!(
+                    "replay: a bag replay runs without ROS; `to_ros` and `liveness` cannot be used with it"
+                );
+            }
+        }
         let mut outputs = HashSet::new();
         for (i, route) in self.from_ros.iter().enumerate() {
             match (&route.topic, &route.pattern) {

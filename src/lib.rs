@@ -7,8 +7,10 @@
 //! - [`dora_side`]: the dora side: connection, dataflow checks, metadata.
 //! - [`lifecycle`]: liveness, diagnostics, stopping both worlds together.
 //! - [`bridge`]: the running bridge, wiring both sides together.
+//! - [`bag`]: rosbag2 bags: play onto ROS, replay into dora.
 //! - [`discover`]: the `discover` command.
 
+pub mod bag;
 pub mod bridge;
 pub mod codec;
 pub mod config;

@@ -51,6 +51,39 @@ enum Command {
         #[arg(long, default_value = "3s", value_parser = parse_wait)]
         wait: std::time::Duration,
     },
+    /// rosbag2 bags (MCAP, sqlite3): play onto ROS, inspect.
+    /// To replay a bag into a dora dataflow, use `replay:` in the config.
+    #[command(subcommand)]
+    Bag(BagCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum BagCommand {
+    /// Publish a bag's messages onto ROS topics with the recorded timing and QoS.
+    Play {
+        /// Bag directory (with metadata.yaml), .mcap or .db3 file.
+        bag: PathBuf,
+        /// Playback speed factor (2 = twice as fast).
+        #[arg(long, default_value_t = 1.0)]
+        rate: f64,
+        /// Start over at the end, until interrupted.
+        #[arg(long = "loop")]
+        loop_forever: bool,
+        /// Skip this much of the recording's start, e.g. `12.5s`.
+        #[arg(long, default_value = "0s", value_parser = parse_wait)]
+        start_offset: std::time::Duration,
+        /// Only these topics (repeatable); default: all.
+        #[arg(long = "topic", value_name = "TOPIC")]
+        topics: Vec<String>,
+        /// Publish topic FROM as TO (repeatable): `--remap /camera:=/replayed/camera`.
+        #[arg(long, value_name = "FROM:=TO", value_parser = ros2_dora_bridge::bag::play::parse_remap)]
+        remap: Vec<(String, String)>,
+        /// Wait after advertising, before the first message (lets subscribers match).
+        #[arg(long, default_value = "1s", value_parser = parse_wait)]
+        delay: std::time::Duration,
+    },
+    /// Print a bag's storage, duration, topics with types, counts and QoS.
+    Info { bag: PathBuf },
 }
 
 fn parse_wait(text: &str) -> Result<std::time::Duration, String> {
@@ -94,6 +127,31 @@ fn dispatch(cli: Cli, rcl_args: Vec<String>) -> anyhow::Result<()> {
             bytes_as_binary,
         }) => print_schema(&msg_type, bytes_as_binary),
         Some(Command::Check) => check(&load_config(cli.config)?),
+        Some(Command::Bag(BagCommand::Play {
+            bag,
+            rate,
+            loop_forever,
+            start_offset,
+            topics,
+            remap,
+            delay,
+        })) => ros2_dora_bridge::bag::play::play(ros2_dora_bridge::bag::play::PlayOptions {
+            bag,
+            rate,
+            loop_forever,
+            start_offset,
+            topics,
+            remap,
+            delay,
+            rcl_args,
+        }),
+        Some(Command::Bag(BagCommand::Info { bag })) => {
+            print!(
+                "{}",
+                ros2_dora_bridge::bag::describe(&ros2_dora_bridge::bag::Bag::open(&bag)?)
+            );
+            Ok(())
+        }
         Some(Command::Discover { wait }) => {
             print!("{}", ros2_dora_bridge::discover::discover(&rcl_args, wait)?);
             Ok(())

@@ -193,6 +193,17 @@ impl Publisher {
         published
     }
 
+    /// Publishes one message already in CDR (bag playback).
+    pub fn publish_cdr(&self, cdr: &[u8]) -> anyhow::Result<()> {
+        let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let publisher = inner
+            .as_ref()
+            .ok_or_else(|| anyhow::anyhow!("{}: publisher withdrawn", self.topic))?;
+        publisher.publish(cdr)?;
+        self.stats.forwarded.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
     pub fn subscription_count(&self) -> usize {
         let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         inner

@@ -1,0 +1,610 @@
+//! rosbag2 bags: reading MCAP and sqlite3 storage, and the bag's
+//! `metadata.yaml`.
+//!
+//! - [`play`]: a bag onto ROS topics (`ros2-dora-bridge bag play`).
+//! - [`replay`]: a bag straight into a dora dataflow, no ROS needed.
+//!
+//! A bag is a directory with `metadata.yaml` and storage files, or a single
+//! `.mcap` / `.db3` file. Messages come out in storage order (which rosbag2
+//! writes in receive-time order) one at a time, so memory stays bounded by
+//! the largest message (MCAP: the largest chunk).
+
+pub mod play;
+pub mod replay;
+
+use anyhow::{Context, bail};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// One recorded message.
+#[derive(Debug, Clone)]
+pub struct BagMessage {
+    pub topic: Arc<str>,
+    /// `pkg/msg/Type`.
+    pub type_name: Arc<str>,
+    /// When the recorder received it (rosbag2's timestamp), ns since the epoch.
+    pub log_time_ns: u64,
+    /// When it was published, if the storage kept it (MCAP does).
+    pub publish_time_ns: Option<u64>,
+    /// CDR with its encapsulation header.
+    pub data: Vec<u8>,
+}
+
+/// The QoS a topic's publishers offered while recording, as far as replay
+/// needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OfferedQos {
+    pub best_effort: bool,
+    pub transient_local: bool,
+    pub depth: Option<usize>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TopicInfo {
+    pub name: String,
+    pub type_name: String,
+    pub offered_qos: Vec<OfferedQos>,
+    pub message_count: Option<u64>,
+}
+
+impl TopicInfo {
+    /// Replay latched topics latched: TRANSIENT_LOCAL only if every recorded
+    /// publisher offered it, best effort if any did.
+    pub fn replay_qos(&self) -> OfferedQos {
+        if self.offered_qos.is_empty() {
+            return OfferedQos::default();
+        }
+        OfferedQos {
+            best_effort: self.offered_qos.iter().any(|q| q.best_effort),
+            transient_local: self.offered_qos.iter().all(|q| q.transient_local),
+            depth: self.offered_qos.iter().filter_map(|q| q.depth).max(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Storage {
+    Mcap,
+    Sqlite3,
+}
+
+/// An opened bag: its files, topics and embedded message definitions.
+#[derive(Debug, Clone)]
+pub struct Bag {
+    pub path: PathBuf,
+    pub storage: Storage,
+    pub files: Vec<PathBuf>,
+    pub topics: Vec<TopicInfo>,
+    /// `pkg/msg/Type` -> concatenated `.msg` definition (rosbag2's
+    /// `ros2msg` encoding), for types that are not installed.
+    pub definitions: HashMap<String, String>,
+    /// From `metadata.yaml`, when present.
+    pub duration_ns: Option<u64>,
+    pub starting_time_ns: Option<u64>,
+    pub message_count: Option<u64>,
+    /// Set when scanning found damage (what is before it still plays).
+    pub damage: Option<String>,
+}
+
+impl Bag {
+    pub fn open(path: &Path) -> anyhow::Result<Bag> {
+        if !path.exists() {
+            bail!("bag `{}` does not exist", path.display());
+        }
+        let mut bag = if path.is_dir() {
+            let metadata = path.join("metadata.yaml");
+            if metadata.exists() {
+                from_metadata(path, &metadata)?
+            } else {
+                // A directory without metadata.yaml (e.g. a recording that
+                // was killed): take its storage files.
+                let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+                    .with_context(|| format!("cannot read bag directory `{}`", path.display()))?
+                    .flatten()
+                    .map(|e| e.path())
+                    .filter(|p| storage_of(p).is_some())
+                    .collect();
+                files.sort();
+                let Some(first) = files.first() else {
+                    bail!(
+                        "`{}` has no metadata.yaml and no .mcap or .db3 files: not a rosbag2 bag",
+                        path.display()
+                    );
+                };
+                let storage = storage_of(first).expect("filtered above");
+                files.retain(|f| storage_of(f) == Some(storage));
+                empty_bag(path, storage, files)
+            }
+        } else {
+            let storage = storage_of(path).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "`{}`: unknown storage format; expected a bag directory, a .mcap or a .db3 file",
+                    path.display()
+                )
+            })?;
+            empty_bag(path, storage, vec![path.to_path_buf()])
+        };
+        for file in &bag.files {
+            if !file.exists() {
+                bail!(
+                    "bag `{}` lists `{}`, which is missing",
+                    path.display(),
+                    file.display()
+                );
+            }
+        }
+        match bag.storage {
+            Storage::Mcap => mcap_storage::scan(&mut bag)?,
+            Storage::Sqlite3 => sqlite_storage::scan(&mut bag)?,
+        }
+        Ok(bag)
+    }
+
+    pub fn topic(&self, name: &str) -> Option<&TopicInfo> {
+        self.topics.iter().find(|t| t.name == name)
+    }
+
+    /// Every message, in storage order, of the topics `wanted` accepts.
+    /// Damage ends the iteration with an error after the last good message.
+    pub fn messages<'a>(
+        &'a self,
+        wanted: impl Fn(&str) -> bool + 'a,
+    ) -> Box<dyn Iterator<Item = anyhow::Result<BagMessage>> + 'a> {
+        let wanted = Arc::new(wanted);
+        Box::new(self.files.iter().flat_map(move |file| {
+            let wanted = wanted.clone();
+            let iter: Box<dyn Iterator<Item = anyhow::Result<BagMessage>>> = match self.storage {
+                Storage::Mcap => Box::new(mcap_storage::messages(file, move |t| wanted(t))),
+                Storage::Sqlite3 => {
+                    Box::new(sqlite_storage::messages(file, self, move |t| wanted(t)))
+                }
+            };
+            iter
+        }))
+    }
+}
+
+/// `bag info`: a human-readable summary.
+pub fn describe(bag: &Bag) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let _ = writeln!(out, "bag:       {}", bag.path.display());
+    let _ = writeln!(
+        out,
+        "storage:   {:?} ({} file(s))",
+        bag.storage,
+        bag.files.len()
+    );
+    if let Some(d) = bag.duration_ns {
+        let _ = writeln!(out, "duration:  {:.3} s", d as f64 / 1e9);
+    }
+    if let Some(n) = bag.message_count {
+        let _ = writeln!(out, "messages:  {n}");
+    }
+    if let Some(damage) = &bag.damage {
+        let _ = writeln!(out, "DAMAGED:   {damage}");
+    }
+    let _ = writeln!(out, "topics:");
+    for t in &bag.topics {
+        let qos = t.replay_qos();
+        let _ = writeln!(
+            out,
+            "  {}  {}  {} msgs  {}{}{}",
+            t.name,
+            t.type_name,
+            t.message_count.map_or("?".to_string(), |c| c.to_string()),
+            if qos.best_effort {
+                "best_effort"
+            } else {
+                "reliable"
+            },
+            if qos.transient_local {
+                " transient_local"
+            } else {
+                ""
+            },
+            if bag.definitions.contains_key(&t.type_name) {
+                "  (definition embedded)"
+            } else {
+                ""
+            },
+        );
+    }
+    out
+}
+
+fn storage_of(path: &Path) -> Option<Storage> {
+    match path.extension()?.to_str()? {
+        "mcap" => Some(Storage::Mcap),
+        "db3" => Some(Storage::Sqlite3),
+        _ => None,
+    }
+}
+
+fn empty_bag(path: &Path, storage: Storage, files: Vec<PathBuf>) -> Bag {
+    Bag {
+        path: path.to_path_buf(),
+        storage,
+        files,
+        topics: Vec::new(),
+        definitions: HashMap::new(),
+        duration_ns: None,
+        starting_time_ns: None,
+        message_count: None,
+        damage: None,
+    }
+}
+
+fn from_metadata(dir: &Path, metadata: &Path) -> anyhow::Result<Bag> {
+    let text = std::fs::read_to_string(metadata)
+        .with_context(|| format!("cannot read `{}`", metadata.display()))?;
+    let yaml: serde_yaml::Value = serde_yaml::from_str(&text)
+        .with_context(|| format!("`{}` is not valid YAML", metadata.display()))?;
+    let info = &yaml["rosbag2_bagfile_information"];
+    if info.is_null() {
+        bail!(
+            "`{}` has no `rosbag2_bagfile_information`: not a rosbag2 metadata file",
+            metadata.display()
+        );
+    }
+    let storage = match info["storage_identifier"].as_str() {
+        Some("mcap") => Storage::Mcap,
+        Some("sqlite3") => Storage::Sqlite3,
+        Some(other) => bail!(
+            "`{}`: unknown storage format `{other}` (this tool reads mcap and sqlite3)",
+            metadata.display()
+        ),
+        None => bail!("`{}`: no storage_identifier", metadata.display()),
+    };
+    let compression = info["compression_format"].as_str().unwrap_or("");
+    if !compression.is_empty() {
+        bail!(
+            "`{}`: file-level compression `{compression}` is not supported; decompress the bag \
+             first (`ros2 bag convert`) or record with storage-level (MCAP chunk) compression",
+            metadata.display()
+        );
+    }
+    let files = info["relative_file_paths"]
+        .as_sequence()
+        .map(|s| {
+            s.iter()
+                .filter_map(|f| f.as_str())
+                .map(|f| dir.join(f))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut bag = empty_bag(dir, storage, files);
+    bag.duration_ns = info["duration"]["nanoseconds"].as_u64();
+    bag.starting_time_ns = info["starting_time"]["nanoseconds_since_epoch"].as_u64();
+    bag.message_count = info["message_count"].as_u64();
+    for entry in info["topics_with_message_count"]
+        .as_sequence()
+        .into_iter()
+        .flatten()
+    {
+        let meta = &entry["topic_metadata"];
+        let (Some(name), Some(type_name)) = (meta["name"].as_str(), meta["type"].as_str()) else {
+            continue;
+        };
+        bag.topics.push(TopicInfo {
+            name: name.to_string(),
+            type_name: type_name.to_string(),
+            offered_qos: parse_offered_qos(&meta["offered_qos_profiles"]),
+            message_count: entry["message_count"].as_u64(),
+        });
+    }
+    Ok(bag)
+}
+
+/// rosbag2 stores offered QoS as a YAML list (Jazzy: strings such as
+/// `reliable`; before: enum numbers), sometimes as a YAML string holding it.
+pub fn parse_offered_qos(value: &serde_yaml::Value) -> Vec<OfferedQos> {
+    let parsed;
+    let list = match value {
+        serde_yaml::Value::String(text) => {
+            parsed = serde_yaml::from_str::<serde_yaml::Value>(text).unwrap_or_default();
+            &parsed
+        }
+        other => other,
+    };
+    list.as_sequence()
+        .into_iter()
+        .flatten()
+        .map(|q| OfferedQos {
+            best_effort: matches!(q["reliability"].as_str(), Some("best_effort"))
+                || q["reliability"].as_u64() == Some(2),
+            transient_local: matches!(q["durability"].as_str(), Some("transient_local"))
+                || q["durability"].as_u64() == Some(1),
+            depth: q["depth"].as_u64().filter(|d| *d > 0).map(|d| d as usize),
+        })
+        .collect()
+}
+
+mod mcap_storage {
+    use super::{Bag, BagMessage, TopicInfo, parse_offered_qos};
+    use anyhow::Context;
+    use std::collections::HashMap;
+    use std::io::BufReader;
+    use std::path::Path;
+    use std::sync::Arc;
+
+    /// Topics and definitions from the channels and schemas: read from the
+    /// summary when the file has one, else by streaming the file once.
+    pub fn scan(bag: &mut Bag) -> anyhow::Result<()> {
+        for file in bag.files.clone() {
+            let mut counts: HashMap<String, u64> = HashMap::new();
+            let reader = open(&file)?;
+            let mut seen: HashMap<u16, ()> = HashMap::new();
+            for (read, message) in reader.enumerate() {
+                let message = match message {
+                    Ok(m) => m,
+                    Err(e) if read == 0 => {
+                        return Err(anyhow::anyhow!(
+                            "`{}` is not a readable MCAP file: {e}",
+                            file.display()
+                        ));
+                    }
+                    Err(e) => {
+                        bag.damage = Some(format!(
+                            "`{}` is damaged after {read} message(s): {e}",
+                            file.display()
+                        ));
+                        break;
+                    }
+                };
+                *counts.entry(message.channel.topic.clone()).or_default() += 1;
+                if seen.insert(message.channel.id, ()).is_some() {
+                    continue;
+                }
+                let channel = &message.channel;
+                if let Some(schema) = &channel.schema
+                    && schema.encoding == "ros2msg"
+                {
+                    bag.definitions
+                        .entry(schema.name.clone())
+                        .or_insert_with(|| String::from_utf8_lossy(&schema.data).into_owned());
+                }
+                if bag.topic(&channel.topic).is_none() {
+                    let type_name = channel
+                        .schema
+                        .as_ref()
+                        .map(|s| s.name.clone())
+                        .unwrap_or_default();
+                    let qos = channel
+                        .metadata
+                        .get("offered_qos_profiles")
+                        .map(|t| parse_offered_qos(&serde_yaml::Value::String(t.clone())))
+                        .unwrap_or_default();
+                    bag.topics.push(TopicInfo {
+                        name: channel.topic.clone(),
+                        type_name,
+                        offered_qos: qos,
+                        message_count: None,
+                    });
+                }
+            }
+            for topic in &mut bag.topics {
+                if topic.message_count.is_none() {
+                    topic.message_count = counts.get(&topic.name).copied();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn open(file: &Path) -> anyhow::Result<mcap::io::MessageReader<BufReader<std::fs::File>>> {
+        let f = std::fs::File::open(file)
+            .with_context(|| format!("cannot open `{}`", file.display()))?;
+        Ok(mcap::io::MessageReader::new(BufReader::with_capacity(
+            1 << 20,
+            f,
+        )))
+    }
+
+    pub fn messages(
+        file: &Path,
+        wanted: impl Fn(&str) -> bool,
+    ) -> impl Iterator<Item = anyhow::Result<BagMessage>> {
+        let name = file.display().to_string();
+        let reader = open(file);
+        let mut failed = false;
+        let (reader, first_error) = match reader {
+            Ok(r) => (Some(r), None),
+            Err(e) => (None, Some(e)),
+        };
+        let mut topics: HashMap<u16, (Arc<str>, Arc<str>)> = HashMap::new();
+        first_error
+            .map(Err)
+            .into_iter()
+            .chain(reader.into_iter().flatten().filter_map(move |m| {
+                if failed {
+                    return None;
+                }
+                match m {
+                    Err(e) => {
+                        failed = true;
+                        Some(Err(anyhow::anyhow!(
+                            "`{name}` is damaged after the last good message: {e}"
+                        )))
+                    }
+                    Ok(message) => {
+                        if !wanted(&message.channel.topic) {
+                            return None;
+                        }
+                        let (topic, type_name) = topics
+                            .entry(message.channel.id)
+                            .or_insert_with(|| {
+                                let type_name = message
+                                    .channel
+                                    .schema
+                                    .as_ref()
+                                    .map(|s| s.name.as_str())
+                                    .unwrap_or("");
+                                (
+                                    Arc::from(message.channel.topic.as_str()),
+                                    Arc::from(type_name),
+                                )
+                            })
+                            .clone();
+                        Some(Ok(BagMessage {
+                            topic,
+                            type_name,
+                            log_time_ns: message.log_time,
+                            publish_time_ns: (message.publish_time != 0)
+                                .then_some(message.publish_time),
+                            data: message.data.into_owned(),
+                        }))
+                    }
+                }
+            }))
+    }
+}
+
+mod sqlite_storage {
+    use super::{Bag, BagMessage, TopicInfo, parse_offered_qos};
+    use anyhow::Context;
+    use rusqlite::{Connection, OpenFlags};
+    use std::collections::HashMap;
+    use std::path::Path;
+    use std::sync::Arc;
+
+    fn open(file: &Path) -> anyhow::Result<Connection> {
+        let conn = Connection::open_with_flags(
+            file,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .with_context(|| format!("cannot open `{}` as sqlite3", file.display()))?;
+        conn.query_row("SELECT count(*) FROM topics", [], |_| Ok(()))
+            .with_context(|| {
+                format!(
+                    "`{}` is not a rosbag2 sqlite3 file (or it is corrupt)",
+                    file.display()
+                )
+            })?;
+        Ok(conn)
+    }
+
+    pub fn scan(bag: &mut Bag) -> anyhow::Result<()> {
+        for file in bag.files.clone() {
+            let conn = open(&file)?;
+            let mut stmt = conn.prepare("SELECT name, type, offered_qos_profiles FROM topics")?;
+            let rows = stmt.query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2).unwrap_or_default(),
+                ))
+            })?;
+            for row in rows {
+                let (name, type_name, qos) = row?;
+                if bag.topic(&name).is_none() {
+                    bag.topics.push(TopicInfo {
+                        name,
+                        type_name,
+                        offered_qos: parse_offered_qos(&serde_yaml::Value::String(qos)),
+                        message_count: None,
+                    });
+                }
+            }
+            // Schema version 4+ (rosbag2 on Iron and later) embeds definitions.
+            if let Ok(mut stmt) = conn.prepare(
+                "SELECT topic_type, encoding, encoded_message_definition FROM message_definitions",
+            ) {
+                let rows = stmt.query_map([], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                    ))
+                })?;
+                for (type_name, encoding, text) in rows.flatten() {
+                    if encoding == "ros2msg" && !text.is_empty() {
+                        bag.definitions.entry(type_name).or_insert(text);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Topic row id -> (topic, type).
+    type TopicIds = HashMap<i64, (Arc<str>, Arc<str>)>;
+
+    /// Streams rows from a thread that owns the connection (a rusqlite
+    /// statement borrows it), through a short bounded channel: memory stays
+    /// at a few messages.
+    pub fn messages(
+        file: &Path,
+        bag: &Bag,
+        wanted: impl Fn(&str) -> bool,
+    ) -> impl Iterator<Item = anyhow::Result<BagMessage>> {
+        let types: HashMap<String, String> = bag
+            .topics
+            .iter()
+            .map(|t| (t.name.clone(), t.type_name.clone()))
+            .collect();
+        let (tx, rx) = std::sync::mpsc::sync_channel::<anyhow::Result<BagMessage>>(16);
+        let setup = (|| -> anyhow::Result<(Connection, TopicIds)> {
+            let conn = open(file)?;
+            let mut topics = HashMap::new();
+            {
+                let mut stmt = conn.prepare("SELECT id, name FROM topics")?;
+                for row in
+                    stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?
+                {
+                    let (id, name) = row?;
+                    if wanted(&name) {
+                        let type_name = types.get(&name).cloned().unwrap_or_default();
+                        topics.insert(
+                            id,
+                            (Arc::from(name.as_str()), Arc::from(type_name.as_str())),
+                        );
+                    }
+                }
+            }
+            Ok((conn, topics))
+        })();
+        let file = file.to_path_buf();
+        match setup {
+            Err(e) => {
+                let _ = tx.send(Err(e));
+            }
+            Ok((conn, topics)) => {
+                std::thread::spawn(move || {
+                    let outcome = (|| -> rusqlite::Result<()> {
+                        let mut stmt = conn.prepare(
+                            "SELECT topic_id, timestamp, data FROM messages ORDER BY timestamp, id",
+                        )?;
+                        let mut rows = stmt.query([])?;
+                        while let Some(row) = rows.next()? {
+                            let topic_id: i64 = row.get(0)?;
+                            let Some((topic, type_name)) = topics.get(&topic_id) else {
+                                continue;
+                            };
+                            let timestamp: i64 = row.get(1)?;
+                            let message = BagMessage {
+                                topic: topic.clone(),
+                                type_name: type_name.clone(),
+                                log_time_ns: timestamp.max(0) as u64,
+                                publish_time_ns: None,
+                                data: row.get(2)?,
+                            };
+                            if tx.send(Ok(message)).is_err() {
+                                return Ok(()); // the reader stopped early
+                            }
+                        }
+                        Ok(())
+                    })();
+                    if let Err(e) = outcome {
+                        let _ = tx.send(Err(anyhow::anyhow!(
+                            "`{}` is damaged after the last good message: {e}",
+                            file.display()
+                        )));
+                    }
+                });
+            }
+        }
+        rx.into_iter()
+    }
+}

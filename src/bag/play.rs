@@ -1,0 +1,274 @@
+//! `ros2-dora-bridge bag play`: a bag onto ROS topics, with the recorded
+//! timing (scaled by `--rate`) and the recorded QoS (a latched topic stays
+//! latched), publishing the stored CDR as is.
+
+use super::{Bag, OfferedQos};
+use crate::codec::{CodecOptions, MessageCodec};
+use crate::msg::{TypeName, TypeRegistry};
+use crate::ros::rcl::{self, Durability, Reliability};
+use crate::ros::{Publisher, RosSide};
+use anyhow::{Context, bail};
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+pub struct PlayOptions {
+    pub bag: PathBuf,
+    pub rate: f64,
+    pub loop_forever: bool,
+    /// Skip this much of the recording's start.
+    pub start_offset: Duration,
+    /// Only these topics (all when empty).
+    pub topics: Vec<String>,
+    /// `from:=to` topic renames.
+    pub remap: Vec<(String, String)>,
+    /// Wait this long after advertising before the first message, so
+    /// subscribers can match (DDS discovery).
+    pub delay: Duration,
+    pub rcl_args: Vec<String>,
+}
+
+/// Parses `--remap /from:=/to`.
+pub fn parse_remap(text: &str) -> Result<(String, String), String> {
+    match text.split_once(":=") {
+        Some((from, to)) if !from.is_empty() && !to.is_empty() => {
+            Ok((from.to_string(), to.to_string()))
+        }
+        _ => Err(format!("`{text}` is not a remapping; use /from:=/to")),
+    }
+}
+
+fn qos_for(offered: OfferedQos) -> rcl::QosProfile {
+    let mut qos = rcl::default_qos();
+    if offered.best_effort {
+        qos.reliability = Reliability::RMW_QOS_POLICY_RELIABILITY_BEST_EFFORT;
+    }
+    if offered.transient_local {
+        qos.durability = Durability::RMW_QOS_POLICY_DURABILITY_TRANSIENT_LOCAL;
+    }
+    qos.depth = offered.depth.unwrap_or(10).max(1);
+    qos
+}
+
+pub fn play(options: PlayOptions) -> anyhow::Result<()> {
+    if !(options.rate > 0.0 && options.rate.is_finite()) {
+        bail!("--rate must be a positive number, got {}", options.rate);
+    }
+    let bag = Bag::open(&options.bag)?;
+    let selected: Vec<&super::TopicInfo> = bag
+        .topics
+        .iter()
+        .filter(|t| options.topics.is_empty() || options.topics.contains(&t.name))
+        .collect();
+    for wanted in &options.topics {
+        if bag.topic(wanted).is_none() {
+            bail!(
+                "topic {wanted} is not in the bag (it has: {})",
+                bag.topics
+                    .iter()
+                    .map(|t| t.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+    }
+    let registry = TypeRegistry::from_environment();
+    for (type_text, definition) in &bag.definitions {
+        if let Ok(name) = TypeName::parse(type_text)
+            && registry.resolve(&name).is_err()
+        {
+            let _ = registry.add_concatenated(&name, definition);
+        }
+    }
+
+    let stop = stop_on_signals()?;
+    let ros = RosSide::start(
+        &options.rcl_args,
+        "bag_player",
+        "/",
+        registry.prefixes().to_vec(),
+    )?;
+    let mut publishers: HashMap<String, Publisher> = HashMap::new();
+    for topic in &selected {
+        match advertise(&ros, &registry, topic, &options) {
+            Ok(publisher) => {
+                publishers.insert(topic.name.clone(), publisher);
+            }
+            // Like `ros2 bag play`: a topic whose type cannot be published
+            // here is skipped, unless it was asked for by name.
+            Err(e) if options.topics.is_empty() => {
+                eprintln!("[bag play] skipping {}: {e:#}", topic.name);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    if publishers.is_empty() {
+        bail!("nothing to play: no topic of the bag can be published here");
+    }
+    wait_or_stop(options.delay, &stop);
+
+    let total_ns = bag.duration_ns;
+    let mut pass = 0u64;
+    let outcome = loop {
+        pass += 1;
+        let result = play_once(&bag, &options, &publishers, &stop, total_ns);
+        match result {
+            Ok(true) if options.loop_forever && !stop.load(Ordering::Relaxed) => continue,
+            Ok(_) => break Ok(()),
+            Err(e) => break Err(e),
+        }
+    };
+    eprintln!();
+    if pass > 1 {
+        eprintln!("[bag play] {pass} passes");
+    }
+    drop(publishers);
+    drop(ros);
+    outcome
+}
+
+fn advertise(
+    ros: &RosSide,
+    registry: &TypeRegistry,
+    topic: &super::TopicInfo,
+    options: &PlayOptions,
+) -> anyhow::Result<Publisher> {
+    let name = TypeName::parse(&topic.type_name).map_err(anyhow::Error::msg)?;
+    let codec = MessageCodec::new(registry, &name, CodecOptions::default())
+        .with_context(|| format!("{}: type {}", topic.name, topic.type_name))?;
+    let target = options
+        .remap
+        .iter()
+        .find(|(from, _)| *from == topic.name)
+        .map_or(topic.name.as_str(), |(_, to)| to.as_str());
+    let target = ros.resolve_topic(target)?;
+    let qos = qos_for(topic.replay_qos());
+    let publisher = ros.advertise(&target, codec, qos).with_context(|| {
+        format!(
+            "cannot publish {} (playing onto ROS needs its installed type support)",
+            topic.type_name
+        )
+    })?;
+    eprintln!(
+        "[bag play] {} -> {target} ({}, {})",
+        topic.name,
+        topic.type_name,
+        crate::ros::graph::describe_qos(&qos)
+    );
+    Ok(publisher)
+}
+
+/// One pass over the bag; `Ok(true)` when it reached the end.
+fn play_once(
+    bag: &Bag,
+    options: &PlayOptions,
+    publishers: &HashMap<String, Publisher>,
+    stop: &AtomicBool,
+    total_ns: Option<u64>,
+) -> anyhow::Result<bool> {
+    let mut start: Option<(u64, Instant)> = None;
+    let (mut count, mut errors) = (0u64, 0u64);
+    let mut last_progress = Instant::now();
+    let mut first_time = bag.starting_time_ns;
+    let offset_ns = options.start_offset.as_nanos() as u64;
+    for message in bag.messages(|t| publishers.contains_key(t)) {
+        if stop.load(Ordering::Relaxed) {
+            return Ok(false);
+        }
+        let message = message?;
+        let recording_start = *first_time.get_or_insert(message.log_time_ns);
+        if message.log_time_ns < recording_start + offset_ns {
+            continue;
+        }
+        let (t0, w0) = *start.get_or_insert((message.log_time_ns, Instant::now()));
+        let due = w0
+            + Duration::from_nanos(
+                (message.log_time_ns.saturating_sub(t0) as f64 / options.rate) as u64,
+            );
+        if !wait_until(due, stop) {
+            return Ok(false);
+        }
+        if let Some(publisher) = publishers.get(&*message.topic) {
+            match publisher.publish_cdr(&message.data) {
+                Ok(()) => count += 1,
+                Err(e) => {
+                    errors += 1;
+                    if errors <= 3 {
+                        eprintln!("\n[bag play] {}: publish failed: {e}", message.topic);
+                    }
+                }
+            }
+        }
+        if last_progress.elapsed() >= Duration::from_millis(500) {
+            last_progress = Instant::now();
+            progress(message.log_time_ns - recording_start, total_ns, count, w0);
+        }
+    }
+    if let Some((_, w0)) = start {
+        progress(total_ns.unwrap_or(0), total_ns, count, w0);
+    }
+    Ok(true)
+}
+
+fn progress(elapsed_ns: u64, total_ns: Option<u64>, count: u64, wall_start: Instant) {
+    let wall = wall_start.elapsed().as_secs_f64().max(1e-9);
+    let total = total_ns.map_or("?".to_string(), |t| format!("{:.1}", t as f64 / 1e9));
+    eprint!(
+        "\r[bag play] {:.1} / {total} s, {count} messages, {:.1} msg/s   ",
+        elapsed_ns as f64 / 1e9,
+        count as f64 / wall
+    );
+    let _ = std::io::stderr().flush();
+}
+
+/// Sleeps until `due` in short steps so a signal stops it; false if stopped.
+fn wait_until(due: Instant, stop: &AtomicBool) -> bool {
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            return false;
+        }
+        let now = Instant::now();
+        if now >= due {
+            return true;
+        }
+        std::thread::sleep((due - now).min(Duration::from_millis(50)));
+    }
+}
+
+fn wait_or_stop(d: Duration, stop: &AtomicBool) {
+    wait_until(Instant::now() + d, stop);
+}
+
+/// A flag set by SIGINT or SIGTERM, so playback stops between messages and
+/// the publishers leave the ROS graph cleanly.
+fn stop_on_signals() -> anyhow::Result<Arc<AtomicBool>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let stop = Arc::new(AtomicBool::new(false));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the signal thread's runtime")?;
+    let (mut sigint, mut sigterm) = runtime.block_on(async {
+        Ok::<_, std::io::Error>((
+            signal(SignalKind::interrupt())?,
+            signal(SignalKind::terminate())?,
+        ))
+    })?;
+    let flag = stop.clone();
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            runtime.block_on(async {
+                tokio::select! {
+                    _ = sigint.recv() => {}
+                    _ = sigterm.recv() => {}
+                }
+            });
+            flag.store(true, Ordering::Relaxed);
+        })
+        .context("cannot start the signal thread")?;
+    Ok(stop)
+}

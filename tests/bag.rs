@@ -1,0 +1,307 @@
+//! rosbag2 bags written by the independent `rosbags` library (MCAP and
+//! sqlite3): replayed straight into a dora dataflow (no ROS), and played
+//! onto ROS topics for rclpy subscribers; damaged bags give clear errors.
+
+mod common;
+use common::*;
+use serde_json::Value;
+use std::process::Command;
+use std::time::Duration;
+
+/// Writes the test bag (see tests/python/make_bag.py); returns its path and
+/// the manifest of what it holds.
+fn make_bag(s: &Scenario, storage: &str) -> (String, Vec<Value>) {
+    make_bag_with(s, storage, &[])
+}
+
+fn make_bag_with(s: &Scenario, storage: &str, extra: &[&str]) -> (String, Vec<Value>) {
+    let dir = s.path(&format!("bag_{storage}"));
+    let out = s
+        .command("python")
+        .arg(python_script("make_bag.py"))
+        .arg(&dir)
+        .arg(storage)
+        .args(extra)
+        .output()
+        .expect("make_bag.py");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let manifest: Vec<Value> = serde_json::from_slice(&out.stdout).expect("manifest");
+    (p(&dir), manifest)
+}
+
+fn replay_into_dora(storage: &str, domain: u32) {
+    let s = Scenario::new(domain);
+    let (bag, manifest) = make_bag(&s, storage);
+    s.write(
+        "bridge.yaml",
+        &format!(
+            "replay:\n  bag: {bag}\n  timing: recorded\n  start_delay: 1s\nfrom_ros:\n\
+             \x20 - {{topic: /chatter, output: chatter}}\n\
+             \x20 - {{topic: /image, output: image}}\n\
+             \x20 - {{topic: /reading, output: reading}}\n\
+             \x20 - {{topic: /latched, output: latched}}\n"
+        ),
+    );
+    let mut dora = s.bridge_to_recorder(
+        "--config bridge.yaml",
+        &["chatter", "image", "reading", "latched"],
+    );
+    // The bridge ends after the last message; the recorder's inputs close.
+    let stop = s.wait_for_record("received.jsonl", Duration::from_secs(60), |r| {
+        r["event"] == "STOP"
+    });
+    assert!(
+        stop.is_some(),
+        "no stop at the end\n{}\n{}",
+        dump(&dora),
+        s.node_logs()
+    );
+    let status = dora.wait_exit(Duration::from_secs(30));
+    assert!(status.is_some_and(|s| s.success()), "{}", dump(&dora));
+
+    let inputs: Vec<Value> = s
+        .records("received.jsonl")
+        .into_iter()
+        .filter(|r| r["event"] == "INPUT")
+        .collect();
+    // Every message with its recorded timestamp, in recorded order per
+    // topic (dora queues each input separately, so it may interleave
+    // different inputs differently from the send order).
+    for topic in ["/chatter", "/image", "/reading", "/latched"] {
+        let got: Vec<i64> = inputs
+            .iter()
+            .filter(|r| r["metadata"]["ros_topic"] == topic)
+            .map(|r| r["metadata"]["ros_received_timestamp_ns"].as_i64().unwrap())
+            .collect();
+        let want: Vec<i64> = manifest
+            .iter()
+            .filter(|m| m["topic"] == topic)
+            .map(|m| m["t_ns"].as_i64().unwrap())
+            .collect();
+        assert_eq!(got, want, "{topic}");
+    }
+    assert_eq!(inputs.len(), manifest.len());
+    for r in &inputs {
+        assert_eq!(r["class"], "StructArray");
+        assert!(
+            r["metadata"]["ros_bag"]
+                .as_str()
+                .unwrap()
+                .ends_with(&format!("bag_{storage}"))
+        );
+    }
+    let on = |topic: &str| -> Vec<&Value> {
+        inputs
+            .iter()
+            .filter(|r| r["metadata"]["ros_topic"] == topic)
+            .collect()
+    };
+    let chatter: Vec<&str> = on("/chatter")
+        .iter()
+        .map(|r| r["value"][0]["data"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        chatter,
+        (0..10).map(|i| format!("hello {i}")).collect::<Vec<_>>()
+    );
+    for (i, r) in on("/image").iter().enumerate() {
+        let img = &r["value"][0];
+        assert_eq!(img["width"], 64);
+        assert_eq!(img["encoding"], "rgb8");
+        assert_eq!(img["header"]["frame_id"], "cam");
+        let data = img["data"].as_array().unwrap();
+        assert_eq!(data.len(), 64 * 48 * 3);
+        assert!(
+            data.iter()
+                .enumerate()
+                .all(|(k, b)| b.as_u64() == Some(((i + k) % 256) as u64))
+        );
+    }
+    // A type installed nowhere: decoded from the definition inside the bag.
+    let readings = on("/reading");
+    assert_eq!(readings.len(), 3);
+    for (i, r) in readings.iter().enumerate() {
+        assert_eq!(r["metadata"]["ros_type"], "bridge_test_msgs/msg/Reading");
+        assert_eq!(r["value"][0]["sensor"], format!("t{i}"));
+        assert_eq!(r["value"][0]["value"], 0.5 * i as f64);
+        assert_eq!(r["value"][0]["samples"], serde_json::json!([i, i + 1]));
+    }
+    assert_eq!(on("/latched")[0]["value"][0]["data"], "latched map");
+    // Recorded timing: the last 0.4 s of /chatter took about 0.4 s (the
+    // first messages can queue while the Python recorder starts).
+    let times: Vec<f64> = on("/chatter")
+        .iter()
+        .map(|r| r["t"].as_f64().unwrap())
+        .collect();
+    let span = times[9] - times[5];
+    eprintln!("{storage}: replayed /chatter 5..9 span {span:.3} s (recorded 0.400 s)");
+    assert!(
+        (span - 0.4).abs() < 0.1,
+        "chatter span {span:.3} s, recorded 0.4 s"
+    );
+}
+
+#[test]
+fn an_mcap_bag_replays_into_dora_without_ros() {
+    replay_into_dora("mcap", 81);
+}
+
+#[test]
+fn a_sqlite3_bag_replays_into_dora_without_ros() {
+    replay_into_dora("sqlite3", 82);
+}
+
+fn play_onto_ros(storage: &str, domain: u32) {
+    let s = Scenario::new(domain);
+    let (bag, _) = make_bag(&s, storage);
+    let chatter = s.python(
+        "chatter",
+        "ros_sub.py",
+        &["/chatter", "std_msgs/msg/String"],
+    );
+    let image = s.python("image", "ros_sub.py", &["/image", "sensor_msgs/msg/Image"]);
+    for sub in [&chatter, &image] {
+        sub.wait_for_line(Duration::from_secs(30), |l| l == "ready")
+            .unwrap_or_else(|| panic!("{}", dump(sub)));
+    }
+    let mut cmd = s.command(bridge_bin());
+    cmd.args(["bag", "play", &bag, "--delay", "2s"]);
+    let mut play = s.spawn("bag play", cmd);
+    let status = play.wait_exit(Duration::from_secs(60));
+    assert!(status.is_some_and(|s| s.success()), "{}", dump(&play));
+    // A subscriber joining after the end still gets the latched message.
+    let late = s.python("late", "ros_sub.py", &["/latched", "std_msgs/msg/String"]);
+    // (the player is gone: latching needs a live publisher, so check during
+    // a second, looping play)
+    let mut cmd = s.command(bridge_bin());
+    cmd.args(["bag", "play", &bag, "--topic", "/latched", "--loop"]);
+    let mut looping = s.spawn("bag play --loop", cmd);
+    let latched = late
+        .wait_for_line(Duration::from_secs(30), |l| l.contains("latched map"))
+        .is_some();
+    looping.stop();
+    assert!(
+        latched,
+        "late subscriber did not get the latched message\n{}",
+        dump(&late)
+    );
+
+    let lines = |proc: &Proc| -> Vec<Value> {
+        proc.output()
+            .iter()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .collect()
+    };
+    let got = lines(&chatter);
+    let texts: Vec<&str> = got
+        .iter()
+        .map(|v| v["message"]["data"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        texts,
+        (0..10).map(|i| format!("hello {i}")).collect::<Vec<_>>(),
+        "{}",
+        dump(&play)
+    );
+    let span = got.last().unwrap()["t"].as_f64().unwrap() - got[0]["t"].as_f64().unwrap();
+    eprintln!("{storage}: /chatter span {span:.3} s (recorded 0.900 s)");
+    assert!(
+        (span - 0.9).abs() <= 0.045,
+        "timing off by more than 5 %: {span:.3} s"
+    );
+    let images = lines(&image);
+    assert_eq!(images.len(), 5, "{}", dump(&image));
+    for (i, v) in images.iter().enumerate() {
+        let data = v["message"]["data"].as_array().unwrap();
+        assert_eq!(data.len(), 64 * 48 * 3);
+        assert_eq!(data[7].as_u64(), Some(((i + 7) % 256) as u64));
+    }
+}
+
+#[test]
+fn an_mcap_bag_plays_onto_ros_with_recorded_timing_and_latching() {
+    play_onto_ros("mcap", 83);
+}
+
+#[test]
+fn a_sqlite3_bag_plays_onto_ros_with_recorded_timing_and_latching() {
+    play_onto_ros("sqlite3", 84);
+}
+
+fn bag_info(path: &str) -> std::process::Output {
+    Command::new(bridge_bin())
+        .args(["bag", "info", path])
+        .output()
+        .expect("bag info")
+}
+
+#[test]
+fn damaged_and_unknown_bags_give_clear_errors_never_a_panic() {
+    let s = Scenario::new(85);
+    let (bag, _) = make_bag(&s, "mcap");
+    let info = bag_info(&bag);
+    let text = String::from_utf8_lossy(&info.stdout);
+    assert!(info.status.success(), "{text}");
+    assert!(
+        text.contains("/reading  bridge_test_msgs/msg/Reading  3 msgs"),
+        "{text}"
+    );
+    assert!(text.contains("transient_local"), "{text}");
+
+    let expect_error = |path: &str, needle: &str| {
+        let out = bag_info(path);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{path}: {err}");
+        assert!(
+            err.contains(needle),
+            "{path}: expected `{needle}` in: {err}"
+        );
+        assert!(!err.contains("panicked"), "{err}");
+    };
+    expect_error(&p(&s.path("nope")), "does not exist");
+    let unknown = s.write("recording.bag", "ROS1 bag, not rosbag2");
+    expect_error(&p(&unknown), "unknown storage format");
+    std::fs::create_dir(s.path("bad_meta")).unwrap();
+    s.write(
+        "bad_meta/metadata.yaml",
+        "rosbag2_bagfile_information:\n  storage_identifier: floppy\n",
+    );
+    expect_error(&p(&s.path("bad_meta")), "unknown storage format `floppy`");
+    let garbage = s.write("garbage.mcap", "this is not an mcap file at all");
+    expect_error(&p(&garbage), "garbage.mcap");
+    let garbage_db = s.write("garbage.db3", "this is not sqlite");
+    expect_error(&p(&garbage_db), "garbage.db3");
+
+    // Truncated: the good messages replay, then a clear error.
+    std::fs::remove_dir_all(&bag).unwrap();
+    let (bag, _) = make_bag_with(&s, "mcap", &["--big"]);
+    let mcap = format!("{bag}/bag_mcap.mcap");
+    let bytes = std::fs::read(&mcap).unwrap();
+    let truncated = s.path("truncated.mcap");
+    std::fs::write(&truncated, &bytes[..bytes.len() / 3]).unwrap();
+    s.write(
+        "bridge.yaml",
+        &format!(
+            "replay:\n  bag: {}\n  timing: fast\nfrom_ros:\n  - {{topic: /chatter, output: chatter}}\n",
+            p(&truncated)
+        ),
+    );
+    let mut dora = s.bridge_to_recorder("--config bridge.yaml", &["chatter"]);
+    dora.wait_exit(Duration::from_secs(60));
+    let got = s
+        .records("received.jsonl")
+        .into_iter()
+        .filter(|r| r["event"] == "INPUT")
+        .count();
+    let out = dump(&dora);
+    assert!(
+        got > 0 && got < 10,
+        "expected a partial replay, got {got}\n{out}"
+    );
+    assert!(out.contains("damaged after the last good message"), "{out}");
+    assert!(!out.contains("panicked"), "{out}");
+}
