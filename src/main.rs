@@ -81,6 +81,9 @@ enum BagCommand {
         /// Wait after advertising, before the first message (lets subscribers match).
         #[arg(long, default_value = "1s", value_parser = parse_wait)]
         delay: std::time::Duration,
+        /// First wait (up to 30 s) until every played topic has a subscriber.
+        #[arg(long)]
+        wait_for_subscribers: bool,
     },
     /// Print a bag's storage, duration, topics with types, counts and QoS.
     Info { bag: PathBuf },
@@ -135,6 +138,7 @@ fn dispatch(cli: Cli, rcl_args: Vec<String>) -> anyhow::Result<()> {
             topics,
             remap,
             delay,
+            wait_for_subscribers,
         })) => ros2_dora_bridge::bag::play::play(ros2_dora_bridge::bag::play::PlayOptions {
             bag,
             rate,
@@ -143,6 +147,7 @@ fn dispatch(cli: Cli, rcl_args: Vec<String>) -> anyhow::Result<()> {
             topics,
             remap,
             delay,
+            wait_for_subscribers,
             rcl_args,
         }),
         Some(Command::Bag(BagCommand::Info { bag })) => {

@@ -169,7 +169,18 @@ fn play_onto_ros(storage: &str, domain: u32) {
             .unwrap_or_else(|| panic!("{}", dump(sub)));
     }
     let mut cmd = s.command(bridge_bin());
-    cmd.args(["bag", "play", &bag, "--delay", "2s"]);
+    cmd.args([
+        "bag",
+        "play",
+        &bag,
+        "--topic",
+        "/chatter",
+        "--topic",
+        "/image",
+        "--wait-for-subscribers",
+        "--delay",
+        "0.5s",
+    ]);
     let mut play = s.spawn("bag play", cmd);
     let status = play.wait_exit(Duration::from_secs(60));
     assert!(status.is_some_and(|s| s.success()), "{}", dump(&play));

@@ -28,8 +28,13 @@ pub struct PlayOptions {
     /// Wait this long after advertising before the first message, so
     /// subscribers can match (DDS discovery).
     pub delay: Duration,
+    /// Before playing, wait (up to 30 s) until every played topic has a
+    /// subscriber, so nothing is published into the void.
+    pub wait_for_subscribers: bool,
     pub rcl_args: Vec<String>,
 }
+
+const SUBSCRIBER_WAIT: Duration = Duration::from_secs(30);
 
 /// Parses `--remap /from:=/to`.
 pub fn parse_remap(text: &str) -> Result<(String, String), String> {
@@ -108,6 +113,22 @@ pub fn play(options: PlayOptions) -> anyhow::Result<()> {
     if publishers.is_empty() {
         bail!("nothing to play: no topic of the bag can be published here");
     }
+    if options.wait_for_subscribers {
+        let deadline = Instant::now() + SUBSCRIBER_WAIT;
+        while publishers.values().any(|p| p.subscription_count() == 0)
+            && Instant::now() < deadline
+            && !stop.load(Ordering::Relaxed)
+        {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        for (topic, p) in &publishers {
+            if p.subscription_count() == 0 {
+                eprintln!(
+                    "[bag play] {topic}: no subscriber after {SUBSCRIBER_WAIT:?}; playing anyway"
+                );
+            }
+        }
+    }
     wait_or_stop(options.delay, &stop);
 
     let total_ns = bag.duration_ns;
@@ -122,6 +143,12 @@ pub fn play(options: PlayOptions) -> anyhow::Result<()> {
         }
     };
     eprintln!();
+    // Reliable subscribers get the last messages before the publishers go.
+    for (topic, p) in &publishers {
+        if !p.wait_for_all_acked(Duration::from_secs(2)) {
+            eprintln!("[bag play] {topic}: not every subscriber acknowledged the last messages");
+        }
+    }
     if pass > 1 {
         eprintln!("[bag play] {pass} passes");
     }

@@ -193,6 +193,13 @@ impl Publisher {
         published
     }
 
+    /// Waits until reliable subscribers acknowledged everything published
+    /// (so exiting right after does not lose the last messages).
+    pub fn wait_for_all_acked(&self, timeout: Duration) -> bool {
+        let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        inner.as_ref().is_none_or(|p| p.wait_for_all_acked(timeout))
+    }
+
     /// Publishes one message already in CDR (bag playback).
     pub fn publish_cdr(&self, cdr: &[u8]) -> anyhow::Result<()> {
         let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());

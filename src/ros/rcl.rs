@@ -629,6 +629,20 @@ impl RclPublisher {
         }
         Ok(count)
     }
+
+    /// Blocks until every matched reliable subscription acknowledged what
+    /// was published, or `timeout`; true when all were acknowledged.
+    pub fn wait_for_all_acked(&self, timeout: Duration) -> bool {
+        let nanos = i64::try_from(timeout.as_nanos()).unwrap_or(i64::MAX);
+        // SAFETY: valid publisher; rcl only reads it while blocking.
+        let ret = unsafe { sys::rcl_publisher_wait_for_all_acked(self.publisher.as_ref(), nanos) };
+        if ret != sys::RCL_RET_OK as sys::rcl_ret_t {
+            // SAFETY: resets rcutils' thread-local error state only.
+            unsafe { sys::rcutils_reset_error() };
+            return false;
+        }
+        true
+    }
 }
 
 impl Drop for RclPublisher {
