@@ -87,6 +87,23 @@ enum BagCommand {
     },
     /// Print a bag's storage, duration, topics with types, counts and QoS.
     Info { bag: PathBuf },
+    /// Record ROS topics into a new rosbag2 bag (MCAP), until Ctrl-C or --duration.
+    Record {
+        /// Topics to record (besides --regex and --all).
+        topics: Vec<String>,
+        /// Bag directory to create.
+        #[arg(long, short)]
+        output: PathBuf,
+        /// Also record every topic whose name matches this regex.
+        #[arg(long, short = 'e')]
+        regex: Option<String>,
+        /// Record every topic (except /rosout and /parameter_events).
+        #[arg(long, short)]
+        all: bool,
+        /// Stop after this long, e.g. `30s`.
+        #[arg(long, value_parser = parse_wait)]
+        duration: Option<std::time::Duration>,
+    },
 }
 
 fn parse_wait(text: &str) -> Result<std::time::Duration, String> {
@@ -150,6 +167,29 @@ fn dispatch(cli: Cli, rcl_args: Vec<String>) -> anyhow::Result<()> {
             wait_for_subscribers,
             rcl_args,
         }),
+        Some(Command::Bag(BagCommand::Record {
+            topics,
+            output,
+            regex,
+            all,
+            duration,
+        })) => {
+            let regex = regex
+                .map(|r| regex::Regex::new(&r).with_context(|| format!("--regex `{r}`")))
+                .transpose()?;
+            let stop = ros2_dora_bridge::bag::play::stop_on_signals()?;
+            ros2_dora_bridge::bag::record::record(
+                ros2_dora_bridge::bag::record::RecordOptions {
+                    output,
+                    topics,
+                    regex,
+                    all,
+                    duration,
+                    rcl_args,
+                },
+                stop,
+            )
+        }
         Some(Command::Bag(BagCommand::Info { bag })) => {
             print!(
                 "{}",

@@ -316,3 +316,115 @@ fn damaged_and_unknown_bags_give_clear_errors_never_a_panic() {
     assert!(out.contains("damaged after the last good message"), "{out}");
     assert!(!out.contains("panicked"), "{out}");
 }
+
+#[test]
+fn a_bag_recorded_by_the_bridge_opens_with_rosbags_and_holds_what_was_played() {
+    let s = Scenario::new(86);
+    let (bag, manifest) = make_bag(&s, "mcap");
+    let out = p(&s.path("recorded"));
+    let mut cmd = s.command(bridge_bin());
+    cmd.args([
+        "bag", "record", "-o", &out, "/chatter", "/image", "/latched",
+    ]);
+    let mut recorder = s.spawn("bag record", cmd);
+    let mut cmd = s.command(bridge_bin());
+    cmd.args([
+        "bag",
+        "play",
+        &bag,
+        "--topic",
+        "/chatter",
+        "--topic",
+        "/image",
+        "--topic",
+        "/latched",
+        "--wait-for-subscribers",
+        "--delay",
+        "0.3s",
+    ]);
+    let mut play = s.spawn("bag play", cmd);
+    assert!(
+        play.wait_exit(Duration::from_secs(60))
+            .is_some_and(|s| s.success()),
+        "{}\n{}",
+        dump(&play),
+        dump(&recorder)
+    );
+    recorder.signal("INT");
+    let status = recorder.wait_exit(Duration::from_secs(30));
+    assert!(status.is_some_and(|s| s.success()), "{}", dump(&recorder));
+    assert!(
+        recorder
+            .output()
+            .iter()
+            .any(|l| l.contains("lost in DDS: 0")),
+        "{}",
+        dump(&recorder)
+    );
+
+    let read = s
+        .command("python")
+        .arg(python_script("read_bag.py"))
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        read.status.success(),
+        "rosbags cannot read it: {}",
+        String::from_utf8_lossy(&read.stderr)
+    );
+    let got: Value = serde_json::from_slice(&read.stdout).unwrap();
+    let topics = &got["topics"];
+    assert_eq!(topics["/chatter"]["type"], "std_msgs/msg/String");
+    assert_eq!(topics["/chatter"]["count"], 10);
+    assert_eq!(topics["/image"]["count"], 5);
+    assert_eq!(
+        topics["/latched"]["durability"],
+        serde_json::json!(["QosDurability.TRANSIENT_LOCAL"]),
+        "offered QoS recorded"
+    );
+    let messages = got["messages"].as_array().unwrap();
+    let on =
+        |topic: &str| -> Vec<&Value> { messages.iter().filter(|m| m["topic"] == topic).collect() };
+    let chatter: Vec<&str> = on("/chatter")
+        .iter()
+        .map(|m| m["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        chatter,
+        (0..10).map(|i| format!("hello {i}")).collect::<Vec<_>>()
+    );
+    for (i, m) in on("/image").iter().enumerate() {
+        assert_eq!(m["value"]["n"], 64 * 48 * 3);
+        assert_eq!(m["value"]["first"], i % 256);
+    }
+    assert_eq!(on("/latched")[0]["value"], "latched map");
+    // Timestamps: in order, and spaced as recorded originally (100 ms).
+    let times: Vec<i64> = messages
+        .iter()
+        .map(|m| m["t_ns"].as_i64().unwrap())
+        .collect();
+    assert!(
+        times.windows(2).all(|w| w[0] <= w[1]),
+        "out of order: {times:?}"
+    );
+    let chatter_t: Vec<i64> = on("/chatter")
+        .iter()
+        .map(|m| m["t_ns"].as_i64().unwrap())
+        .collect();
+    let want_span = manifest
+        .iter()
+        .filter(|m| m["topic"] == "/chatter")
+        .map(|m| m["t_ns"].as_i64().unwrap())
+        .fold((i64::MAX, 0), |(lo, hi), t| (lo.min(t), hi.max(t)));
+    let span = (chatter_t[9] - chatter_t[0]) as f64 / 1e9;
+    let want = (want_span.1 - want_span.0) as f64 / 1e9;
+    assert!(
+        (span - want).abs() < 0.05,
+        "recorded span {span:.3} s, played {want:.3} s"
+    );
+    // And the bag replays into dora like any other (the bridge reads its own bags).
+    let info = bag_info(&out);
+    assert!(info.status.success());
+    assert!(String::from_utf8_lossy(&info.stdout).contains("(definition embedded)"));
+}

@@ -3,6 +3,7 @@
 //!
 //! - [`play`]: a bag onto ROS topics (`ros2-dora-bridge bag play`).
 //! - [`replay`]: a bag straight into a dora dataflow, no ROS needed.
+//! - [`record`] and [`writer`]: ROS topics into a new MCAP bag.
 //!
 //! A bag is a directory with `metadata.yaml` and storage files, or a single
 //! `.mcap` / `.db3` file. Messages come out in storage order (which rosbag2
@@ -10,7 +11,9 @@
 //! the largest message (MCAP: the largest chunk).
 
 pub mod play;
+pub mod record;
 pub mod replay;
+pub mod writer;
 
 use anyhow::{Context, bail};
 use std::collections::HashMap;

@@ -271,7 +271,7 @@ fn wait_or_stop(d: Duration, stop: &AtomicBool) {
 
 /// A flag set by SIGINT or SIGTERM, so playback stops between messages and
 /// the publishers leave the ROS graph cleanly.
-fn stop_on_signals() -> anyhow::Result<Arc<AtomicBool>> {
+pub fn stop_on_signals() -> anyhow::Result<Arc<AtomicBool>> {
     use tokio::signal::unix::{SignalKind, signal};
     let stop = Arc::new(AtomicBool::new(false));
     let runtime = tokio::runtime::Builder::new_current_thread()

@@ -118,6 +118,56 @@ impl TypeRegistry {
         Ok(())
     }
 
+    /// The definition of `name` and every type it nests, in rosbag2's
+    /// `ros2msg` form (what [`Self::add_concatenated`] reads back): the
+    /// installed `.msg` text where there is one, else text rebuilt from the
+    /// parsed definition.
+    pub fn concatenated_definition(&self, root: &TypeName) -> Result<String, TypeResolveError> {
+        let mut order: Vec<TypeName> = Vec::new();
+        let mut pending = vec![root.clone()];
+        while let Some(name) = pending.pop() {
+            if order.contains(&name) {
+                continue;
+            }
+            let def = self.resolve(&name)?;
+            for field in def.fields.iter().rev() {
+                if let BaseType::Message(child) = &field.ty.base {
+                    pending.push(child.clone());
+                }
+            }
+            order.push(name);
+        }
+        let separator = "=".repeat(80);
+        let mut out = String::new();
+        for (i, name) in order.iter().enumerate() {
+            if i > 0 {
+                out.push_str(&format!(
+                    "{separator}\nMSG: {}/{}\n",
+                    name.package, name.name
+                ));
+            }
+            let text = match self.source_file(name) {
+                Some(path) => std::fs::read_to_string(&path)
+                    .map_err(|err| TypeResolveError::Io { path, err })?,
+                None => rebuild_text(&*self.get(name)?),
+            };
+            out.push_str(text.trim_end());
+            out.push('\n');
+        }
+        Ok(out)
+    }
+
+    fn source_file(&self, name: &TypeName) -> Option<PathBuf> {
+        let relative = Path::new("share")
+            .join(&name.package)
+            .join(&name.kind)
+            .join(format!("{}.msg", name.name));
+        self.prefixes
+            .iter()
+            .map(|p| p.join(&relative))
+            .find(|p| p.is_file())
+    }
+
     fn load(&self, name: &TypeName) -> Result<Arc<MessageDef>, TypeResolveError> {
         if let Some(def) = self.defs.read().expect("registry lock poisoned").get(name) {
             return Ok(def.clone());
@@ -187,6 +237,21 @@ impl TypeRegistry {
     }
 }
 
+/// `.msg` text for a definition that has no file (embedded in a bag).
+fn rebuild_text(def: &MessageDef) -> String {
+    let mut text = String::new();
+    for c in &def.constants {
+        text.push_str(&format!("{} {}={}\n", c.ty, c.name, c.value));
+    }
+    for f in &def.fields {
+        match &f.default {
+            Some(d) => text.push_str(&format!("{} {} {}\n", f.ty, f.name, d)),
+            None => text.push_str(&format!("{} {}\n", f.ty, f.name)),
+        }
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -210,5 +275,11 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(missing.contains("nope_msgs/msg/Nope"), "{missing}");
+        // Written back out, it reads in again to the same definitions.
+        let text = registry.concatenated_definition(&root).unwrap();
+        let again = TypeRegistry::with_prefixes(vec![]);
+        again.add_concatenated(&root, &text).unwrap();
+        assert_eq!(*again.resolve(&root).unwrap(), *def);
+        assert!(text.contains("MSG: builtin_interfaces/Time"), "{text}");
     }
 }

@@ -1,0 +1,269 @@
+//! `ros2-dora-bridge bag record`: ROS topics into a rosbag2 bag (MCAP
+//! storage plus the `metadata.yaml` that `ros2 bag info` and `rosbags`
+//! read), with the publishers' offered QoS and the message definitions
+//! embedded.
+//!
+//! Two threads: one takes from DDS and never touches the disk, one writes.
+//! Between them a bounded channel; when it is full the taker waits (DDS
+//! history then absorbs the burst) rather than dropping: everything taken is
+//! written. Losses DDS reports (`MESSAGE_LOST`) are counted and printed.
+
+use super::writer::{BagWriter, TopicMeta};
+use crate::msg::{TypeName, TypeRegistry};
+use crate::ros::graph::{auto_subscription_qos, describe_qos, foreign_publishers};
+use crate::ros::rcl::{self, History, RclSubscription, SubscriptionEvent, WaitSet};
+use crate::ros::{RosShared, RosSide};
+use anyhow::Context;
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+pub struct RecordOptions {
+    pub output: PathBuf,
+    /// Explicit topics.
+    pub topics: Vec<String>,
+    /// Topics whose name matches.
+    pub regex: Option<regex::Regex>,
+    /// Every topic (besides the explicit ones and the regex).
+    pub all: bool,
+    /// Stop after this long.
+    pub duration: Option<Duration>,
+    pub rcl_args: Vec<String>,
+}
+
+/// Depth of the recorder's reader history: room for bursts while the
+/// taker waits for the disk.
+const RECORD_DEPTH: usize = 100;
+/// Messages in flight between taker and writer.
+const WRITE_QUEUE: usize = 256;
+
+enum ToWriter {
+    Topic(TopicMeta),
+    Message {
+        topic: Arc<str>,
+        log_time_ns: u64,
+        publish_time_ns: u64,
+        data: Vec<u8>,
+    },
+}
+
+struct Subscribed {
+    topic: Arc<str>,
+    subscription: RclSubscription,
+}
+
+pub fn record(options: RecordOptions, stop: Arc<AtomicBool>) -> anyhow::Result<()> {
+    if options.topics.is_empty() && options.regex.is_none() && !options.all {
+        anyhow::bail!("say what to record: topics, --regex RE, or --all");
+    }
+    let registry = Arc::new(TypeRegistry::from_environment());
+    let mut writer = BagWriter::create(&options.output)?;
+    let ros = RosSide::start(
+        &options.rcl_args,
+        "bag_recorder",
+        "/",
+        registry.prefixes().to_vec(),
+    )?;
+    let shared = ros.shared().clone();
+    let (tx, rx) = std::sync::mpsc::sync_channel::<ToWriter>(WRITE_QUEUE);
+    let lost = Arc::new(AtomicU64::new(0));
+
+    let writer_thread = std::thread::Builder::new()
+        .name("bag-writer".into())
+        .spawn(move || -> anyhow::Result<BagWriter> {
+            for item in rx {
+                match item {
+                    ToWriter::Topic(meta) => writer.add_topic(meta)?,
+                    ToWriter::Message {
+                        topic,
+                        log_time_ns,
+                        publish_time_ns,
+                        data,
+                    } => writer.write(&topic, log_time_ns, publish_time_ns, &data)?,
+                }
+            }
+            Ok(writer)
+        })
+        .context("cannot start the bag writer thread")?;
+
+    let started = Instant::now();
+    let outcome = take_loop(&shared, &registry, &options, &stop, &tx, &lost, started);
+    drop(tx);
+    let writer = writer_thread
+        .join()
+        .map_err(|_| anyhow::anyhow!("the bag writer thread panicked"))??;
+    drop(ros);
+    let summary = writer.finish()?;
+    eprintln!(
+        "[bag record] {} message(s) on {} topic(s) into {} ({:.1} MB); lost in DDS: {}",
+        summary.messages,
+        summary.topics,
+        options.output.display(),
+        summary.bytes as f64 / 1e6,
+        lost.load(Ordering::Relaxed)
+    );
+    outcome
+}
+
+fn take_loop(
+    shared: &Arc<RosShared>,
+    registry: &TypeRegistry,
+    options: &RecordOptions,
+    stop: &AtomicBool,
+    tx: &std::sync::mpsc::SyncSender<ToWriter>,
+    lost: &AtomicU64,
+    started: Instant,
+) -> anyhow::Result<()> {
+    let mut wait_set = WaitSet::new(&shared.node)?;
+    let mut subscribed: Vec<Subscribed> = Vec::new();
+    let mut known: HashSet<String> = HashSet::new();
+    let mut told: HashSet<String> = HashSet::new();
+    let mut replan = true;
+    let mut last_plan = Instant::now() - Duration::from_secs(1);
+    while !stop.load(Ordering::Relaxed) {
+        if let Some(limit) = options.duration
+            && started.elapsed() >= limit
+        {
+            break;
+        }
+        if replan && last_plan.elapsed() >= Duration::from_millis(100) {
+            replan = false;
+            last_plan = Instant::now();
+            plan(
+                shared,
+                registry,
+                options,
+                tx,
+                &mut subscribed,
+                &mut known,
+                &mut told,
+            )?;
+        }
+        let subs: Vec<&RclSubscription> = subscribed.iter().map(|s| &s.subscription).collect();
+        let ready = wait_set.wait(&subs, &[], Duration::from_millis(100))?;
+        if ready.graph_changed {
+            replan = true;
+        }
+        for (index, event) in ready.events {
+            if let Ok(Some(SubscriptionEvent::MessageLost { lost: n })) =
+                subscribed[index].subscription.take_event(event)
+            {
+                lost.fetch_add(n, Ordering::Relaxed);
+                eprintln!(
+                    "[bag record] {}: DDS lost {n} message(s)",
+                    subscribed[index].topic
+                );
+            }
+        }
+        for index in ready.subscriptions {
+            let sub = &mut subscribed[index];
+            while let Some((bytes, info)) = sub.subscription.take()? {
+                let now = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos() as u64);
+                let received = u64::try_from(info.received_timestamp_ns)
+                    .ok()
+                    .filter(|t| *t > 0)
+                    .unwrap_or(now);
+                let message = ToWriter::Message {
+                    topic: sub.topic.clone(),
+                    log_time_ns: received,
+                    publish_time_ns: u64::try_from(info.source_timestamp_ns).unwrap_or(0),
+                    data: bytes.to_vec(),
+                };
+                if tx.send(message).is_err() {
+                    anyhow::bail!("the bag writer stopped");
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn plan(
+    shared: &Arc<RosShared>,
+    registry: &TypeRegistry,
+    options: &RecordOptions,
+    tx: &std::sync::mpsc::SyncSender<ToWriter>,
+    subscribed: &mut Vec<Subscribed>,
+    known: &mut HashSet<String>,
+    told: &mut HashSet<String>,
+) -> anyhow::Result<()> {
+    let graph = shared.node.topic_names_and_types()?;
+    let types: HashMap<&str, &Vec<String>> = graph.iter().map(|(t, ty)| (t.as_str(), ty)).collect();
+    let mut wanted: Vec<&str> = Vec::new();
+    for (topic, _) in &graph {
+        let explicit = options.topics.iter().any(|t| t == topic);
+        let matched = options.regex.as_ref().is_some_and(|re| re.is_match(topic));
+        // `--all` skips the graph's own bookkeeping topics, like `ros2 bag record -a`.
+        let all = options.all && !matches!(topic.as_str(), "/rosout" | "/parameter_events");
+        if explicit || matched || all {
+            wanted.push(topic);
+        }
+    }
+    for topic in wanted {
+        if known.contains(topic) {
+            continue;
+        }
+        let publishers = shared.node.publishers_info(topic)?;
+        let foreign: Vec<_> = foreign_publishers(&publishers, &shared.node_name).collect();
+        if foreign.is_empty() {
+            continue; // wait for a publisher to learn type and QoS
+        }
+        let type_text = match types.get(topic).map(|t| t.as_slice()) {
+            Some([one]) => one.clone(),
+            _ => {
+                if told.insert(format!("type {topic}")) {
+                    eprintln!("[bag record] {topic}: not one type in the graph; skipped");
+                }
+                continue;
+            }
+        };
+        let Ok(type_name) = TypeName::parse(&type_text) else {
+            continue;
+        };
+        let definition = match registry.concatenated_definition(&type_name) {
+            Ok(text) => text,
+            Err(e) => {
+                if told.insert(format!("def {topic}")) {
+                    eprintln!("[bag record] {topic}: {e}; recorded without an embedded definition");
+                }
+                String::new()
+            }
+        };
+        let offered: Vec<rcl::QosProfile> = foreign.iter().map(|p| p.qos).collect();
+        let mut qos = auto_subscription_qos(&offered);
+        qos.history = History::RMW_QOS_POLICY_HISTORY_KEEP_LAST;
+        qos.depth = RECORD_DEPTH;
+        let subscription = match shared.subscription(topic, &type_name, qos) {
+            Ok(s) => s,
+            Err(e) => {
+                if told.insert(format!("sub {topic}")) {
+                    eprintln!("[bag record] {topic}: {e:#}; skipped");
+                }
+                continue;
+            }
+        };
+        eprintln!(
+            "[bag record] recording {topic} ({type_text}, {})",
+            describe_qos(&qos)
+        );
+        known.insert(topic.to_string());
+        let meta = TopicMeta {
+            name: topic.to_string(),
+            type_name: type_text,
+            definition,
+            offered_qos: offered,
+        };
+        if tx.send(ToWriter::Topic(meta)).is_err() {
+            anyhow::bail!("the bag writer stopped");
+        }
+        subscribed.push(Subscribed {
+            topic: Arc::from(topic),
+            subscription,
+        });
+    }
+    Ok(())
+}
