@@ -202,6 +202,10 @@ pub async fn run(options: RunOptions) -> anyhow::Result<()> {
     }
     ros.spawn_receiver(receiver, queues.clone())?;
 
+    let recording = match &config.record {
+        Some(section) => Some(start_recording(section, &config, &publishers, &registry)?),
+        None => None,
+    };
     let mut diagnostics = start_diagnostics(&config, &ros, &registry, &node)?;
     warn_without_keepalive(&config, &node);
     let dataflow_id = node.dataflow_id().to_string();
@@ -421,10 +425,68 @@ pub async fn run(options: RunOptions) -> anyhow::Result<()> {
     queues.close();
     ros.stop_receiver();
     drop(diagnostics);
+    for publisher in publishers.values() {
+        publisher.clear_tap();
+    }
     drop(publishers);
     drop(ros);
     tracing::info!("left the ROS graph");
+    if let Some(recording) = recording {
+        match recording.join() {
+            Ok(Ok(summary)) => tracing::info!(
+                "recorded {} to_ros message(s) into {}",
+                summary.messages,
+                config
+                    .record
+                    .as_ref()
+                    .map_or_else(String::new, |r| r.bag.display().to_string())
+            ),
+            Ok(Err(e)) => tracing::error!("recording failed: {e:#}"),
+            Err(_) => tracing::error!("the recording thread panicked"),
+        }
+    }
     outcome.map(|_| ())
+}
+
+/// `record:`: what the `to_ros` routes publish goes into a bag too, written
+/// on a thread of its own.
+fn start_recording(
+    section: &crate::config::RecordSection,
+    config: &Config,
+    publishers: &HashMap<DataId, Arc<Publisher>>,
+    registry: &TypeRegistry,
+) -> anyhow::Result<std::thread::JoinHandle<anyhow::Result<crate::bag::writer::Summary>>> {
+    use crate::bag::writer::{BagWriter, TopicMeta};
+    let mut writer = BagWriter::create(&section.bag).context("record.bag")?;
+    for route in &config.to_ros {
+        let Some(publisher) = publishers.get(&DataId::from(route.input.clone())) else {
+            continue;
+        };
+        let definition = registry
+            .concatenated_definition(publisher.codec.type_name())
+            .unwrap_or_default();
+        writer.add_topic(TopicMeta {
+            name: publisher.topic.clone(),
+            type_name: route.msg_type.clone(),
+            definition,
+            offered_qos: vec![publisher.qos()],
+        })?;
+    }
+    let (tx, rx) = std::sync::mpsc::sync_channel::<ros::Tapped>(256);
+    for publisher in publishers.values() {
+        publisher.set_tap(tx.clone());
+    }
+    drop(tx);
+    tracing::info!("recording to_ros traffic into {}", section.bag.display());
+    std::thread::Builder::new()
+        .name("bag-writer".into())
+        .spawn(move || {
+            for tapped in rx {
+                writer.write(&tapped.topic, tapped.time_ns, tapped.time_ns, &tapped.cdr)?;
+            }
+            writer.finish()
+        })
+        .context("cannot start the bag writer thread")
 }
 
 /// dora closes a node's event stream right after its last input closes, and

@@ -29,6 +29,16 @@ pub struct Config {
     /// Feed the `from_ros` routes from a rosbag2 bag instead of ROS.
     #[serde(default)]
     pub replay: Option<Replay>,
+    /// Also write what the `to_ros` routes publish into a bag.
+    #[serde(default)]
+    pub record: Option<RecordSection>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordSection {
+    /// Bag directory to create (it must not exist).
+    pub bag: std::path::PathBuf,
 }
 
 /// Replaying a bag straight into the dataflow (no ROS middleware).

@@ -428,3 +428,61 @@ fn a_bag_recorded_by_the_bridge_opens_with_rosbags_and_holds_what_was_played() {
     assert!(info.status.success());
     assert!(String::from_utf8_lossy(&info.stdout).contains("(definition embedded)"));
 }
+
+#[test]
+fn what_dora_publishes_through_the_bridge_is_recorded_into_a_bag() {
+    let s = Scenario::new(87);
+    let out = p(&s.path("results"));
+    s.write(
+        "bridge.yaml",
+        &format!(
+            "to_ros:\n  - {{input: text, topic: /from_dora, type: std_msgs/msg/String}}\nrecord:\n  bag: {out}\n"
+        ),
+    );
+    let mut dora = s.dora_run(&format!(
+        "nodes:\n\
+         \x20 - id: sender\n    path: {sender}\n    env:\n      SEND_OUTPUT: text\n      SEND_JSON: '[{{\"data\": \"result\"}}]'\n      SEND_EXIT_AFTER: \"20\"\n      SEND_EXIT_CODE: \"0\"\n    inputs:\n      tick: dora/timer/millis/50\n    outputs: [text]\n\
+         \x20 - id: bridge\n    path: {bridge}\n    args: --config bridge.yaml\n    inputs:\n      text: sender/text\n",
+        sender = p(&python_script("dora_send.py")),
+        bridge = bridge_bin(),
+    ));
+    let status = dora.wait_exit(Duration::from_secs(60));
+    assert!(status.is_some_and(|s| s.success()), "{}", dump(&dora));
+    let read = s
+        .command("python")
+        .arg(python_script("read_bag.py"))
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        read.status.success(),
+        "rosbags cannot read it: {}\n{}",
+        String::from_utf8_lossy(&read.stderr),
+        dump(&dora)
+    );
+    let got: Value = serde_json::from_slice(&read.stdout).unwrap();
+    assert_eq!(got["topics"]["/from_dora"]["type"], "std_msgs/msg/String");
+    let messages = got["messages"].as_array().unwrap();
+    // Exactly what the bridge published: its last stats line says how many.
+    // (dora itself sometimes drops the very last message of a sender that
+    // exits right after sending it, so that can be 19 of the 20 sent.)
+    let forwarded: usize = dora
+        .output()
+        .iter()
+        .rev()
+        .find_map(|l| l.split("forwarded=").nth(1))
+        .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no stats line\n{}", dump(&dora)));
+    assert!(forwarded >= 19, "{}", dump(&dora));
+    assert_eq!(messages.len(), forwarded, "{got}\n{}", dump(&dora));
+    assert!(
+        messages
+            .iter()
+            .all(|m| m["topic"] == "/from_dora" && m["value"] == "result")
+    );
+    let times: Vec<i64> = messages
+        .iter()
+        .map(|m| m["t_ns"].as_i64().unwrap())
+        .collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]));
+}

@@ -80,9 +80,43 @@ pub struct Publisher {
     type_support: Arc<TypeSupport>,
     inner: Mutex<Option<RclPublisher>>,
     buffer: Mutex<Vec<u8>>,
+    /// Copies of what was published, for recording into a bag.
+    tap: Mutex<Option<std::sync::mpsc::SyncSender<Tapped>>>,
+}
+
+/// A message a publisher sent, as recorded.
+pub struct Tapped {
+    pub topic: Arc<str>,
+    pub time_ns: u64,
+    pub cdr: Vec<u8>,
 }
 
 impl Publisher {
+    /// Sends a copy of every published message to `tap` from now on.
+    pub fn set_tap(&self, tap: std::sync::mpsc::SyncSender<Tapped>) {
+        *self.tap.lock().unwrap_or_else(|p| p.into_inner()) = Some(tap);
+    }
+
+    /// Stops tapping (the recording ends when every tap is gone).
+    pub fn clear_tap(&self) {
+        *self.tap.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
+    fn tap(&self, cdr: &[u8]) {
+        let tap = self.tap.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(tap) = tap.as_ref() {
+            let time_ns = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as u64);
+            // Blocks while the bag writer is behind: a recording loses nothing.
+            let _ = tap.send(Tapped {
+                topic: Arc::from(self.topic.as_str()),
+                time_ns,
+                cdr: cdr.to_vec(),
+            });
+        }
+    }
+
     /// Destroys the rcl publisher; returns whether there was one.
     pub fn withdraw(&self) -> bool {
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
@@ -163,6 +197,7 @@ impl Publisher {
                     };
                     match outcome {
                         Ok(()) => {
+                            self.tap(&cdr);
                             published += 1;
                             self.stats.forwarded.fetch_add(1, Ordering::Relaxed);
                         }
@@ -191,6 +226,10 @@ impl Publisher {
             }
         }
         published
+    }
+
+    pub fn qos(&self) -> rcl::QosProfile {
+        self.qos
     }
 
     /// Waits until reliable subscribers acknowledged everything published
@@ -355,6 +394,7 @@ impl RosSide {
             type_support,
             inner: Mutex::new(None),
             buffer: Mutex::new(Vec::new()),
+            tap: Mutex::new(None),
         };
         publisher.restore()?;
         Ok(publisher)
