@@ -54,13 +54,14 @@ def source(rate, count, env):
                           env=env, capture_output=True, text=True, timeout=600)
 
 
-def bridge_run(rate, count, env):
+def bridge_run(rate, count, env, depth=10, queue=10):
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp).resolve()
         result = work / "sink.json"
         (work / "bridge.yaml").write_text(
             "from_ros:\n  - topic: /frames\n    type: sensor_msgs/msg/Image\n    output: frames\n"
-            "    qos: {reliability: reliable, history: keep_last, depth: 10}\n"
+            f"    qos: {{reliability: reliable, history: keep_last, depth: {depth}}}\n"
+            f"    queue: {{size: {queue}}}\n"
             "stats: {log_interval: 600s}\n")
         (work / "dataflow.yml").write_text(
             f"nodes:\n  - id: bridge\n    path: {TARGET / 'ros2-dora-bridge'}\n    args: --config bridge.yaml\n"
@@ -78,6 +79,9 @@ def bridge_run(rate, count, env):
         cpu0 = cpu_seconds(pid)
         sent = json.loads(source(rate, count, env).stdout.strip().splitlines()[-1])
         cpu1 = cpu_seconds(pid)
+        # Frames still in flight (DDS, the bridge, dora) when the source
+        # returns must not be cut off by the stop: let the pipeline drain.
+        time.sleep(2.0)
         dora.send_signal(2)
         dora.wait(60)
         received = json.loads(result.read_text())["received"] if result.exists() else None
@@ -98,15 +102,18 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--rates", default="30,60,90,120")
     parser.add_argument("--count", type=int, default=300)
+    parser.add_argument("--depth", type=int, default=10, help="the bridge route's reader history depth")
+    parser.add_argument("--queue", type=int, default=10, help="the bridge route's queue towards dora")
+    parser.add_argument("--skip-dds", action="store_true", help="only the bridge runs")
     args = parser.parse_args()
     domain = 180
     print("| rate (Hz) | DDS hop alone: received / sent | bridge -> dora: received / sent | bridge CPU per frame |")
     print("|---|---|---|---|")
     for rate in (float(r) for r in args.rates.split(",")):
         domain += 1
-        dds = dds_run(rate, args.count, env_for(domain))
+        dds = {"received": "-", "sent": "-"} if args.skip_dds else dds_run(rate, args.count, env_for(domain))
         domain += 1
-        bridge = bridge_run(rate, args.count, env_for(domain))
+        bridge = bridge_run(rate, args.count, env_for(domain), args.depth, args.queue)
         print(f"| {rate:g} | {dds['received']} / {dds['sent']} | {bridge['received']} / {bridge['sent']} | "
               f"{bridge['cpu_ms_per_frame']:.2f} ms |", flush=True)
 

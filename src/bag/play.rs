@@ -55,8 +55,18 @@ fn qos_for(offered: OfferedQos) -> rcl::QosProfile {
         qos.durability = Durability::RMW_QOS_POLICY_DURABILITY_TRANSIENT_LOCAL;
     }
     qos.depth = offered.depth.unwrap_or(10).max(1);
+    if !offered.best_effort && !offered.transient_local {
+        // A reliable writer drops what is not yet acknowledged once its
+        // history is full: give slow subscribers (a recorder writing to
+        // disk) room to catch up. Latched topics keep their recorded depth,
+        // which is what late joiners receive.
+        qos.depth = qos.depth.max(RELIABLE_PLAY_DEPTH);
+    }
     qos
 }
+
+/// History depth `bag play` gives reliable, volatile topics.
+const RELIABLE_PLAY_DEPTH: usize = 100;
 
 pub fn play(options: PlayOptions) -> anyhow::Result<()> {
     if !(options.rate > 0.0 && options.rate.is_finite()) {
