@@ -486,3 +486,52 @@ fn what_dora_publishes_through_the_bridge_is_recorded_into_a_bag() {
         .collect();
     assert!(times.windows(2).all(|w| w[0] <= w[1]));
 }
+
+#[test]
+fn play_remaps_topics_and_skips_the_start_offset() {
+    let s = Scenario::new(88);
+    let (bag, _) = make_bag(&s, "sqlite3");
+    let replayed = s.python(
+        "replayed",
+        "ros_sub.py",
+        &["/replayed", "std_msgs/msg/String"],
+    );
+    replayed
+        .wait_for_line(Duration::from_secs(30), |l| l == "ready")
+        .unwrap_or_else(|| panic!("{}", dump(&replayed)));
+    let mut cmd = s.command(bridge_bin());
+    cmd.args([
+        "bag",
+        "play",
+        &bag,
+        "--topic",
+        "/chatter",
+        "--remap",
+        "/chatter:=/replayed",
+        "--start-offset",
+        "0.45s",
+        "--rate",
+        "2",
+        "--wait-for-subscribers",
+    ]);
+    let mut play = s.spawn("bag play", cmd);
+    assert!(
+        play.wait_exit(Duration::from_secs(60))
+            .is_some_and(|s| s.success()),
+        "{}",
+        dump(&play)
+    );
+    let texts: Vec<String> = replayed
+        .output()
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .map(|v| v["message"]["data"].as_str().unwrap().to_string())
+        .collect();
+    // Recorded at 0.001 s + i * 0.1 s: an offset of 0.45 s starts at hello 5.
+    assert_eq!(
+        texts,
+        (5..10).map(|i| format!("hello {i}")).collect::<Vec<_>>(),
+        "{}",
+        dump(&play)
+    );
+}

@@ -365,3 +365,37 @@ fn a_launcher_killed_outright_takes_the_bridge_with_it_cleanly() {
         gone - killed_at
     );
 }
+
+#[test]
+fn dora_stop_takes_the_bridge_out_of_the_graph_within_1s() {
+    let s = Scenario::new(75);
+    let cluster = DoraCluster::start(&s, 16340);
+    let graph = s.python("graph", "ros_graph.py", &[]);
+    let mut start = start_attached(&s, &cluster, &dataflow_yaml(&s, bridge_bin()));
+    wait_bridge_in_graph(&graph, true, 0.0)
+        .unwrap_or_else(|| panic!("bridge never in the graph\n{}", dump(&start)));
+    let stop_at = now();
+    let out = cluster
+        .cli(&s, &["stop", "--all"])
+        .output()
+        .expect("dora stop");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let gone = wait_bridge_in_graph(&graph, false, stop_at)
+        .unwrap_or_else(|| panic!("bridge still in the graph\n{}", dump(&start)));
+    eprintln!(
+        "dora stop -> bridge out of the ROS graph: {:.3} s",
+        gone - stop_at
+    );
+    assert!(
+        gone - stop_at < 1.0,
+        "took {:.3} s (bound 1 s)",
+        gone - stop_at
+    );
+    let status = start.wait_exit(Duration::from_secs(30));
+    assert!(status.is_some_and(|s| s.success()), "{}", dump(&start));
+    wait_stop_manual(&s, "dora stop");
+}
