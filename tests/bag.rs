@@ -33,6 +33,23 @@ fn make_bag_with(s: &Scenario, storage: &str, extra: &[&str]) -> (String, Vec<Va
     (p(&dir), manifest)
 }
 
+/// The bag at `path` as the independent `rosbags` library reads it
+/// (tests/python/read_bag.py).
+fn read_with_rosbags(s: &Scenario, path: &str) -> Value {
+    let read = s
+        .command("python")
+        .arg(python_script("read_bag.py"))
+        .arg(path)
+        .output()
+        .expect("read_bag.py");
+    assert!(
+        read.status.success(),
+        "rosbags cannot read {path}: {}",
+        String::from_utf8_lossy(&read.stderr)
+    );
+    serde_json::from_slice(&read.stdout).expect("read_bag.py output")
+}
+
 fn replay_into_dora(storage: &str, domain: u32) {
     let s = Scenario::new(domain);
     let (bag, manifest) = make_bag(&s, storage);
@@ -82,7 +99,7 @@ fn replay_into_dora(storage: &str, domain: u32) {
             .filter(|m| m["topic"] == topic)
             .map(|m| m["t_ns"].as_i64().unwrap())
             .collect();
-        assert_eq!(got, want, "{topic}");
+        assert_eq!(got, want, "{topic}\n{}\n{}", dump(&dora), s.node_logs());
     }
     assert_eq!(inputs.len(), manifest.len());
     for r in &inputs {
@@ -362,18 +379,7 @@ fn a_bag_recorded_by_the_bridge_opens_with_rosbags_and_holds_what_was_played() {
         dump(&recorder)
     );
 
-    let read = s
-        .command("python")
-        .arg(python_script("read_bag.py"))
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(
-        read.status.success(),
-        "rosbags cannot read it: {}",
-        String::from_utf8_lossy(&read.stderr)
-    );
-    let got: Value = serde_json::from_slice(&read.stdout).unwrap();
+    let got = read_with_rosbags(&s, &out);
     let topics = &got["topics"];
     assert_eq!(topics["/chatter"]["type"], "std_msgs/msg/String");
     assert_eq!(topics["/chatter"]["count"], 10);
@@ -448,19 +454,7 @@ fn what_dora_publishes_through_the_bridge_is_recorded_into_a_bag() {
     ));
     let status = dora.wait_exit(Duration::from_secs(60));
     assert!(status.is_some_and(|s| s.success()), "{}", dump(&dora));
-    let read = s
-        .command("python")
-        .arg(python_script("read_bag.py"))
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(
-        read.status.success(),
-        "rosbags cannot read it: {}\n{}",
-        String::from_utf8_lossy(&read.stderr),
-        dump(&dora)
-    );
-    let got: Value = serde_json::from_slice(&read.stdout).unwrap();
+    let got = read_with_rosbags(&s, &out);
     assert_eq!(got["topics"]["/from_dora"]["type"], "std_msgs/msg/String");
     let messages = got["messages"].as_array().unwrap();
     // Exactly what the bridge published: its last stats line says how many.

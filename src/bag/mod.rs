@@ -144,6 +144,31 @@ impl Bag {
         Ok(bag)
     }
 
+    /// The installed types, plus the bag's embedded definitions for the
+    /// types that are not installed.
+    pub fn type_registry(&self) -> crate::msg::TypeRegistry {
+        let registry = crate::msg::TypeRegistry::from_environment();
+        for (type_text, definition) in &self.definitions {
+            if let Ok(name) = crate::msg::TypeName::parse(type_text)
+                && registry.resolve(&name).is_err()
+                && let Err(e) = registry.add_concatenated(&name, definition)
+            {
+                // Its topics fail later with a clear error of their own.
+                tracing::warn!("the bag's definition of {type_text} is unusable: {e}");
+            }
+        }
+        registry
+    }
+
+    /// The topic names, for messages.
+    pub fn topic_names(&self) -> String {
+        self.topics
+            .iter()
+            .map(|t| t.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     pub fn topic(&self, name: &str) -> Option<&TopicInfo> {
         self.topics.iter().find(|t| t.name == name)
     }

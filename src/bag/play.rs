@@ -82,22 +82,11 @@ pub fn play(options: PlayOptions) -> anyhow::Result<()> {
         if bag.topic(wanted).is_none() {
             bail!(
                 "topic {wanted} is not in the bag (it has: {})",
-                bag.topics
-                    .iter()
-                    .map(|t| t.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                bag.topic_names()
             );
         }
     }
-    let registry = TypeRegistry::from_environment();
-    for (type_text, definition) in &bag.definitions {
-        if let Ok(name) = TypeName::parse(type_text)
-            && registry.resolve(&name).is_err()
-        {
-            let _ = registry.add_concatenated(&name, definition);
-        }
-    }
+    let registry = bag.type_registry();
 
     let stop = stop_on_signals()?;
     let ros = RosSide::start(

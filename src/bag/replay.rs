@@ -9,7 +9,7 @@ use super::{Bag, BagMessage};
 use crate::codec::{CodecOptions, MessageCodec};
 use crate::config::{Config, Replay, ReplayTiming};
 use crate::dora_side::{META_RECEIVED_TIMESTAMP, META_SOURCE_TIMESTAMP, META_TOPIC, META_TYPE};
-use crate::msg::{TypeName, TypeRegistry};
+use crate::msg::TypeName;
 use crate::ros::RateLimiter;
 use anyhow::Context;
 use arrow::array::ArrayRef;
@@ -40,16 +40,7 @@ pub async fn run(
     mut events: EventStream,
 ) -> anyhow::Result<()> {
     let bag = Bag::open(&replay.bag)?;
-    let registry = TypeRegistry::from_environment();
-    for (type_text, definition) in &bag.definitions {
-        if let Ok(name) = TypeName::parse(type_text)
-            && registry.resolve(&name).is_err()
-        {
-            registry
-                .add_concatenated(&name, definition)
-                .with_context(|| format!("definition of {type_text} embedded in the bag"))?;
-        }
-    }
+    let registry = bag.type_registry();
     let mut routes: HashMap<String, RouteMatch> = HashMap::new();
     for topic in &bag.topics {
         let route = config
@@ -78,11 +69,7 @@ pub async fn run(
         {
             tracing::warn!(
                 "from_ros[{i}]: topic {topic} is not in the bag (it has: {})",
-                bag.topics
-                    .iter()
-                    .map(|t| t.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                bag.topic_names()
             );
         }
     }

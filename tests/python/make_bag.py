@@ -6,7 +6,7 @@ Topics (recorded times start at 1_700_000_000 s):
   /chatter   std_msgs/msg/String      10 messages, 100 ms apart: "hello 0".."hello 9"
   /image     sensor_msgs/msg/Image    5 messages, 200 ms apart, 64x48 rgb8, pixel bytes (i + k) % 256
   /latched   std_msgs/msg/String      1 message at the start, offered TRANSIENT_LOCAL: "latched map"
-  /reading   bridge_test_msgs/msg/Reading  3 messages (a type installed nowhere,
+  /reading   bridge_test_msgs/msg/Reading  3 messages, 300 ms apart (a type installed nowhere,
              defined only inside the bag): {sensor: "t<i>", value: 0.5 * i, samples: [i, i+1]}
 With --big, /image has 8 frames of 640x480 (several MCAP chunks of 1 MiB,
 for truncation tests).
@@ -71,7 +71,9 @@ def main():
                 for i in range(frames)
             ]
             + [
-                (T0 + 3 * 10**6 + i * 300_000_000, reading,
+                # 50 ms clear of the images: dora 1.1 was seen to lose a small
+                # message sent ~1 ms after a large one to the same node.
+                (T0 + 53 * 10**6 + i * 300_000_000, reading,
                  Reading(sensor=f"t{i}", value=0.5 * i, samples=np.array([i, i + 1], dtype=np.int32)),
                  "bridge_test_msgs/msg/Reading")
                 for i in range(3)
