@@ -470,6 +470,9 @@ fn start_recording(
             type_name: route.msg_type.clone(),
             definition,
             offered_qos: vec![publisher.qos()],
+            // rcl computes it for our own publisher, but only the graph
+            // reports it; not worth a graph query at start.
+            type_hash: String::new(),
         })?;
     }
     let (tx, rx) = std::sync::mpsc::sync_channel::<ros::Tapped>(256);

@@ -429,7 +429,14 @@ fn a_bag_recorded_by_the_bridge_opens_with_rosbags_and_holds_what_was_played() {
         (span - want).abs() < 0.05,
         "recorded span {span:.3} s, played {want:.3} s"
     );
-    // And the bag replays into dora like any other (the bridge reads its own bags).
+    // Type hashes as the publishers announced them (std_msgs/String's).
+    let metadata = std::fs::read_to_string(format!("{out}/metadata.yaml")).unwrap();
+    assert!(
+        metadata
+            .contains("RIHS01_df668c740482bbd48fb39d76a70dfd4bd59db1288021743503259e948f6b1a18"),
+        "{metadata}"
+    );
+    // And `bag info` reads it like any other.
     let info = bag_info(&out);
     assert!(info.status.success());
     assert!(String::from_utf8_lossy(&info.stdout).contains("(definition embedded)"));

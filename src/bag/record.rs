@@ -256,6 +256,10 @@ fn plan(
             type_name: type_text,
             definition,
             offered_qos: offered,
+            type_hash: foreign
+                .iter()
+                .find_map(|p| p.type_hash.clone())
+                .unwrap_or_default(),
         };
         if tx.send(ToWriter::Topic(meta)).is_err() {
             anyhow::bail!("the bag writer stopped");

@@ -15,6 +15,8 @@ pub struct TopicMeta {
     /// `ros2msg` concatenated definition; empty if unknown.
     pub definition: String,
     pub offered_qos: Vec<rcl::QosProfile>,
+    /// `RIHS01_...` when known, else empty.
+    pub type_hash: String,
 }
 
 struct TopicState {
@@ -157,7 +159,7 @@ impl BagWriter {
                             ("type", t.meta.type_name.clone().into()),
                             ("serialization_format", "cdr".into()),
                             ("offered_qos_profiles", qos_yaml(&t.meta.offered_qos)),
-                            ("type_description_hash", "".into()),
+                            ("type_description_hash", t.meta.type_hash.clone().into()),
                         ]),
                     ),
                     ("message_count", t.count.into()),

@@ -861,6 +861,9 @@ pub struct EndpointInfo {
     pub topic_type: String,
     pub gid: Vec<u8>,
     pub qos: QosProfile,
+    /// `RIHS01_<hex>`, the type description hash the endpoint announced
+    /// (Jazzy and later); None when it announced none.
+    pub type_hash: Option<String>,
 }
 
 impl EndpointInfo {
@@ -957,6 +960,15 @@ impl RclNode {
                         topic_type: owned_string(info.topic_type),
                         gid: info.endpoint_gid.to_vec(),
                         qos: info.qos_profile,
+                        type_hash: (info.topic_type_hash.version == 1).then(|| {
+                            let hex: String = info
+                                .topic_type_hash
+                                .value
+                                .iter()
+                                .map(|b| format!("{b:02x}"))
+                                .collect();
+                            format!("RIHS01_{hex}")
+                        }),
                     }
                 })
                 .collect();
