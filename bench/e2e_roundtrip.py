@@ -6,7 +6,12 @@ for each relay side by side in one run:
   rclpy       a plain rclpy relay node
   rcl         a raw-CDR relay on rcl in Rust (examples/rcl_relay.rs)
   dora_loop   the same payload between two dora nodes, no ROS (dora's own share)
-  dora_ros2   dora's own ROS 2 bridge (dora.Ros2Context) as a relay
+  dora_ros2   dora's own ROS 2 bridge (dora.Ros2Context) as a plain ROS relay
+              inside one Python process (no dora hop at all)
+  dora_ros2_bridge
+              dora's own ROS 2 bridge used as a bridge: the same path as
+              `bridge` (ROS -> Ros2Context node -> dora echo node ->
+              Ros2Context node -> ROS), bench/dora_ros2_bridge_node.py
 
   source .workbench/env.sh
   cargo build --release --bins --example rcl_relay
@@ -78,6 +83,21 @@ def bridge_dataflow(size, work):
     return ["dora", "run", str(work / "dataflow.yml"), "--stop-after", "600s"]
 
 
+def incumbent_samples(size, samples):
+    """dora's bridge takes about a second per image round trip: fewer samples there."""
+    return samples if size == "64" else min(samples, 10)
+
+
+def dora_ros2_bridge_dataflow(size, work):
+    (work / "dataflow.yml").write_text(
+        f"nodes:\n  - id: bridge\n    path: {HERE / 'dora_ros2_bridge_node.py'}\n"
+        f"    env: {{ROS_TYPE: {ros_type(size)}}}\n"
+        f"    inputs:\n      pong: echo/ping\n    outputs: [ping]\n"
+        f"  - id: echo\n    path: {ROOT / 'tests/python/dora_echo.py'}\n"
+        f"    inputs:\n      ping: bridge/ping\n    outputs: [ping]\n")
+    return ["dora", "run", str(work / "dataflow.yml"), "--stop-after", "600s"]
+
+
 def dora_loop(size, samples, env, work):
     result = work / "dora_loop.json"
     (work / "loop.yml").write_text(
@@ -99,7 +119,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--samples", type=int, default=30)
     parser.add_argument("--sizes", default="64,640x480,1920x1080")
-    parser.add_argument("--relays", default="bridge,rclpy,rcl,dora_loop,dora_ros2")
+    parser.add_argument("--relays", default="bridge,rclpy,rcl,dora_loop,dora_ros2,dora_ros2_bridge")
     args = parser.parse_args()
     domain = 150
     results = {}
@@ -118,9 +138,12 @@ def main():
                                    size, args.samples, env)
                 elif relay == "dora_loop":
                     r = dora_loop(size, args.samples, env, work)
+                elif relay == "dora_ros2_bridge":
+                    r = with_relay(dora_ros2_bridge_dataflow(size, work), size, incumbent_samples(size, args.samples), env,
+                                   cwd=work)
                 elif relay == "dora_ros2":
                     r = with_relay([sys.executable, HERE / "dora_ros2_relay.py", ros_type(size)], size,
-                                   min(args.samples, 10), env)
+                                   incumbent_samples(size, args.samples), env)
                 else:
                     sys.exit(f"unknown relay {relay}")
             results[(size, relay)] = r

@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -66,7 +67,8 @@ def bridge_run(rate, count, env, depth=10, queue=10):
         (work / "dataflow.yml").write_text(
             f"nodes:\n  - id: bridge\n    path: {TARGET / 'ros2-dora-bridge'}\n    args: --config bridge.yaml\n"
             f"    outputs: [frames]\n"
-            f"  - id: sink\n    path: {TARGET / 'examples/dora_sink'}\n    env: {{RESULT_FILE: '{result}'}}\n"
+            + (f"    env: {{GLIBC_TUNABLES: '{os.environ['BRIDGE_TUNABLES']}'}}\n" if os.environ.get("BRIDGE_TUNABLES") else "")
+            + f"  - id: sink\n    path: {TARGET / 'examples/dora_sink'}\n    env: {{RESULT_FILE: '{result}'}}\n"
             f"    inputs:\n      frames:\n        source: bridge/frames\n        queue_size: 1000\n")
         dora = subprocess.Popen(["dora", "run", str(work / "dataflow.yml"), "--stop-after", "600s"], env=env,
                                 cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -84,8 +86,16 @@ def bridge_run(rate, count, env, depth=10, queue=10):
         time.sleep(2.0)
         dora.send_signal(2)
         dora.wait(60)
-        received = json.loads(result.read_text())["received"] if result.exists() else None
+        sink = json.loads(result.read_text()) if result.exists() else {}
+        # The bridge logs its route counters when it stops (dora keeps node logs under out/).
+        log_lines = [line for log in work.glob("out/*/log_bridge*")
+                     for line in log.read_text(errors="replace").splitlines()]
+        stats = [line for line in log_lines if "stats " in line]
+        if os.environ.get("SHOW_BRIDGE_LOG"):
+            print("\n".join(log_lines), file=sys.stderr)
+        received = sink.get("received")
         return {"sent": sent["sent"], "seconds": sent["seconds"], "received": received,
+                "missing": sink.get("missing"), "bridge_stats": stats[-1:] or None,
                 "cpu_ms_per_frame": (cpu1 - cpu0) * 1000 / max(1, received or 1)}
 
 
@@ -95,7 +105,9 @@ def dds_run(rate, count, env):
                             env=env, stdout=subprocess.PIPE, text=True)
     sent = json.loads(source(rate, count, env).stdout.strip().splitlines()[-1])
     out, _ = sink.communicate(timeout=120)
-    return {"sent": sent["sent"], "seconds": sent["seconds"], "received": json.loads(out.strip())["received"]}
+    counted = json.loads(out.strip())
+    return {"sent": sent["sent"], "seconds": sent["seconds"], "received": counted["received"],
+            "missing": counted.get("missing")}
 
 
 def main():
@@ -116,6 +128,9 @@ def main():
         bridge = bridge_run(rate, args.count, env_for(domain), args.depth, args.queue)
         print(f"| {rate:g} | {dds['received']} / {dds['sent']} | {bridge['received']} / {bridge['sent']} | "
               f"{bridge['cpu_ms_per_frame']:.2f} ms |", flush=True)
+        if dds.get("missing") or bridge.get("missing"):
+            print(f"  missing frame indices: DDS hop {dds.get('missing')}, bridge {bridge.get('missing')}; "
+                  f"bridge counters: {bridge.get('bridge_stats')}", file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

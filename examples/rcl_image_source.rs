@@ -1,6 +1,7 @@
 //! Publishes COUNT synthetic rgb8 images of WxH at RATE Hz on TOPIC through
 //! rcl (no Python in the way), once a subscriber has matched. The source for
-//! bench/throughput.py.
+//! bench/throughput.py. Frame i carries i in header.stamp.sec; a warm-up frame
+//! numbered -1 goes first.
 //!
 //!   cargo run --release --example rcl_image_source -- TOPIC WIDTH HEIGHT RATE COUNT
 
@@ -19,7 +20,7 @@ fn main() -> anyhow::Result<()> {
     let name = TypeName::parse("sensor_msgs/msg/Image").map_err(anyhow::Error::msg)?;
     let registry = TypeRegistry::from_environment();
     let codec = MessageCodec::new(&registry, &name, CodecOptions::default())?;
-    let frame = synthesize_cdr(
+    let mut frame = synthesize_cdr(
         codec.layout(),
         1,
         &|f| if f == "data" { width * height * 3 } else { 0 },
@@ -29,13 +30,24 @@ fn main() -> anyhow::Result<()> {
     let node = RclNode::new(&context, "rcl_image_source", "/")?;
     let ts = TypeSupport::load(registry.prefixes(), &name.package, &name.kind, &name.name)
         .map_err(anyhow::Error::msg)?;
-    let publisher = RclPublisher::new(&node, &ts, topic, default_qos())?;
+    // Reliable keep-last, depth 10 unless SOURCE_DEPTH says otherwise.
+    let mut qos = default_qos();
+    if let Some(depth) = std::env::var("SOURCE_DEPTH").ok().and_then(|d| d.parse().ok()) {
+        qos.depth = depth;
+    }
+    let publisher = RclPublisher::new(&node, &ts, topic, qos)?;
     let deadline = Instant::now() + Duration::from_secs(30);
     while publisher.subscription_count()? == 0 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
-    // Let the subscriber's side settle after matching.
-    std::thread::sleep(Duration::from_millis(500));
+    // Matched on our side does not mean the subscriber has matched us yet (a
+    // volatile reader ignores what it receives before that): a warm-up frame
+    // (index -1) that the subscriber acknowledges proves it has.
+    frame[4..8].copy_from_slice(&(-1i32).to_le_bytes());
+    publisher.publish(&frame)?;
+    if !publisher.wait_for_all_acked(Duration::from_secs(10)) {
+        eprintln!("the subscriber did not acknowledge the warm-up frame within 10 s");
+    }
     let period = Duration::from_secs_f64(1.0 / rate);
     let start = Instant::now();
     for i in 0..count {
@@ -43,6 +55,9 @@ fn main() -> anyhow::Result<()> {
         if let Some(wait) = due.checked_duration_since(Instant::now()) {
             std::thread::sleep(wait);
         }
+        // header.stamp.sec carries the frame index (right after the 4-byte
+        // encapsulation header), so receivers can tell which frames they lost.
+        frame[4..8].copy_from_slice(&(i as i32).to_le_bytes());
         publisher.publish(&frame)?;
     }
     println!(

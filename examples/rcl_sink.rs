@@ -1,6 +1,10 @@
 //! Counts messages on TOPIC through rcl for SECONDS, then prints the count:
 //! the "DDS hop alone" receiver of bench/throughput.py.
 //!
+//! Also prints the indices missing below the highest header.stamp.sec seen
+//! (rcl_image_source numbers its frames there, and its warm-up frame -1 is
+//! not counted).
+//!
 //!   cargo run --release --example rcl_sink -- TYPE TOPIC SECONDS
 
 use ros2_dora_bridge::msg::{TypeName, TypeRegistry};
@@ -25,12 +29,24 @@ fn main() -> anyhow::Result<()> {
     let mut wait_set = WaitSet::new(&node)?;
     let end = Instant::now() + Duration::from_secs_f64(seconds.parse()?);
     let mut count = 0u64;
+    let mut seen = Vec::new();
     while Instant::now() < end {
         wait_set.wait(&[&subscription], &[&wake], Duration::from_millis(100))?;
-        while subscription.take()?.is_some() {
+        while let Some((bytes, _)) = subscription.take()? {
+            let index = bytes.get(4..8).map(|b| i32::from_le_bytes(b.try_into().unwrap_or_default()));
+            if index.is_some_and(|i| i < 0) {
+                continue; // the source's warm-up frame
+            }
             count += 1;
+            seen.extend(index);
         }
     }
-    println!("{{\"received\": {count}}}");
+    println!("{{\"received\": {count}, \"missing\": {:?}}}", missing(&seen));
     Ok(())
+}
+
+/// Indices in 0..=max(seen) that were not seen.
+fn missing(seen: &[i32]) -> Vec<i32> {
+    let max = seen.iter().copied().max().unwrap_or(-1);
+    (0..=max).filter(|i| !seen.contains(i)).collect()
 }

@@ -26,6 +26,9 @@ use tokio::signal::unix::{SignalKind, signal};
 const DEFAULT_QUEUE: usize = 10;
 /// Messages handed to dora per wake-up, across routes.
 const BATCH: usize = 64;
+/// A `send_output` this slow gets a warning: it is where a route's queue
+/// starts to back up.
+const SLOW_DORA_SEND: Duration = Duration::from_millis(50);
 /// After asking dora to stop the dataflow, how long to wait for the
 /// `Stop` event before leaving anyway. ROS launch escalates to SIGTERM
 /// after 5 s: be out before that.
@@ -378,7 +381,20 @@ pub async fn run(options: RunOptions) -> anyhow::Result<()> {
                     let output = &outputs[received.route];
                     let params = dora_side::message_metadata(&received);
                     let array: ArrayRef = Arc::new(received.message);
-                    match node.send_output(output.clone(), params, array) {
+                    let started = std::time::Instant::now();
+                    let sent = node.send_output(output.clone(), params, array);
+                    let took = started.elapsed();
+                    if took >= SLOW_DORA_SEND {
+                        // Meanwhile the route's queue and then its DDS history fill up.
+                        limiter.warn(|| {
+                            format!(
+                                "{}: dora took {} ms to accept a message on output `{output}`",
+                                received.topic,
+                                took.as_millis()
+                            )
+                        });
+                    }
+                    match sent {
                         Ok(()) => {
                             from_stats[received.route]
                                 .forwarded
