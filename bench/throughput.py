@@ -10,11 +10,12 @@ time per frame (user+sys of the bridge process over the run / frames).
 
   source .workbench/env.sh
   cargo build --release --bins --examples
-  python3 bench/throughput.py [--rates 30,60,90,120] [--count 300]
+  python3 bench/throughput.py [--rates 30,60,90,120] [--count 300] [--repeat 5]
 """
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -90,7 +91,8 @@ def bridge_run(rate, count, env, depth=10, queue=10):
         # The bridge logs its route counters when it stops (dora keeps node logs under out/).
         log_lines = [line for log in work.glob("out/*/log_bridge*")
                      for line in log.read_text(errors="replace").splitlines()]
-        stats = [line for line in log_lines if "stats " in line]
+        stats = [json.loads(line).get("msg", line) if line.startswith("{") else line
+                 for line in log_lines if "stats " in line]
         if os.environ.get("SHOW_BRIDGE_LOG"):
             print("\n".join(log_lines), file=sys.stderr)
         received = sink.get("received")
@@ -110,27 +112,44 @@ def dds_run(rate, count, env):
             "missing": counted.get("missing")}
 
 
+def summary(runs):
+    """'received / sent (lossless runs / runs)' over repeated runs."""
+    if not runs:
+        return "-"
+    received = sum(r["received"] or 0 for r in runs)
+    sent = sum(r["sent"] for r in runs)
+    lossless = sum(1 for r in runs if r["received"] == r["sent"])
+    return f"{received} / {sent} ({lossless}/{len(runs)})"
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--rates", default="30,60,90,120")
     parser.add_argument("--count", type=int, default=300)
+    parser.add_argument("--repeat", type=int, default=1, help="runs per rate and receiver, alternating")
     parser.add_argument("--depth", type=int, default=10, help="the bridge route's reader history depth")
     parser.add_argument("--queue", type=int, default=10, help="the bridge route's queue towards dora")
     parser.add_argument("--skip-dds", action="store_true", help="only the bridge runs")
     args = parser.parse_args()
     domain = 180
-    print("| rate (Hz) | DDS hop alone: received / sent | bridge -> dora: received / sent | bridge CPU per frame |")
+    print("| rate (Hz) | DDS hop alone: received / sent (lossless runs) | "
+          "bridge -> dora: received / sent (lossless runs) | bridge CPU per frame (median) |")
     print("|---|---|---|---|")
     for rate in (float(r) for r in args.rates.split(",")):
-        domain += 1
-        dds = {"received": "-", "sent": "-"} if args.skip_dds else dds_run(rate, args.count, env_for(domain))
-        domain += 1
-        bridge = bridge_run(rate, args.count, env_for(domain), args.depth, args.queue)
-        print(f"| {rate:g} | {dds['received']} / {dds['sent']} | {bridge['received']} / {bridge['sent']} | "
-              f"{bridge['cpu_ms_per_frame']:.2f} ms |", flush=True)
-        if dds.get("missing") or bridge.get("missing"):
-            print(f"  missing frame indices: DDS hop {dds.get('missing')}, bridge {bridge.get('missing')}; "
-                  f"bridge counters: {bridge.get('bridge_stats')}", file=sys.stderr, flush=True)
+        dds_runs, bridge_runs = [], []
+        for _ in range(args.repeat):
+            domain += 1
+            if not args.skip_dds:
+                dds_runs.append(dds_run(rate, args.count, env_for(domain)))
+            domain += 1
+            bridge_runs.append(bridge_run(rate, args.count, env_for(domain), args.depth, args.queue))
+            dds, bridge = (dds_runs or [{}])[-1], bridge_runs[-1]
+            if dds.get("missing") or bridge.get("missing"):
+                print(f"  {rate:g} Hz, missing frame indices: DDS hop {dds.get('missing')}, "
+                      f"bridge {bridge.get('missing')}; bridge counters: {bridge.get('bridge_stats')}",
+                      file=sys.stderr, flush=True)
+        cpu = statistics.median(r["cpu_ms_per_frame"] for r in bridge_runs)
+        print(f"| {rate:g} | {summary(dds_runs)} | {summary(bridge_runs)} | {cpu:.2f} ms |", flush=True)
 
 
 if __name__ == "__main__":

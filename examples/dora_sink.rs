@@ -41,6 +41,8 @@ fn main() -> anyhow::Result<()> {
 fn stamp_sec(message: &StructArray) -> Option<i32> {
     let header = message.column_by_name("header")?.as_struct_opt()?;
     let stamp = header.column_by_name("stamp")?.as_struct_opt()?;
-    let sec = stamp.column_by_name("sec")?.as_primitive_opt::<Int32Type>()?;
+    let sec = stamp
+        .column_by_name("sec")?
+        .as_primitive_opt::<Int32Type>()?;
     (!sec.is_empty()).then(|| sec.value(0))
 }

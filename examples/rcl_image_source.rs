@@ -32,7 +32,10 @@ fn main() -> anyhow::Result<()> {
         .map_err(anyhow::Error::msg)?;
     // Reliable keep-last, depth 10 unless SOURCE_DEPTH says otherwise.
     let mut qos = default_qos();
-    if let Some(depth) = std::env::var("SOURCE_DEPTH").ok().and_then(|d| d.parse().ok()) {
+    if let Some(depth) = std::env::var("SOURCE_DEPTH")
+        .ok()
+        .and_then(|d| d.parse().ok())
+    {
         qos.depth = depth;
     }
     let publisher = RclPublisher::new(&node, &ts, topic, qos)?;

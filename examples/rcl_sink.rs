@@ -33,7 +33,9 @@ fn main() -> anyhow::Result<()> {
     while Instant::now() < end {
         wait_set.wait(&[&subscription], &[&wake], Duration::from_millis(100))?;
         while let Some((bytes, _)) = subscription.take()? {
-            let index = bytes.get(4..8).map(|b| i32::from_le_bytes(b.try_into().unwrap_or_default()));
+            let index = bytes
+                .get(4..8)
+                .map(|b| i32::from_le_bytes(b.try_into().unwrap_or_default()));
             if index.is_some_and(|i| i < 0) {
                 continue; // the source's warm-up frame
             }
@@ -41,7 +43,10 @@ fn main() -> anyhow::Result<()> {
             seen.extend(index);
         }
     }
-    println!("{{\"received\": {count}, \"missing\": {:?}}}", missing(&seen));
+    println!(
+        "{{\"received\": {count}, \"missing\": {:?}}}",
+        missing(&seen)
+    );
     Ok(())
 }
 

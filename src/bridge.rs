@@ -437,7 +437,6 @@ pub async fn run(options: RunOptions) -> anyhow::Result<()> {
     if let Ok(why) = &outcome {
         tracing::info!("{why}: leaving the ROS graph and exiting");
     }
-    // Close the queues first so a receiver blocked on a full one returns.
     queues.close();
     ros.stop_receiver();
     drop(diagnostics);

@@ -408,6 +408,12 @@ impl RosSide {
         receiver: receiver::Receiver,
         queues: Arc<queue::RouteQueues>,
     ) -> anyhow::Result<()> {
+        let wake = self.shared.wake.clone();
+        queues.on_room(move || {
+            if let Err(e) = wake.trigger() {
+                tracing::warn!("cannot wake the ROS receiver: {e}");
+            }
+        });
         let handle = std::thread::Builder::new()
             .name("ros-receiver".into())
             .spawn(move || {
@@ -423,8 +429,7 @@ impl RosSide {
         Ok(())
     }
 
-    /// Stops the receiver thread and drops its subscriptions. Close the
-    /// route queues first, so a receiver blocked on a full queue returns.
+    /// Stops the receiver thread and drops its subscriptions.
     pub fn stop_receiver(&mut self) {
         self.shared.stop.store(true, Ordering::Release);
         if let Err(e) = self.shared.wake.trigger() {

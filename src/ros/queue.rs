@@ -4,7 +4,7 @@
 use super::Received;
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use tokio::sync::Notify;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
@@ -12,8 +12,10 @@ use tokio::sync::Notify;
 pub enum QueuePolicy {
     /// Full queue: the oldest waiting message is dropped (and counted).
     DropOldest,
-    /// Full queue: the ROS receiver waits, so messages back up into the DDS
-    /// history of the subscription (where KEEP_LAST drops the oldest).
+    /// Full queue: the ROS receiver stops taking from this route's
+    /// subscriptions (other routes keep flowing), so messages back up into
+    /// their DDS history (where KEEP_LAST drops the oldest, and KEEP_ALL
+    /// holds up a reliable publisher).
     Block,
 }
 
@@ -31,11 +33,15 @@ struct Inner {
     next_lane: usize,
 }
 
+/// Called when a full `block` lane has room again.
+type RoomWaker = Box<dyn Fn() + Send + Sync>;
+
 /// Shared by the receiver thread (push) and the dora side (pop).
 pub struct RouteQueues {
     inner: Mutex<Inner>,
-    not_full: Condvar,
     not_empty: Notify,
+    /// Wakes the receiver, which does not wait on full `block` lanes' subscriptions.
+    room: OnceLock<RoomWaker>,
 }
 
 impl RouteQueues {
@@ -54,40 +60,43 @@ impl RouteQueues {
                 closed: false,
                 next_lane: 0,
             }),
-            not_full: Condvar::new(),
             not_empty: Notify::new(),
+            room: OnceLock::new(),
         })
+    }
+
+    /// Sets what to call when a full `block` lane gets room (once).
+    pub fn on_room(&self, waker: impl Fn() + Send + Sync + 'static) {
+        let _ = self.room.set(Box::new(waker));
+    }
+
+    /// Whether route `lane` takes another message now: always for
+    /// `drop_oldest`, while not full for `block`.
+    pub fn has_room(&self, lane: usize) -> bool {
+        let inner = self.lock();
+        let l = &inner.lanes[lane];
+        l.policy == QueuePolicy::DropOldest || l.items.len() < l.capacity
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Queues a message for route `lane` per its policy. Returns false once
-    /// the queues are closed (the dora side is gone).
+    /// Queues a message for route `lane` per its policy. A `block` lane is
+    /// only pushed to after [`has_room`](Self::has_room) said yes (the
+    /// receiver is its only producer). Returns false once the queues are
+    /// closed (the dora side is gone).
     pub fn push(&self, lane: usize, item: Received) -> bool {
         let mut inner = self.lock();
-        loop {
-            if inner.closed {
-                return false;
-            }
-            let l = &mut inner.lanes[lane];
-            if l.items.len() < l.capacity {
-                l.items.push_back(item);
-                break;
-            }
-            match l.policy {
-                QueuePolicy::DropOldest => {
-                    l.items.pop_front();
-                    l.stats.dropped_queue_full.fetch_add(1, Ordering::Relaxed);
-                    l.items.push_back(item);
-                    break;
-                }
-                QueuePolicy::Block => {
-                    inner = self.not_full.wait(inner).unwrap_or_else(|p| p.into_inner());
-                }
-            }
+        if inner.closed {
+            return false;
         }
+        let l = &mut inner.lanes[lane];
+        if l.items.len() >= l.capacity && l.policy == QueuePolicy::DropOldest {
+            l.items.pop_front();
+            l.stats.dropped_queue_full.fetch_add(1, Ordering::Relaxed);
+        }
+        l.items.push_back(item);
         drop(inner);
         self.not_empty.notify_one();
         true
@@ -104,6 +113,11 @@ impl RouteQueues {
                     return Vec::new();
                 }
                 let mut batch = Vec::new();
+                let was_full: Vec<bool> = inner
+                    .lanes
+                    .iter()
+                    .map(|l| l.policy == QueuePolicy::Block && l.items.len() >= l.capacity)
+                    .collect();
                 let lanes = inner.lanes.len();
                 let start = inner.next_lane;
                 'fill: while batch.len() < max {
@@ -124,8 +138,15 @@ impl RouteQueues {
                     }
                 }
                 if !batch.is_empty() {
+                    let room_again = inner
+                        .lanes
+                        .iter()
+                        .zip(&was_full)
+                        .any(|(l, &full)| full && l.items.len() < l.capacity);
                     drop(inner);
-                    self.not_full.notify_all();
+                    if room_again && let Some(wake) = self.room.get() {
+                        wake();
+                    }
                     return batch;
                 }
             }
@@ -133,10 +154,98 @@ impl RouteQueues {
         }
     }
 
-    /// Wakes and releases everyone; later pushes are refused.
+    /// Wakes the dora side; later pushes are refused.
     pub fn close(&self) {
         self.lock().closed = true;
-        self.not_full.notify_all();
         self.not_empty.notify_waiters();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ros::RouteStats;
+    use arrow::array::StructArray;
+    use std::sync::atomic::AtomicUsize;
+
+    fn item(route: usize, seq: u64) -> Received {
+        Received {
+            route,
+            topic: "/t".into(),
+            type_name: "std_msgs/msg/Empty".into(),
+            message: StructArray::new_empty_fields(1, None),
+            info: crate::ros::rcl::MessageInfo {
+                publication_sequence_number: seq,
+                ..Default::default()
+            },
+            publisher_node: None,
+        }
+    }
+
+    fn queues(policies: &[QueuePolicy]) -> (Arc<RouteQueues>, Vec<Arc<RouteStats>>) {
+        let stats: Vec<Arc<RouteStats>> = policies.iter().map(|_| Arc::default()).collect();
+        let lanes = policies
+            .iter()
+            .zip(&stats)
+            .map(|(&p, s)| (2, p, s.clone()))
+            .collect();
+        (RouteQueues::new(lanes), stats)
+    }
+
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    #[test]
+    fn drop_oldest_keeps_the_newest_and_counts_the_drop() {
+        let (q, stats) = queues(&[QueuePolicy::DropOldest]);
+        for seq in 1..=3 {
+            assert!(q.has_room(0));
+            assert!(q.push(0, item(0, seq)));
+        }
+        let batch = block_on(q.pop_batch(10));
+        let seqs: Vec<u64> = batch
+            .iter()
+            .map(|r| r.info.publication_sequence_number)
+            .collect();
+        assert_eq!(seqs, [2, 3]);
+        assert_eq!(stats[0].dropped_queue_full.load(Ordering::Relaxed), 1);
+    }
+
+    #[test]
+    fn a_full_block_lane_has_no_room_but_the_others_do() {
+        let (q, stats) = queues(&[QueuePolicy::Block, QueuePolicy::DropOldest]);
+        let wakes = Arc::new(AtomicUsize::new(0));
+        let counter = wakes.clone();
+        q.on_room(move || {
+            counter.fetch_add(1, Ordering::Relaxed);
+        });
+        q.push(0, item(0, 1));
+        q.push(0, item(0, 2));
+        assert!(!q.has_room(0));
+        assert!(q.has_room(1));
+        q.push(1, item(1, 1));
+        // One batch of one per lane at most; the block lane gets room back
+        // and the receiver is woken to wait on its subscriptions again.
+        let batch = block_on(q.pop_batch(1));
+        assert_eq!(batch.len(), 1);
+        assert_eq!(batch[0].route, 0);
+        assert!(q.has_room(0));
+        assert_eq!(wakes.load(Ordering::Relaxed), 1);
+        // Not full before this pop: no wake-up.
+        block_on(q.pop_batch(10));
+        assert_eq!(wakes.load(Ordering::Relaxed), 1);
+        assert_eq!(stats[0].dropped_queue_full.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn closed_queues_refuse_pushes_and_end_the_dora_side() {
+        let (q, _) = queues(&[QueuePolicy::Block]);
+        q.close();
+        assert!(!q.push(0, item(0, 1)));
+        assert!(block_on(q.pop_batch(10)).is_empty());
     }
 }

@@ -182,9 +182,17 @@ impl Receiver {
                 Some(at) => at.saturating_duration_since(Instant::now()),
                 None => Duration::from_secs(1),
             };
+            // Subscriptions of a full `block` route are left out (their
+            // messages wait in DDS) until the dora side makes room, which
+            // triggers the wake guard condition.
+            let waiting_on: Vec<usize> = (0..self.active.len())
+                .filter(|&i| self.queues.has_room(self.active[i].route))
+                .collect();
             let ready = {
-                let subs: Vec<&RclSubscription> =
-                    self.active.iter().map(|a| &a.subscription).collect();
+                let subs: Vec<&RclSubscription> = waiting_on
+                    .iter()
+                    .map(|&i| &self.active[i].subscription)
+                    .collect();
                 match wait_set.wait(&subs, &[&self.shared.wake], timeout) {
                     Ok(ready) => ready,
                     Err(e) => {
@@ -198,21 +206,25 @@ impl Receiver {
                 replan_at = Some((last_plan + REPLAN_INTERVAL).max(Instant::now()));
             }
             for (sub, event) in ready.events {
-                self.handle_event(sub, event);
+                self.handle_event(waiting_on[sub], event);
             }
             for index in ready.subscriptions {
-                if !self.drain(index, &limiter) {
+                if !self.drain(waiting_on[index], &limiter) {
                     return; // the dora side has shut down
                 }
             }
         }
     }
 
-    /// Takes every waiting message of subscription `index`.
+    /// Takes every waiting message of subscription `index`, or as many as
+    /// its route's queue has room for.
     fn drain(&mut self, index: usize, limiter: &super::RateLimiter) -> bool {
         let active = &mut self.active[index];
         let stats = &self.routes[active.route].stats;
         loop {
+            if !self.queues.has_room(active.route) {
+                return true;
+            }
             let (decoded, info) = match active.subscription.take() {
                 Ok(Some((bytes, info))) => (active.codec.decode(bytes), info),
                 Ok(None) => return true,
