@@ -27,9 +27,14 @@ TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release"
 TICK = os.sysconf("SC_CLK_TCK")
 
 
+TRANSPORTS = None  # --fastdds-transports
+
+
 def env_for(domain):
     env = dict(os.environ)
     env.update(ROS_DOMAIN_ID=str(domain), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST", DORA_ZENOH_MULTICAST="off")
+    if TRANSPORTS:
+        env["FASTDDS_BUILTIN_TRANSPORTS"] = TRANSPORTS
     return env
 
 
@@ -56,7 +61,7 @@ def source(rate, count, env):
                           env=env, capture_output=True, text=True, timeout=600)
 
 
-def bridge_run(rate, count, env, depth=10, queue=10):
+def bridge_run(rate, count, env, depth=10, queue=10, binary=False, shm_pool_mb=None):
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp).resolve()
         result = work / "sink.json"
@@ -64,11 +69,12 @@ def bridge_run(rate, count, env, depth=10, queue=10):
             "from_ros:\n  - topic: /frames\n    type: sensor_msgs/msg/Image\n    output: frames\n"
             f"    qos: {{reliability: reliable, history: keep_last, depth: {depth}}}\n"
             f"    queue: {{size: {queue}}}\n"
+            + ("    bytes_as_binary: true\n" if binary else "") +
             "stats: {log_interval: 600s}\n")
         (work / "dataflow.yml").write_text(
             f"nodes:\n  - id: bridge\n    path: {TARGET / 'ros2-dora-bridge'}\n    args: --config bridge.yaml\n"
             f"    outputs: [frames]\n"
-            + (f"    env: {{GLIBC_TUNABLES: '{os.environ['BRIDGE_TUNABLES']}'}}\n" if os.environ.get("BRIDGE_TUNABLES") else "")
+            + (f"    env: {{DORA_NODE_SHM_POOL_SIZE: '{shm_pool_mb << 20}'}}\n" if shm_pool_mb else "")
             + f"  - id: sink\n    path: {TARGET / 'examples/dora_sink'}\n    env: {{RESULT_FILE: '{result}'}}\n"
             f"    inputs:\n      frames:\n        source: bridge/frames\n        queue_size: 1000\n")
         dora = subprocess.Popen(["dora", "run", str(work / "dataflow.yml"), "--stop-after", "600s"], env=env,
@@ -130,7 +136,13 @@ def main():
     parser.add_argument("--depth", type=int, default=10, help="the bridge route's reader history depth")
     parser.add_argument("--queue", type=int, default=10, help="the bridge route's queue towards dora")
     parser.add_argument("--skip-dds", action="store_true", help="only the bridge runs")
+    parser.add_argument("--shm-pool-mb", type=int,
+                        help="the bridge node's dora shared-memory pool (DORA_NODE_SHM_POOL_SIZE); dora's default is 8 MB")
+    parser.add_argument("--binary", action="store_true", help="uint8[] as Binary (bytes_as_binary) instead of List<UInt8>")
+    parser.add_argument("--fastdds-transports", help="FASTDDS_BUILTIN_TRANSPORTS for every process, e.g. LARGE_DATA")
     args = parser.parse_args()
+    global TRANSPORTS
+    TRANSPORTS = args.fastdds_transports
     domain = 180
     print("| rate (Hz) | DDS hop alone: received / sent (lossless runs) | "
           "bridge -> dora: received / sent (lossless runs) | bridge CPU per frame (median) |")
@@ -142,7 +154,8 @@ def main():
             if not args.skip_dds:
                 dds_runs.append(dds_run(rate, args.count, env_for(domain)))
             domain += 1
-            bridge_runs.append(bridge_run(rate, args.count, env_for(domain), args.depth, args.queue))
+            bridge_runs.append(bridge_run(rate, args.count, env_for(domain), args.depth, args.queue, args.binary,
+                                          args.shm_pool_mb))
             dds, bridge = (dds_runs or [{}])[-1], bridge_runs[-1]
             if dds.get("missing") or bridge.get("missing"):
                 print(f"  {rate:g} Hz, missing frame indices: DDS hop {dds.get('missing')}, "

@@ -12,7 +12,7 @@ use crate::ros::queue::{QueuePolicy, RouteQueues};
 use crate::ros::receiver::{FromRosRoute, LivenessReport, Receiver, RouteTarget};
 use crate::ros::{self, Publisher, RateLimiter, RosSide, RouteStats};
 use anyhow::Context;
-use arrow::array::{ArrayRef, Int64Array, StringArray, StructArray, UInt64Array};
+use arrow::array::{Array, ArrayRef, Int64Array, StringArray, StructArray, UInt64Array};
 use arrow::datatypes::{DataType, Field};
 use dora_node_api::dora_core::config::DataId;
 use dora_node_api::{DoraNode, Event, MetadataParameters, StopCause};
@@ -228,6 +228,7 @@ pub async fn run(options: RunOptions) -> anyhow::Result<()> {
         .liveness
         .as_ref()
         .map_or(OnLost::Ignore, |l| l.on_lost);
+    let mut shm_pool = dora_side::ShmPoolAdvisor::new(&node);
     let mut stats_timer = tokio::time::interval(config.stats.interval);
     let mut log_timer = tokio::time::interval(config.stats.log_interval);
     let mut diagnostics_timer = tokio::time::interval(DIAGNOSTICS_PERIOD);
@@ -380,6 +381,7 @@ pub async fn run(options: RunOptions) -> anyhow::Result<()> {
                 for received in batch {
                     let output = &outputs[received.route];
                     let params = dora_side::message_metadata(&received);
+                    shm_pool.check(output.as_ref(), &received.topic, received.message.get_array_memory_size());
                     let array: ArrayRef = Arc::new(received.message);
                     let started = std::time::Instant::now();
                     let sent = node.send_output(output.clone(), params, array);

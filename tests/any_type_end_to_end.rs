@@ -74,6 +74,18 @@ fn handful_of_types_including_4k_image_round_trip_through_dora() {
         s.node_logs()
     );
     assert!(!report.contains("mismatch"), "{report}");
+    // The 4K image (24.9 MB) cannot fit dora's default 8 MB pool four
+    // times: the bridge says once how to size it, and only for that output.
+    let advice: Vec<String> = dora
+        .output()
+        .into_iter()
+        .filter(|l| l.contains("shared_memory_pool_size:"))
+        .collect();
+    assert_eq!(advice.len(), 1, "{advice:?}\n{}", dump(&dora));
+    assert!(
+        advice[0].contains("output `ros_6`") && advice[0].contains("256MB"),
+        "{advice:?}"
+    );
     let status = dora.stop();
     assert!(
         status.is_some_and(|s| s.success()),
