@@ -474,7 +474,11 @@ fn start_recording(
     registry: &TypeRegistry,
 ) -> anyhow::Result<std::thread::JoinHandle<anyhow::Result<crate::bag::writer::Summary>>> {
     use crate::bag::writer::{BagWriter, TopicMeta};
-    let mut writer = BagWriter::create(&section.bag).context("record.bag")?;
+    let limits = crate::bag::writer::SplitLimits {
+        max_bytes: section.max_bag_size,
+        max_duration: section.max_bag_duration,
+    };
+    let mut writer = BagWriter::create_split(&section.bag, limits).context("record.bag")?;
     for route in &config.to_ros {
         let Some(publisher) = publishers.get(&DataId::from(route.input.clone())) else {
             continue;

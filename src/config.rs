@@ -39,6 +39,12 @@ pub struct Config {
 pub struct RecordSection {
     /// Bag directory to create (it must not exist).
     pub bag: std::path::PathBuf,
+    /// Start a new storage file after this many message bytes, e.g. `512MB`.
+    #[serde(default, deserialize_with = "opt_size")]
+    pub max_bag_size: Option<u64>,
+    /// Start a new storage file after this long, e.g. `60s`.
+    #[serde(default, deserialize_with = "opt_duration")]
+    pub max_bag_duration: Option<Duration>,
 }
 
 /// Replaying a bag straight into the dataflow (no ROS middleware).
@@ -358,6 +364,54 @@ fn opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::
         .transpose()
 }
 
+/// A size in bytes: a plain number, or with a unit: `KB`, `MB`, `GB`
+/// (powers of 1000) or `KiB`, `MiB`, `GiB` (powers of 1024).
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size such as `512MB` or `1GiB`"))?;
+    let scale: f64 = match unit.trim() {
+        "" | "B" => 1.0,
+        "KB" | "kB" => 1e3,
+        "MB" => 1e6,
+        "GB" => 1e9,
+        "KiB" => 1024.0,
+        "MiB" => 1024.0 * 1024.0,
+        "GiB" => 1024.0 * 1024.0 * 1024.0,
+        other => {
+            return Err(format!(
+                "unknown size unit `{other}` in `{text}`; use B, KB, MB, GB, KiB, MiB or GiB"
+            ));
+        }
+    };
+    let bytes = value * scale;
+    if !(bytes >= 1.0 && bytes < u64::MAX as f64) {
+        return Err(format!("`{text}`: a size must be at least 1 byte"));
+    }
+    Ok(bytes as u64)
+}
+
+fn opt_size<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Size {
+        Bytes(u64),
+        Text(String),
+    }
+    Option::<Size>::deserialize(d)?
+        .map(|size| match size {
+            Size::Bytes(0) => Err(serde::de::Error::custom("a size must be at least 1 byte")),
+            Size::Bytes(n) => Ok(n),
+            Size::Text(t) => parse_size(&t).map_err(serde::de::Error::custom),
+        })
+        .transpose()
+}
+
 impl Config {
     pub fn from_file(path: &Path) -> anyhow::Result<Self> {
         let text = std::fs::read_to_string(path)
@@ -515,5 +569,28 @@ mod tests {
         assert!(format!("{:#}", Config::from_yaml(bad).unwrap_err()).contains("to_ros[0].type"));
         assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
         assert!(parse_duration("10").is_err());
+    }
+
+    #[test]
+    fn sizes_take_plain_bytes_and_both_unit_families() {
+        assert_eq!(parse_size("4096").unwrap(), 4096);
+        assert_eq!(parse_size("20kB").unwrap(), 20_000);
+        assert_eq!(parse_size("1.5 MB").unwrap(), 1_500_000);
+        assert_eq!(parse_size("1GiB").unwrap(), 1 << 30);
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("12 parsecs").unwrap_err().contains("parsecs"));
+        let c =
+            Config::from_yaml("record: {bag: out, max_bag_size: 512MiB, max_bag_duration: 5m}\n")
+                .unwrap();
+        let record = c.record.unwrap();
+        assert_eq!(record.max_bag_size, Some(512 << 20));
+        assert_eq!(record.max_bag_duration, Some(Duration::from_secs(300)));
+        let c = Config::from_yaml("record: {bag: out, max_bag_size: 1000000}\n").unwrap();
+        assert_eq!(c.record.unwrap().max_bag_size, Some(1_000_000));
+        let err = format!(
+            "{:#}",
+            Config::from_yaml("record: {bag: out, max_bag_size: lots}\n").unwrap_err()
+        );
+        assert!(err.contains("lots"), "{err}");
     }
 }

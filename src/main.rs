@@ -103,6 +103,13 @@ enum BagCommand {
         /// Stop after this long, e.g. `30s`.
         #[arg(long, value_parser = parse_wait)]
         duration: Option<std::time::Duration>,
+        /// Start a new file (<bag>_1.mcap, ...) after this many message bytes,
+        /// e.g. `512MB`, `1GiB` or plain bytes.
+        #[arg(long, short = 'b', value_parser = ros2_dora_bridge::config::parse_size)]
+        max_bag_size: Option<u64>,
+        /// Start a new file after this long, e.g. `60s` or `5m`.
+        #[arg(long, short = 'd', value_parser = parse_wait)]
+        max_bag_duration: Option<std::time::Duration>,
     },
 }
 
@@ -173,6 +180,8 @@ fn dispatch(cli: Cli, rcl_args: Vec<String>) -> anyhow::Result<()> {
             regex,
             all,
             duration,
+            max_bag_size,
+            max_bag_duration,
         })) => {
             let regex = regex
                 .map(|r| regex::Regex::new(&r).with_context(|| format!("--regex `{r}`")))
@@ -185,6 +194,10 @@ fn dispatch(cli: Cli, rcl_args: Vec<String>) -> anyhow::Result<()> {
                     regex,
                     all,
                     duration,
+                    split: ros2_dora_bridge::bag::writer::SplitLimits {
+                        max_bytes: max_bag_size,
+                        max_duration: max_bag_duration,
+                    },
                     rcl_args,
                 },
                 stop,

@@ -335,13 +335,23 @@ fn damaged_and_unknown_bags_give_clear_errors_never_a_panic() {
 }
 
 #[test]
-fn a_bag_recorded_by_the_bridge_opens_with_rosbags_and_holds_what_was_played() {
+fn a_bag_recorded_by_the_bridge_in_split_files_opens_with_rosbags_and_holds_what_was_played() {
     let s = Scenario::new(86);
     let (bag, manifest) = make_bag(&s, "mcap");
     let out = p(&s.path("recorded"));
     let mut cmd = s.command(bridge_bin());
+    // 5 images of 9216 bytes and 11 small messages: at most 20 kB of
+    // messages per file makes at least 3 files.
     cmd.args([
-        "bag", "record", "-o", &out, "/chatter", "/image", "/latched",
+        "bag",
+        "record",
+        "-o",
+        &out,
+        "--max-bag-size",
+        "20kB",
+        "/chatter",
+        "/image",
+        "/latched",
     ]);
     let mut recorder = s.spawn("bag record", cmd);
     let mut cmd = s.command(bridge_bin());
@@ -429,8 +439,20 @@ fn a_bag_recorded_by_the_bridge_opens_with_rosbags_and_holds_what_was_played() {
         (span - want).abs() < 0.05,
         "recorded span {span:.3} s, played {want:.3} s"
     );
-    // Type hashes as the publishers announced them (std_msgs/String's).
+    // Split into files that each stand on their own.
     let metadata = std::fs::read_to_string(format!("{out}/metadata.yaml")).unwrap();
+    let files: Vec<&str> = metadata
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("- recorded_"))
+        .collect();
+    assert!(files.len() >= 3, "{metadata}");
+    for k in 0..files.len() {
+        assert!(
+            std::path::Path::new(&format!("{out}/recorded_{k}.mcap")).exists(),
+            "{metadata}"
+        );
+    }
+    // Type hashes as the publishers announced them (std_msgs/String's).
     assert!(
         metadata
             .contains("RIHS01_df668c740482bbd48fb39d76a70dfd4bd59db1288021743503259e948f6b1a18"),

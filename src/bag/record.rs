@@ -8,7 +8,7 @@
 //! history then absorbs the burst) rather than dropping: everything taken is
 //! written. Losses DDS reports (`MESSAGE_LOST`) are counted and printed.
 
-use super::writer::{BagWriter, TopicMeta};
+use super::writer::{BagWriter, SplitLimits, TopicMeta};
 use crate::msg::{TypeName, TypeRegistry};
 use crate::ros::graph::{auto_subscription_qos, describe_qos, foreign_publishers};
 use crate::ros::rcl::{self, History, RclSubscription, SubscriptionEvent, WaitSet};
@@ -30,6 +30,8 @@ pub struct RecordOptions {
     pub all: bool,
     /// Stop after this long.
     pub duration: Option<Duration>,
+    /// When to start the next storage file.
+    pub split: SplitLimits,
     pub rcl_args: Vec<String>,
 }
 
@@ -59,7 +61,7 @@ pub fn record(options: RecordOptions, stop: Arc<AtomicBool>) -> anyhow::Result<(
         anyhow::bail!("say what to record: topics, --regex RE, or --all");
     }
     let registry = Arc::new(TypeRegistry::from_environment());
-    let mut writer = BagWriter::create(&options.output)?;
+    let mut writer = BagWriter::create_split(&options.output, options.split)?;
     let ros = RosSide::start(
         &options.rcl_args,
         "bag_recorder",

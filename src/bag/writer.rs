@@ -1,12 +1,35 @@
-//! Writing rosbag2 bags: one MCAP file (profile `ros2`, `ros2msg` schemas,
-//! `cdr` messages, rosbag2's channel metadata) and the `metadata.yaml`
-//! (version 9, as Jazzy's rosbag2 writes it).
+//! Writing rosbag2 bags: MCAP files (profile `ros2`, `ros2msg` schemas,
+//! `cdr` messages, rosbag2's channel metadata), split by size or duration
+//! like `ros2 bag record -b/-d`, and the `metadata.yaml` (version 9, as
+//! Jazzy's rosbag2 writes it).
 
 use crate::ros::rcl::{self, Durability, History, Liveliness, Reliability};
 use anyhow::{Context, bail};
 use std::collections::{BTreeMap, HashMap};
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// When to start the next storage file (`<bag>_1.mcap`, ...), like
+/// `ros2 bag record --max-bag-size/--max-bag-duration`. A file always takes
+/// at least one message, so one message larger than `max_bytes` gets a file
+/// of its own.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SplitLimits {
+    /// Message bytes per file.
+    pub max_bytes: Option<u64>,
+    /// Span of receive times per file.
+    pub max_duration: Option<Duration>,
+}
+
+/// One storage file's share of the bag, for `metadata.yaml`.
+struct FileStats {
+    name: String,
+    first_ns: Option<u64>,
+    last_ns: u64,
+    messages: u64,
+    bytes: u64,
+}
 
 /// A topic as recorded.
 pub struct TopicMeta {
@@ -28,7 +51,10 @@ struct TopicState {
 
 pub struct BagWriter {
     dir: PathBuf,
-    file_name: String,
+    stem: String,
+    limits: SplitLimits,
+    /// Every file so far; the last one is being written.
+    files: Vec<FileStats>,
     mcap: mcap::Writer<BufWriter<std::fs::File>>,
     topics: HashMap<String, TopicState>,
     order: Vec<String>,
@@ -45,8 +71,14 @@ pub struct Summary {
 }
 
 impl BagWriter {
-    /// Creates bag directory `dir` (which must not exist, like rosbag2).
+    /// Creates bag directory `dir` (which must not exist, like rosbag2),
+    /// written as one file.
     pub fn create(dir: &Path) -> anyhow::Result<Self> {
+        Self::create_split(dir, SplitLimits::default())
+    }
+
+    /// Creates bag directory `dir`, starting a new file at `limits`.
+    pub fn create_split(dir: &Path, limits: SplitLimits) -> anyhow::Result<Self> {
         if dir.exists() {
             bail!("`{}` already exists; give a new bag name", dir.display());
         }
@@ -55,19 +87,12 @@ impl BagWriter {
         let stem = dir
             .file_name()
             .map_or("bag".into(), |n| n.to_string_lossy().into_owned());
-        let file_name = format!("{stem}_0.mcap");
-        let file = std::fs::File::create(dir.join(&file_name))
-            .with_context(|| format!("cannot create `{}`", dir.join(&file_name).display()))?;
-        // No chunk compression: recording must keep up with camera streams;
-        // `ros2 bag` also records uncompressed by default.
-        let options = mcap::WriteOptions::new()
-            .compression(None)
-            .profile("ros2")
-            .library(concat!("ros2-dora-bridge ", env!("CARGO_PKG_VERSION")));
-        let mcap = options.create(BufWriter::with_capacity(1 << 20, file))?;
+        let (name, mcap) = open_file(dir, &stem, 0)?;
         Ok(BagWriter {
             dir: dir.to_path_buf(),
-            file_name,
+            stem,
+            limits,
+            files: vec![FileStats::new(name)],
             mcap,
             topics: HashMap::new(),
             order: Vec::new(),
@@ -82,20 +107,7 @@ impl BagWriter {
         if self.topics.contains_key(&meta.name) {
             return Ok(());
         }
-        let schema = if meta.definition.is_empty() {
-            0
-        } else {
-            self.mcap
-                .add_schema(&meta.type_name, "ros2msg", meta.definition.as_bytes())?
-        };
-        let mut metadata = BTreeMap::new();
-        metadata.insert(
-            "offered_qos_profiles".to_string(),
-            serde_yaml::to_string(&qos_yaml(&meta.offered_qos))?,
-        );
-        let channel = self
-            .mcap
-            .add_channel(schema, &meta.name, "cdr", &metadata)?;
+        let channel = register(&mut self.mcap, &meta)?;
         self.order.push(meta.name.clone());
         self.topics.insert(
             meta.name.clone(),
@@ -116,6 +128,12 @@ impl BagWriter {
         publish_time_ns: u64,
         data: &[u8],
     ) -> anyhow::Result<()> {
+        if !self.topics.contains_key(topic) {
+            bail!("{topic}: written before it was added");
+        }
+        if self.file_is_full(log_time_ns, data.len() as u64) {
+            self.next_file()?;
+        }
         let Some(state) = self.topics.get_mut(topic) else {
             bail!("{topic}: written before it was added");
         };
@@ -138,6 +156,43 @@ impl BagWriter {
         self.last_ns = self.last_ns.max(log_time_ns);
         self.messages += 1;
         self.bytes += data.len() as u64;
+        if let Some(file) = self.files.last_mut() {
+            file.add(log_time_ns, data.len() as u64);
+        }
+        Ok(())
+    }
+
+    /// Whether a message of `len` bytes received at `log_time_ns` belongs
+    /// in a new file.
+    fn file_is_full(&self, log_time_ns: u64, len: u64) -> bool {
+        let Some(file) = self.files.last().filter(|f| f.messages > 0) else {
+            return false;
+        };
+        let too_big = self
+            .limits
+            .max_bytes
+            .is_some_and(|max| file.bytes + len > max);
+        let too_long = self.limits.max_duration.is_some_and(|max| {
+            let span = log_time_ns.saturating_sub(file.first_ns.unwrap_or(log_time_ns));
+            u128::from(span) >= max.as_nanos()
+        });
+        too_big || too_long
+    }
+
+    /// Closes the current file and opens the next, with every topic's
+    /// schema and channel again (each MCAP file stands on its own).
+    fn next_file(&mut self) -> anyhow::Result<()> {
+        let (name, mcap) = open_file(&self.dir, &self.stem, self.files.len())?;
+        let mut done = std::mem::replace(&mut self.mcap, mcap);
+        done.finish()?;
+        for topic in &self.order {
+            let state = self
+                .topics
+                .get_mut(topic)
+                .expect("ordered topics are known");
+            state.channel = register(&mut self.mcap, &state.meta)?;
+        }
+        self.files.push(FileStats::new(name));
         Ok(())
     }
 
@@ -183,19 +238,13 @@ impl BagWriter {
             ("compression_mode", "".into()),
             (
                 "relative_file_paths",
-                serde_yaml::Value::Sequence(vec![self.file_name.clone().into()]),
+                serde_yaml::Value::Sequence(
+                    self.files.iter().map(|f| f.name.clone().into()).collect(),
+                ),
             ),
             (
                 "files",
-                serde_yaml::Value::Sequence(vec![yaml_map(vec![
-                    ("path", self.file_name.clone().into()),
-                    (
-                        "starting_time",
-                        yaml_map(vec![("nanoseconds_since_epoch", start.into())]),
-                    ),
-                    ("duration", yaml_map(vec![("nanoseconds", duration.into())])),
-                    ("message_count", self.messages.into()),
-                ])]),
+                serde_yaml::Value::Sequence(self.files.iter().map(FileStats::yaml).collect()),
             ),
             ("custom_data", serde_yaml::Value::Null),
             (
@@ -216,6 +265,84 @@ impl BagWriter {
             bytes: self.bytes,
         })
     }
+}
+
+impl FileStats {
+    fn new(name: String) -> Self {
+        FileStats {
+            name,
+            first_ns: None,
+            last_ns: 0,
+            messages: 0,
+            bytes: 0,
+        }
+    }
+
+    fn add(&mut self, log_time_ns: u64, len: u64) {
+        self.first_ns = Some(self.first_ns.map_or(log_time_ns, |f| f.min(log_time_ns)));
+        self.last_ns = self.last_ns.max(log_time_ns);
+        self.messages += 1;
+        self.bytes += len;
+    }
+
+    fn yaml(&self) -> serde_yaml::Value {
+        let start = self.first_ns.unwrap_or(0);
+        yaml_map(vec![
+            ("path", self.name.clone().into()),
+            (
+                "starting_time",
+                yaml_map(vec![("nanoseconds_since_epoch", start.into())]),
+            ),
+            (
+                "duration",
+                yaml_map(vec![(
+                    "nanoseconds",
+                    self.last_ns.saturating_sub(start).into(),
+                )]),
+            ),
+            ("message_count", self.messages.into()),
+        ])
+    }
+}
+
+/// Creates `<stem>_<index>.mcap` in `dir`.
+fn open_file(
+    dir: &Path,
+    stem: &str,
+    index: usize,
+) -> anyhow::Result<(String, mcap::Writer<BufWriter<std::fs::File>>)> {
+    let name = format!("{stem}_{index}.mcap");
+    let file = std::fs::File::create(dir.join(&name))
+        .with_context(|| format!("cannot create `{}`", dir.join(&name).display()))?;
+    // No chunk compression: recording must keep up with camera streams;
+    // `ros2 bag` also records uncompressed by default.
+    let options = mcap::WriteOptions::new()
+        .compression(None)
+        .profile("ros2")
+        .library(concat!("ros2-dora-bridge ", env!("CARGO_PKG_VERSION")));
+    let mcap = options.create(BufWriter::with_capacity(1 << 20, file))?;
+    Ok((name, mcap))
+}
+
+/// Adds a topic's schema and channel to one MCAP file; returns the channel id.
+fn register(
+    mcap: &mut mcap::Writer<BufWriter<std::fs::File>>,
+    meta: &TopicMeta,
+) -> anyhow::Result<u16> {
+    let schema = if meta.definition.is_empty() {
+        0
+    } else {
+        mcap.add_schema(&meta.type_name, "ros2msg", meta.definition.as_bytes())?
+    };
+    let mut metadata = BTreeMap::new();
+    metadata.insert(
+        "offered_qos_profiles".to_string(),
+        serde_yaml::to_string(&qos_yaml(&meta.offered_qos))?,
+    );
+    if !meta.type_hash.is_empty() {
+        metadata.insert("topic_type_hash".to_string(), meta.type_hash.clone());
+    }
+    Ok(mcap.add_channel(schema, &meta.name, "cdr", &metadata)?)
 }
 
 fn yaml_map(entries: Vec<(&str, serde_yaml::Value)>) -> serde_yaml::Value {
@@ -290,4 +417,85 @@ fn qos_yaml(profiles: &[rcl::QosProfile]) -> serde_yaml::Value {
             })
             .collect(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn topic(name: &str) -> TopicMeta {
+        TopicMeta {
+            name: name.into(),
+            type_name: "std_msgs/msg/String".into(),
+            definition: "string data\n".into(),
+            offered_qos: vec![rcl::default_qos()],
+            type_hash: String::new(),
+        }
+    }
+
+    fn written_files(dir: &Path) -> Vec<String> {
+        let mut files: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".mcap"))
+            .collect();
+        files.sort();
+        files
+    }
+
+    #[test]
+    fn splits_by_duration_and_every_file_reads_back() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("run");
+        let limits = SplitLimits {
+            max_bytes: None,
+            max_duration: Some(Duration::from_secs(1)),
+        };
+        let mut writer = BagWriter::create_split(&dir, limits).unwrap();
+        writer.add_topic(topic("/a")).unwrap();
+        writer.add_topic(topic("/b")).unwrap();
+        // 0.0 .. 2.5 s in 0.5 s steps: files [0, 0.5], [1.0, 1.5], [2.0, 2.5].
+        for k in 0..6u64 {
+            let name = if k % 2 == 0 { "/a" } else { "/b" };
+            writer
+                .write(name, k * 500_000_000, 0, &[0, 1, 0, 0, 2, 0, 0, 0, b'x', 0])
+                .unwrap();
+        }
+        let summary = writer.finish().unwrap();
+        assert_eq!(summary.messages, 6);
+        assert_eq!(
+            written_files(&dir),
+            ["run_0.mcap", "run_1.mcap", "run_2.mcap"]
+        );
+        let bag = crate::bag::Bag::open(&dir).unwrap();
+        assert_eq!(bag.files.len(), 3);
+        let read: Vec<(String, u64)> = bag
+            .messages(|_| true)
+            .map(|m| m.map(|m| (m.topic.to_string(), m.log_time_ns)))
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(read.len(), 6);
+        assert!(read.windows(2).all(|w| w[0].1 < w[1].1), "{read:?}");
+        let meta = std::fs::read_to_string(dir.join("metadata.yaml")).unwrap();
+        assert_eq!(meta.matches("message_count: 2").count(), 3, "{meta}");
+    }
+
+    #[test]
+    fn a_message_larger_than_the_size_limit_gets_a_file_of_its_own() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("big");
+        let limits = SplitLimits {
+            max_bytes: Some(100),
+            max_duration: None,
+        };
+        let mut writer = BagWriter::create_split(&dir, limits).unwrap();
+        writer.add_topic(topic("/a")).unwrap();
+        for (k, len) in [10usize, 500, 10, 10].into_iter().enumerate() {
+            writer.write("/a", k as u64, 0, &vec![0; len]).unwrap();
+        }
+        writer.finish().unwrap();
+        // [10], [500], [10, 10]
+        assert_eq!(written_files(&dir).len(), 3);
+    }
 }
