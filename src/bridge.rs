@@ -229,6 +229,8 @@ pub async fn run(options: RunOptions) -> anyhow::Result<()> {
         .as_ref()
         .map_or(OnLost::Ignore, |l| l.on_lost);
     let mut shm_pool = dora_side::ShmPoolAdvisor::new(&node);
+    // Its own limiter, so slow-send warnings never hide send errors.
+    let slow_send_limiter = RateLimiter::new(Duration::from_secs(10));
     let mut stats_timer = tokio::time::interval(config.stats.interval);
     let mut log_timer = tokio::time::interval(config.stats.log_interval);
     let mut diagnostics_timer = tokio::time::interval(DIAGNOSTICS_PERIOD);
@@ -388,7 +390,7 @@ pub async fn run(options: RunOptions) -> anyhow::Result<()> {
                     let took = started.elapsed();
                     if took >= SLOW_DORA_SEND {
                         // Meanwhile the route's queue and then its DDS history fill up.
-                        limiter.warn(|| {
+                        slow_send_limiter.warn(|| {
                             format!(
                                 "{}: dora took {} ms to accept a message on output `{output}`",
                                 received.topic,
