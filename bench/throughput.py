@@ -74,7 +74,7 @@ def bridge_run(rate, count, env, depth=10, queue=10, binary=False, shm_pool_mb=N
         (work / "dataflow.yml").write_text(
             f"nodes:\n  - id: bridge\n    path: {TARGET / 'ros2-dora-bridge'}\n    args: --config bridge.yaml\n"
             f"    outputs: [frames]\n"
-            + (f"    env: {{DORA_NODE_SHM_POOL_SIZE: '{shm_pool_mb << 20}'}}\n" if shm_pool_mb else "")
+            + (f"    shared_memory_pool_size: {shm_pool_mb}MB\n" if shm_pool_mb else "")
             + f"  - id: sink\n    path: {TARGET / 'examples/dora_sink'}\n    env: {{RESULT_FILE: '{result}'}}\n"
             f"    inputs:\n      frames:\n        source: bridge/frames\n        queue_size: 1000\n")
         dora = subprocess.Popen(["dora", "run", str(work / "dataflow.yml"), "--stop-after", "600s"], env=env,

@@ -229,6 +229,7 @@ pub async fn run(options: RunOptions) -> anyhow::Result<()> {
         .as_ref()
         .map_or(OnLost::Ignore, |l| l.on_lost);
     let mut shm_pool = dora_side::ShmPoolAdvisor::new(&node);
+    shm_pool.warm_up(&mut node);
     // Its own limiter, so slow-send warnings never hide send errors.
     let slow_send_limiter = RateLimiter::new(Duration::from_secs(10));
     let mut stats_timer = tokio::time::interval(config.stats.interval);

@@ -364,8 +364,8 @@ fn opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::
         .transpose()
 }
 
-/// A size in bytes: a plain number, or with a unit: `KB`, `MB`, `GB`
-/// (powers of 1000) or `KiB`, `MiB`, `GiB` (powers of 1024).
+/// A size in bytes: a plain number, or with a unit `KB`, `MB`, `GB` (powers
+/// of 1024, as dora reads `shared_memory_pool_size`; `KiB`, `MiB`, `GiB` too).
 pub fn parse_size(text: &str) -> Result<u64, String> {
     let text = text.trim();
     let split = text
@@ -377,12 +377,9 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         .map_err(|_| format!("`{text}` is not a size such as `512MB` or `1GiB`"))?;
     let scale: f64 = match unit.trim() {
         "" | "B" => 1.0,
-        "KB" | "kB" => 1e3,
-        "MB" => 1e6,
-        "GB" => 1e9,
-        "KiB" => 1024.0,
-        "MiB" => 1024.0 * 1024.0,
-        "GiB" => 1024.0 * 1024.0 * 1024.0,
+        "KB" | "kB" | "KiB" => 1024.0,
+        "MB" | "MiB" => 1024.0 * 1024.0,
+        "GB" | "GiB" => 1024.0 * 1024.0 * 1024.0,
         other => {
             return Err(format!(
                 "unknown size unit `{other}` in `{text}`; use B, KB, MB, GB, KiB, MiB or GiB"
@@ -574,8 +571,8 @@ mod tests {
     #[test]
     fn sizes_take_plain_bytes_and_both_unit_families() {
         assert_eq!(parse_size("4096").unwrap(), 4096);
-        assert_eq!(parse_size("20kB").unwrap(), 20_000);
-        assert_eq!(parse_size("1.5 MB").unwrap(), 1_500_000);
+        assert_eq!(parse_size("20kB").unwrap(), 20 * 1024);
+        assert_eq!(parse_size("1.5 MB").unwrap(), 1536 * 1024);
         assert_eq!(parse_size("1GiB").unwrap(), 1 << 30);
         assert!(parse_size("0").is_err());
         assert!(parse_size("12 parsecs").unwrap_err().contains("parsecs"));

@@ -104,7 +104,7 @@ enum BagCommand {
         #[arg(long, value_parser = parse_wait)]
         duration: Option<std::time::Duration>,
         /// Start a new file (<bag>_1.mcap, ...) after this many message bytes,
-        /// e.g. `512MB`, `1GiB` or plain bytes.
+        /// e.g. `512MB`, `1GB` (powers of 1024) or plain bytes.
         #[arg(long, short = 'b', value_parser = ros2_dora_bridge::config::parse_size)]
         max_bag_size: Option<u64>,
         /// Start a new file after this long, e.g. `60s` or `5m`.

@@ -26,7 +26,7 @@ fn string_from_rclpy_arrives_at_dora_as_one_row_struct_array() {
     );
     let mut dora = s.dora_run(&format!(
         "nodes:\n\
-         \x20 - id: bridge\n    path: {bridge}\n    args: --config bridge.yaml\n    outputs: [greeting]\n\
+         \x20 - id: bridge\n    path: {bridge}\n    args: --config bridge.yaml\n    shared_memory_pool_size: 16MB\n    outputs: [greeting]\n\
          \x20 - id: recorder\n    path: {recorder}\n    env:\n      RECORD_FILE: {record}\n    inputs:\n      greeting: bridge/greeting\n",
         bridge = bridge_bin(),
         recorder = p(&python_script("dora_record.py")),
@@ -49,6 +49,23 @@ fn string_from_rclpy_arrives_at_dora_as_one_row_struct_array() {
             .unwrap_or(0)
             > 0,
         "{got}"
+    );
+    // A pool the dataflow sized is warmed up at start; small messages get
+    // no advice about it.
+    let output = dora.output();
+    assert!(
+        output
+            .iter()
+            .any(|l| l.contains("dora shared-memory pool of 16 MB warmed up")),
+        "{}",
+        dump(&dora)
+    );
+    assert!(
+        !output
+            .iter()
+            .any(|l| l.contains("shared_memory_pool_size:")),
+        "{}",
+        dump(&dora)
     );
     let status = dora.stop();
     assert!(
