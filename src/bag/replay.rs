@@ -12,7 +12,7 @@ use crate::dora_side::{META_RECEIVED_TIMESTAMP, META_SOURCE_TIMESTAMP, META_TOPI
 use crate::msg::TypeName;
 use crate::ros::RateLimiter;
 use anyhow::Context;
-use arrow::array::ArrayRef;
+use arrow::array::{Array, ArrayRef};
 use dora_node_api::dora_core::config::DataId;
 use dora_node_api::{DoraNode, Event, EventStream, MetadataParameters, Parameter};
 use futures::StreamExt;
@@ -102,6 +102,9 @@ pub async fn run(
     let mut sigterm = signal(SignalKind::terminate()).context("cannot install SIGTERM handler")?;
     tokio::time::sleep(replay.start_delay).await;
     let limiter = RateLimiter::new(Duration::from_secs(5));
+    // Bags of images need a pool as much as live cameras do.
+    let mut shm_pool = crate::dora_side::ShmPoolAdvisor::new(&node);
+    shm_pool.warm_up(&mut node);
     let bag_name = Parameter::String(bag.path.display().to_string());
     let mut codecs: HashMap<Arc<str>, Option<MessageCodec>> = HashMap::new();
     let mut first: Option<(u64, tokio::time::Instant)> = None;
@@ -188,6 +191,11 @@ pub async fn run(
                     ),
                 );
                 params.insert(META_BAG.into(), bag_name.clone());
+                shm_pool.check(
+                    route.output.as_ref(),
+                    &message.topic,
+                    array.get_array_memory_size(),
+                );
                 let array: ArrayRef = Arc::new(array);
                 match node.send_output(route.output.clone(), params, array) {
                     Ok(()) => sent += 1,
