@@ -28,6 +28,7 @@ TICK = os.sysconf("SC_CLK_TCK")
 
 
 TRANSPORTS = None  # --fastdds-transports
+PROFILE = None  # --fastdds-profile
 
 
 def env_for(domain):
@@ -35,6 +36,8 @@ def env_for(domain):
     env.update(ROS_DOMAIN_ID=str(domain), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST", DORA_ZENOH_MULTICAST="off")
     if TRANSPORTS:
         env["FASTDDS_BUILTIN_TRANSPORTS"] = TRANSPORTS
+    if PROFILE:
+        env["FASTRTPS_DEFAULT_PROFILES_FILE"] = PROFILE
     return env
 
 
@@ -140,9 +143,12 @@ def main():
                         help="the bridge node's dora shared-memory pool (DORA_NODE_SHM_POOL_SIZE); dora's default is 8 MB")
     parser.add_argument("--binary", action="store_true", help="uint8[] as Binary (bytes_as_binary) instead of List<UInt8>")
     parser.add_argument("--fastdds-transports", help="FASTDDS_BUILTIN_TRANSPORTS for every process, e.g. LARGE_DATA")
+    parser.add_argument("--fastdds-profile",
+                        help="a Fast DDS XML profile for every process, e.g. config/fastdds_large_messages.xml")
     args = parser.parse_args()
-    global TRANSPORTS
+    global TRANSPORTS, PROFILE
     TRANSPORTS = args.fastdds_transports
+    PROFILE = args.fastdds_profile and str(Path(args.fastdds_profile).resolve())
     domain = 180
     print("| rate (Hz) | DDS hop alone: received / sent (lossless runs) | "
           "bridge -> dora: received / sent (lossless runs) | bridge CPU per frame (median) |")

@@ -52,6 +52,7 @@ fn colcon_build_installs_the_package() {
     for shared in [
         "share/ros2_dora_bridge/package.xml",
         "share/ros2_dora_bridge/config/example.yaml",
+        "share/ros2_dora_bridge/config/fastdds_large_messages.xml",
         "share/ros2_dora_bridge/launch/bridge.launch.py",
         "share/ament_index/resource_index/packages/ros2_dora_bridge",
     ] {

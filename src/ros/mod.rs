@@ -1,6 +1,7 @@
 //! The ROS side: one rcl node. A receiver thread owns the subscriptions
 //! (see `receiver`); publishers are used directly by the dora side.
 
+pub mod fastdds;
 pub mod graph;
 pub mod qos;
 pub mod queue;
@@ -80,6 +81,7 @@ pub struct Publisher {
     type_support: Arc<TypeSupport>,
     inner: Mutex<Option<RclPublisher>>,
     buffer: Mutex<Vec<u8>>,
+    segment_advice: Arc<fastdds::SegmentAdvisor>,
     /// Copies of what was published, for recording into a bag.
     tap: Mutex<Option<std::sync::mpsc::SyncSender<Tapped>>>,
 }
@@ -191,6 +193,11 @@ impl Publisher {
                 .encode_row(structs, row, std::mem::take(&mut *buffer))
             {
                 Ok(cdr) => {
+                    self.segment_advice.check(
+                        fastdds::Direction::Published,
+                        &self.topic,
+                        cdr.len(),
+                    );
                     let outcome = match inner.as_ref() {
                         Some(publisher) => publisher.publish(&cdr).map_err(|e| e.to_string()),
                         None => Err("no publisher".to_string()),
@@ -245,6 +252,8 @@ impl Publisher {
         let publisher = inner
             .as_ref()
             .ok_or_else(|| anyhow::anyhow!("{}: publisher withdrawn", self.topic))?;
+        self.segment_advice
+            .check(fastdds::Direction::Published, &self.topic, cdr.len());
         publisher.publish(cdr)?;
         self.stats.forwarded.fetch_add(1, Ordering::Relaxed);
         Ok(())
@@ -301,6 +310,8 @@ pub struct RosShared {
     stop: AtomicBool,
     prefixes: Vec<PathBuf>,
     type_supports: Mutex<HashMap<TypeName, Arc<TypeSupport>>>,
+    /// Says when large messages meet Fast DDS's default transports.
+    pub segment_advice: Arc<fastdds::SegmentAdvisor>,
 }
 
 impl RosShared {
@@ -357,6 +368,7 @@ impl RosSide {
                 stop: AtomicBool::new(false),
                 prefixes,
                 type_supports: Mutex::new(HashMap::new()),
+                segment_advice: Arc::new(fastdds::SegmentAdvisor::for_this_process()),
             }),
             receiver: None,
         })
@@ -394,6 +406,7 @@ impl RosSide {
             type_support,
             inner: Mutex::new(None),
             buffer: Mutex::new(Vec::new()),
+            segment_advice: self.shared.segment_advice.clone(),
             tap: Mutex::new(None),
         };
         publisher.restore()?;

@@ -63,6 +63,19 @@ fn cstring(what: &str, s: &str) -> Result<CString, RclError> {
     })
 }
 
+/// The RMW this process runs on, e.g. `rmw_fastrtps_cpp`.
+pub fn rmw_implementation() -> String {
+    // SAFETY: returns a pointer to a static NUL-terminated string (or null),
+    // valid for the life of the process; we copy it.
+    unsafe {
+        let id = sys::rmw_get_implementation_identifier();
+        if id.is_null() {
+            return String::new();
+        }
+        CStr::from_ptr(id).to_string_lossy().into_owned()
+    }
+}
+
 /// An initialised rcl context (one DDS participant per process).
 pub struct RclContext {
     context: Box<sys::rcl_context_t>,

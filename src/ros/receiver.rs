@@ -226,7 +226,14 @@ impl Receiver {
                 return true;
             }
             let (decoded, info) = match active.subscription.take() {
-                Ok(Some((bytes, info))) => (active.codec.decode(bytes), info),
+                Ok(Some((bytes, info))) => {
+                    self.shared.segment_advice.check(
+                        super::fastdds::Direction::Received,
+                        &active.topic,
+                        bytes.len(),
+                    );
+                    (active.codec.decode(bytes), info)
+                }
                 Ok(None) => return true,
                 Err(e) => {
                     limiter.warn(|| format!("{}: take failed: {e}", active.topic));
