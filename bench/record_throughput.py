@@ -58,8 +58,10 @@ def cpu_seconds(pid):
         return None
 
 
-def run(rate, seconds, domain, work):
+def run(rate, seconds, domain, work, fastdds_profile=None):
     env = dict(os.environ, ROS_DOMAIN_ID=str(domain), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST")
+    if fastdds_profile:
+        env["FASTRTPS_DEFAULT_PROFILES_FILE"] = fastdds_profile
     source = work / f"source_{rate}"
     frames = make_source(source, rate, seconds)
     out = work / f"recorded_{rate}"
@@ -92,11 +94,14 @@ def main():
     parser.add_argument("--rates", default="30,45,60")
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--dir", default=None, help="where the bags go (default: a temp dir)")
+    parser.add_argument("--fastdds-profile",
+                        help="a Fast DDS XML profile for player and recorder, e.g. config/fastdds_large_messages.xml")
     args = parser.parse_args()
+    profile = args.fastdds_profile and str(Path(args.fastdds_profile).resolve())
     results = []
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         for i, rate in enumerate(float(r) for r in args.rates.split(",")):
-            r = run(rate, args.seconds, 190 + i, Path(tmp))
+            r = run(rate, args.seconds, 190 + i, Path(tmp), profile)
             print(f"# {json.dumps(r)}", file=sys.stderr, flush=True)
             results.append(r)
     print("| rate per stream (Hz) | frames recorded / played | lost in DDS | recorder CPU per frame | written MB/s |")
