@@ -130,36 +130,39 @@ mod tests {
 
     #[test]
     fn defaults_only_for_fast_dds_without_any_configuration() {
-        let empty = std::env::temp_dir().join("ros2_dora_bridge_fastdds_test_empty");
-        std::fs::create_dir_all(&empty).unwrap();
-        assert!(default_transports("rmw_fastrtps_cpp", no_variables, &empty));
+        let empty_dir = tempfile::tempdir().unwrap();
+        let empty = empty_dir.path();
+        assert!(default_transports("rmw_fastrtps_cpp", no_variables, empty));
         assert!(default_transports(
             "rmw_fastrtps_dynamic_cpp",
             no_variables,
-            &empty
+            empty
         ));
         assert!(!default_transports(
             "rmw_cyclonedds_cpp",
             no_variables,
-            &empty
+            empty
         ));
         let profile = |name: &str| {
             (name == "FASTRTPS_DEFAULT_PROFILES_FILE").then(|| "/some/profile.xml".to_string())
         };
-        assert!(!default_transports("rmw_fastrtps_cpp", profile, &empty));
+        assert!(!default_transports("rmw_fastrtps_cpp", profile, empty));
         let transports =
             |name: &str| (name == "FASTDDS_BUILTIN_TRANSPORTS").then(|| "LARGE_DATA".to_string());
-        assert!(!default_transports("rmw_fastrtps_cpp", transports, &empty));
+        assert!(!default_transports("rmw_fastrtps_cpp", transports, empty));
         let blank = |_: &str| Some(" ".to_string());
-        assert!(default_transports("rmw_fastrtps_cpp", blank, &empty));
+        assert!(default_transports("rmw_fastrtps_cpp", blank, empty));
 
-        let with_file = std::env::temp_dir().join("ros2_dora_bridge_fastdds_test_file");
-        std::fs::create_dir_all(&with_file).unwrap();
-        std::fs::write(with_file.join("DEFAULT_FASTRTPS_PROFILES.xml"), "<dds/>").unwrap();
+        let with_file = tempfile::tempdir().unwrap();
+        std::fs::write(
+            with_file.path().join("DEFAULT_FASTRTPS_PROFILES.xml"),
+            "<dds/>",
+        )
+        .unwrap();
         assert!(!default_transports(
             "rmw_fastrtps_cpp",
             no_variables,
-            &with_file
+            with_file.path()
         ));
     }
 
