@@ -162,6 +162,11 @@ fn take_loop(
         for index in ready.subscriptions {
             let sub = &mut subscribed[index];
             while let Some((bytes, info)) = sub.subscription.take()? {
+                shared.segment_advice.check(
+                    crate::ros::fastdds::Direction::Received,
+                    &sub.topic,
+                    bytes.len(),
+                );
                 let now = SystemTime::now()
                     .duration_since(UNIX_EPOCH)
                     .map_or(0, |d| d.as_nanos() as u64);
