@@ -2,7 +2,9 @@
 #   make demo   set up if needed, build, run the chatter demo (ROS <-> dora)
 #   make test   set up if needed, build, lint, run every test
 SHELL := /bin/bash
-ENV := source $(CURDIR)/.workbench/env.sh
+# The workbench scripts/setup.sh uses: ROS2_DORA_BRIDGE_WORKBENCH if set
+# (another clone's env.sh exports it), else this clone's.
+ENV := source "$${ROS2_DORA_BRIDGE_WORKBENCH:-$(CURDIR)/.workbench}/env.sh"
 CARGO_TARGET_DIR ?= $(CURDIR)/target
 export CARGO_TARGET_DIR
 
