@@ -32,8 +32,9 @@ fn main() -> anyhow::Result<()> {
         if ready.subscriptions.is_empty() {
             continue;
         }
-        while let Some((bytes, _)) = subscription.take()? {
-            publisher.publish(bytes)?;
+        // Borrowed, never adopted: the take buffer is reused.
+        while let Some((taken, _)) = subscription.take(usize::MAX)? {
+            publisher.publish(taken.bytes())?;
         }
     }
 }

@@ -32,7 +32,8 @@ fn main() -> anyhow::Result<()> {
     let mut seen = Vec::new();
     while Instant::now() < end {
         wait_set.wait(&[&subscription], &[&wake], Duration::from_millis(100))?;
-        while let Some((bytes, _)) = subscription.take()? {
+        while let Some((taken, _)) = subscription.take(usize::MAX)? {
+            let bytes = taken.bytes();
             let index = bytes
                 .get(4..8)
                 .map(|b| i32::from_le_bytes(b.try_into().unwrap_or_default()));

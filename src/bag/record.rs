@@ -161,7 +161,9 @@ fn take_loop(
         }
         for index in ready.subscriptions {
             let sub = &mut subscribed[index];
-            while let Some((bytes, info)) = sub.subscription.take()? {
+            // Never adopted: the bytes are written out and the buffer reused.
+            while let Some((taken, info)) = sub.subscription.take(usize::MAX)? {
+                let bytes = taken.bytes();
                 shared.segment_advice.check(
                     crate::ros::fastdds::Direction::Received,
                     &sub.topic,

@@ -2,6 +2,7 @@
 //! header, then data aligned relative to the end of that header.
 
 use super::CodecError;
+use arrow::buffer::Buffer;
 
 pub const HEADER_LEN: usize = 4;
 const CDR_BE: [u8; 2] = [0x00, 0x00];
@@ -12,6 +13,9 @@ pub struct CdrReader<'a> {
     payload: &'a [u8],
     pos: usize,
     pub little_endian: bool,
+    /// The Arrow buffer `payload` lies in, when the caller hands the CDR
+    /// over: large byte runs are then sliced from it instead of copied.
+    source: Option<&'a Buffer>,
 }
 
 macro_rules! read_scalar {
@@ -54,7 +58,24 @@ impl<'a> CdrReader<'a> {
             payload: &buffer[HEADER_LEN..],
             pos: 0,
             little_endian,
+            source: None,
         })
+    }
+
+    /// A reader over CDR that `source` owns; see [`CdrReader::shared`].
+    pub fn over_buffer(source: &'a Buffer) -> Result<Self, CodecError> {
+        let mut reader = CdrReader::new(source.as_slice())?;
+        reader.source = Some(source);
+        Ok(reader)
+    }
+
+    /// `bytes` (returned by this reader) as a slice of the source buffer,
+    /// sharing its memory; `None` when the reader has no source buffer.
+    pub fn shared(&self, bytes: &[u8]) -> Option<Buffer> {
+        let source = self.source?;
+        let offset = (bytes.as_ptr() as usize).checked_sub(source.as_ptr() as usize)?;
+        (offset + bytes.len() <= source.len())
+            .then(|| source.slice_with_length(offset, bytes.len()))
     }
 
     pub fn remaining(&self) -> usize {

@@ -15,16 +15,68 @@ use std::sync::Arc;
 
 /// Decodes one CDR-encoded message into a one-row `StructArray`.
 pub fn decode_message(layout: &Arc<MessageLayout>, cdr: &[u8]) -> Result<StructArray, CodecError> {
-    let mut reader = CdrReader::new(cdr)?;
+    decode_from(layout, CdrReader::new(cdr)?)
+}
+
+/// Like [`decode_message`], but large byte arrays (`uint8[]` image and
+/// point cloud data) become slices of `cdr` instead of copies: the result
+/// keeps `cdr` alive.
+pub fn decode_message_sharing(
+    layout: &Arc<MessageLayout>,
+    cdr: &Buffer,
+) -> Result<StructArray, CodecError> {
+    decode_from(layout, CdrReader::over_buffer(cdr)?)
+}
+
+fn decode_from(
+    layout: &Arc<MessageLayout>,
+    mut reader: CdrReader,
+) -> Result<StructArray, CodecError> {
     let mut column = StructColumn::new(layout.clone());
     column.decode_one(&mut reader)?;
     column.finish()
 }
 
+/// Byte runs shorter than this are copied even when they could be shared:
+/// a copy this small costs less than the allocation it would save.
+const SHARE_MIN_BYTES: usize = 4096;
+
+/// The values of a byte column (`uint8`, `byte`, `char`, or a `Binary`
+/// column's data). While its only content is one large run of the source
+/// CDR it holds that run as a shared slice; anything more is copied.
+#[derive(Default)]
+struct ByteValues {
+    owned: Vec<u8>,
+    shared: Option<Buffer>,
+}
+
+impl ByteValues {
+    fn extend(&mut self, bytes: &[u8], reader: &CdrReader) {
+        if self.owned.is_empty() && self.shared.is_none() && bytes.len() >= SHARE_MIN_BYTES {
+            self.shared = reader.shared(bytes);
+            if self.shared.is_some() {
+                return;
+            }
+        }
+        if let Some(shared) = self.shared.take() {
+            self.owned.extend_from_slice(shared.as_slice());
+        }
+        self.owned.extend_from_slice(bytes);
+    }
+
+    fn len(&self) -> usize {
+        self.shared.as_ref().map_or(self.owned.len(), Buffer::len)
+    }
+
+    fn into_buffer(self) -> Buffer {
+        self.shared.unwrap_or_else(|| Buffer::from_vec(self.owned))
+    }
+}
+
 enum Column {
     Bool(Vec<bool>),
     Int8(Vec<i8>),
-    UInt8(Vec<u8>),
+    UInt8(ByteValues),
     Int16(Vec<i16>),
     UInt16(Vec<u16>),
     Int32(Vec<i32>),
@@ -40,7 +92,7 @@ enum Column {
     },
     Binary {
         offsets: Vec<i32>,
-        data: Vec<u8>,
+        data: ByteValues,
     },
     Struct(StructColumn),
     List {
@@ -108,7 +160,7 @@ impl Column {
             },
             (_, DataType::Binary) => Column::Binary {
                 offsets: vec![0],
-                data: Vec::new(),
+                data: ByteValues::default(),
             },
             (_, DataType::List(item)) => Column::List {
                 item: item.clone(),
@@ -125,7 +177,7 @@ impl Column {
             Element::Primitive(p) => match p {
                 Bool => Column::Bool(Vec::new()),
                 Int8 => Column::Int8(Vec::new()),
-                Byte | Char | UInt8 => Column::UInt8(Vec::new()),
+                Byte | Char | UInt8 => Column::UInt8(ByteValues::default()),
                 Int16 => Column::Int16(Vec::new()),
                 UInt16 => Column::UInt16(Vec::new()),
                 Int32 => Column::Int32(Vec::new()),
@@ -151,7 +203,13 @@ impl Column {
         Ok(match self {
             Column::Bool(v) => Arc::new(BooleanArray::new(BooleanBuffer::from(v), None)),
             Column::Int8(v) => prim::<adt::Int8Type>(v),
-            Column::UInt8(v) => prim::<adt::UInt8Type>(v),
+            Column::UInt8(v) => {
+                let len = v.len();
+                Arc::new(PrimitiveArray::<adt::UInt8Type>::new(
+                    ScalarBuffer::new(v.into_buffer(), 0, len),
+                    None,
+                ))
+            }
             Column::Int16(v) => prim::<adt::Int16Type>(v),
             Column::UInt16(v) => prim::<adt::UInt16Type>(v),
             Column::Int32(v) => prim::<adt::Int32Type>(v),
@@ -171,7 +229,7 @@ impl Column {
             Column::Binary { offsets, data } => Arc::new(
                 BinaryArray::try_new(
                     OffsetBuffer::new(ScalarBuffer::from(offsets)),
-                    Buffer::from_vec(data),
+                    data.into_buffer(),
                     None,
                 )
                 .map_err(bad)?,
@@ -235,7 +293,8 @@ fn decode_field(
             match column {
                 Column::Binary { offsets, data } => {
                     let next = next_offset(offsets, len)?;
-                    data.extend_from_slice(reader.take_aligned(len, 1)?);
+                    let bytes = reader.take_aligned(len, 1)?;
+                    data.extend(bytes, reader);
                     offsets.push(next);
                 }
                 Column::List { offsets, child, .. } => {
@@ -281,7 +340,8 @@ fn decode_elements(
     }
     match (element, column) {
         (Element::Primitive(_), Column::UInt8(v)) => {
-            v.extend_from_slice(reader.take_aligned(n, 1)?)
+            let bytes = reader.take_aligned(n, 1)?;
+            v.extend(bytes, reader)
         }
         (Element::Primitive(_), Column::Int8(v)) => {
             v.extend(reader.take_aligned(n, 1)?.iter().map(|&b| b as i8))

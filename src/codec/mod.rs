@@ -18,6 +18,7 @@ pub use synth::{SequenceLength, synthesize_cdr};
 
 use crate::msg::{TypeName, TypeRegistry, TypeResolveError};
 use arrow::array::{Array, AsArray, StructArray};
+use arrow::buffer::Buffer;
 use arrow::datatypes::{DataType, Schema};
 use std::fmt;
 use std::sync::Arc;
@@ -131,6 +132,12 @@ impl MessageCodec {
     /// CDR (with its 4-byte encapsulation header) -> one-row `StructArray`.
     pub fn decode(&self, cdr: &[u8]) -> Result<StructArray, CodecError> {
         decode::decode_message(&self.layout, cdr)
+    }
+
+    /// Like [`decode`](Self::decode) for CDR the caller hands over: large
+    /// byte arrays share `cdr`'s memory instead of being copied.
+    pub fn decode_sharing(&self, cdr: &Buffer) -> Result<StructArray, CodecError> {
+        decode::decode_message_sharing(&self.layout, cdr)
     }
 
     /// Encodes every row of `messages` (a `StructArray`, one message per

@@ -16,7 +16,8 @@
 //!   is `Sync`. A subscription and a wait set are used by one thread at a time
 //!   (`Send`, not `Sync`): `&mut self` on take and wait.
 //! - Buffers passed to rcl are valid for the duration of the call only; rcl
-//!   copies what it keeps.
+//!   copies what it keeps. The one block that goes the other way, a take
+//!   buffer handed over to Arrow, is detached from rcl first ([`Taken`]).
 
 use r2r_rcl as sys;
 use std::ffi::{CStr, CString, c_char};
@@ -427,12 +428,20 @@ impl RclSubscription {
         }
     }
 
-    /// Takes one message if one is waiting: its CDR bytes (valid until the
-    /// next take) and rmw's info about it.
-    pub fn take(&mut self) -> Result<Option<(&[u8], MessageInfo)>, RclError> {
+    /// Takes one message if one is waiting: its CDR bytes and rmw's info
+    /// about it. A message of `adopt_from` bytes or more comes as the take
+    /// buffer itself, handed over as an Arrow [`Buffer`] (no copy; rmw
+    /// allocates a new one on the next take); a smaller one is borrowed
+    /// until the next take.
+    pub fn take(
+        &mut self,
+        adopt_from: usize,
+    ) -> Result<Option<(Taken<'_>, MessageInfo)>, RclError> {
         // SAFETY: valid subscription and buffer; rmw resizes the buffer through
-        // its allocator as needed; the returned slice borrows self mutably, so
-        // no take can invalidate it while it is in use.
+        // its allocator as needed. A borrowed slice borrows self mutably, so
+        // no take can invalidate it while it is in use. An adopted block is
+        // detached from the serialized message before anyone else can see
+        // it, so exactly one owner (the Buffer) frees it.
         unsafe {
             let mut info = sys::rmw_get_zero_initialized_message_info();
             let ret = sys::rcl_take_serialized_message(
@@ -445,21 +454,74 @@ impl RclSubscription {
                 return Ok(None);
             }
             check("rcl_take_serialized_message", ret)?;
-            let bytes: &[u8] = if self.buffer.buffer.is_null() || self.buffer.buffer_length == 0 {
-                &[]
-            } else {
-                std::slice::from_raw_parts(self.buffer.buffer, self.buffer.buffer_length)
-            };
             let gid = &info.publisher_gid.data;
-            Ok(Some((
-                bytes,
-                MessageInfo {
-                    source_timestamp_ns: info.source_timestamp,
-                    received_timestamp_ns: info.received_timestamp,
-                    publication_sequence_number: info.publication_sequence_number,
-                    publisher_gid: gid.to_vec(),
-                },
-            )))
+            let info = MessageInfo {
+                source_timestamp_ns: info.source_timestamp,
+                received_timestamp_ns: info.received_timestamp,
+                publication_sequence_number: info.publication_sequence_number,
+                publisher_gid: gid.to_vec(),
+            };
+            let length = self.buffer.buffer_length;
+            let taken = match ptr::NonNull::new(self.buffer.buffer) {
+                Some(block) if length > 0 && length >= adopt_from => {
+                    let owner = Arc::new(RcutilsBlock {
+                        block,
+                        allocator: self.buffer.allocator,
+                    });
+                    // Detach: rmw sees an empty buffer (as right after
+                    // init) and allocates afresh on the next take.
+                    self.buffer.buffer = ptr::null_mut();
+                    self.buffer.buffer_length = 0;
+                    self.buffer.buffer_capacity = 0;
+                    Taken::Adopted(arrow::buffer::Buffer::from_custom_allocation(
+                        block, length, owner,
+                    ))
+                }
+                Some(block) if length > 0 => {
+                    Taken::Borrowed(std::slice::from_raw_parts(block.as_ptr(), length))
+                }
+                _ => Taken::Borrowed(&[]),
+            };
+            Ok(Some((taken, info)))
+        }
+    }
+}
+
+/// A taken message's CDR: borrowed from the subscription's take buffer, or
+/// that buffer itself, now owned by an Arrow [`Buffer`](arrow::buffer::Buffer).
+pub enum Taken<'a> {
+    Borrowed(&'a [u8]),
+    Adopted(arrow::buffer::Buffer),
+}
+
+impl Taken<'_> {
+    pub fn bytes(&self) -> &[u8] {
+        match self {
+            Taken::Borrowed(bytes) => bytes,
+            Taken::Adopted(buffer) => buffer.as_slice(),
+        }
+    }
+}
+
+/// A block rmw allocated for a take buffer, owned by the Arrow buffer that
+/// adopted it and freed through the rcutils allocator that made it.
+struct RcutilsBlock {
+    block: ptr::NonNull<u8>,
+    allocator: sys::rcutils_allocator_t,
+}
+
+// SAFETY: the block has exactly one owner (this value); the allocator is
+// rcutils' default (malloc/free, state null), which may free from any
+// thread, and nothing reads the block through this value.
+unsafe impl Send for RcutilsBlock {}
+unsafe impl Sync for RcutilsBlock {}
+
+impl Drop for RcutilsBlock {
+    fn drop(&mut self) {
+        if let Some(deallocate) = self.allocator.deallocate {
+            // SAFETY: allocated by this allocator (rmw resized the take buffer
+            // through it) and detached from rcl before adoption: freed once.
+            unsafe { deallocate(self.block.as_ptr().cast(), self.allocator.state) };
         }
     }
 }
