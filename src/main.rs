@@ -28,6 +28,11 @@ struct Cli {
     /// Connect as dora dynamic node ID (YAML `path: dynamic`), e.g. when started from a ROS launch file.
     #[arg(long, value_name = "ID")]
     dynamic: Option<String>,
+    /// Keep Fast DDS's default 512 KB shared-memory segment. Without this, and
+    /// with no Fast DDS profile set, the bridge (and `bag play`) gives itself a
+    /// 32 MB segment so that large messages it publishes are not held up.
+    #[arg(long, global = true)]
+    fastdds_defaults: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -137,6 +142,15 @@ fn main() -> ExitCode {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .init();
+
+    // Before any thread: this sets the environment Fast DDS reads.
+    let publishes_to_ros = matches!(
+        cli.command,
+        None | Some(Command::Bag(BagCommand::Play { .. }))
+    );
+    let _fastdds_profile = (publishes_to_ros && !cli.fastdds_defaults)
+        .then(ros2_dora_bridge::ros::fastdds::use_large_messages_profile_by_default)
+        .flatten();
 
     match dispatch(cli, rcl_args) {
         Ok(()) => ExitCode::SUCCESS,

@@ -86,26 +86,33 @@ fn handful_of_types_including_4k_image_round_trip_through_dora() {
         advice[0].contains("output `ros_6`") && advice[0].contains("256MB"),
         "{advice:?}"
     );
-    // Nothing configures Fast DDS here: its 512 KB shared-memory segment
-    // cannot hold the image, and the bridge says so once per topic and
-    // direction, for that topic alone.
-    let segment_advice = |topic: &str| {
-        dora.output()
-            .into_iter()
-            .filter(|l| {
-                l.contains(&format!("{topic}: messages of"))
-                    && l.contains("fastdds_large_messages.xml")
-            })
-            .count()
-    };
-    assert_eq!(segment_advice("/ping_6"), 1, "{}", dump(&dora));
-    assert_eq!(segment_advice("/pong_6"), 1, "{}", dump(&dora));
-    let all_segment_advice = dora
-        .output()
-        .into_iter()
+    // Nothing configures Fast DDS here, so the bridge runs with its own
+    // large-messages profile (a 32 MB segment of its own, mapped; the
+    // pinger's is 512 KB) and says so. What it publishes needs no advice;
+    // the image it takes in came through the pinger's 512 KB segment, and
+    // it says so once, for that topic alone.
+    let bridge = bridge_pid(&s).expect("the bridge process of this test");
+    assert_eq!(large_fastdds_segments_mapped(bridge, 32 << 20), 1, "bridge");
+    let output = dora.output();
+    assert_eq!(
+        output
+            .iter()
+            .filter(|l| l.contains("uses the bridge's large-messages profile"))
+            .count(),
+        1,
+        "{}",
+        dump(&dora)
+    );
+    let segment_advice: Vec<&String> = output
+        .iter()
         .filter(|l| l.contains("fastdds_large_messages.xml"))
-        .count();
-    assert_eq!(all_segment_advice, 2, "{}", dump(&dora));
+        .collect();
+    assert_eq!(segment_advice.len(), 1, "{}", dump(&dora));
+    assert!(
+        segment_advice[0].contains("/ping_6: messages of")
+            && segment_advice[0].contains("give the nodes publishing it a larger segment"),
+        "{segment_advice:?}"
+    );
     let status = dora.stop();
     assert!(
         status.is_some_and(|s| s.success()),
@@ -212,6 +219,83 @@ fn the_shipped_large_messages_profile_is_taken_by_fast_dds_and_silences_the_advi
     assert!(
         !logs.contains("fastdds_large_messages.xml"),
         "advice despite the profile:\n{logs}"
+    );
+    // The user's profile is the one in use: the bridge did not add its own.
+    assert!(
+        !logs.contains("uses the bridge's large-messages profile"),
+        "{logs}"
+    );
+    let status = dora.stop();
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "dora run did not stop cleanly\n{}",
+        dump(&dora)
+    );
+}
+
+#[test]
+fn with_fastdds_defaults_the_bridge_keeps_the_512_kb_segment_and_advises_both_ways() {
+    let s = Scenario::new(25);
+    s.write(
+        "bridge.yaml",
+        "from_ros:\n  - {topic: /ping_0, type: sensor_msgs/msg/Image, output: image}\n\
+         to_ros:\n  - {input: back, topic: /pong_0, type: sensor_msgs/msg/Image}\n",
+    );
+    let pingpong = s.python(
+        "pingpong",
+        "ros_pingpong.py",
+        &["0.5", "sensor_msgs/msg/Image"],
+    );
+    assert!(
+        pingpong
+            .wait_for_line(Duration::from_secs(60), |l| l == "ready")
+            .is_some(),
+        "{}",
+        dump(&pingpong)
+    );
+    let mut dora = s.dora_run(&format!(
+        "nodes:\n\
+         \x20 - id: bridge\n    path: {bridge}\n    args: --config bridge.yaml --fastdds-defaults\n    \
+         inputs:\n      back: echo/m\n    outputs: [image]\n\
+         \x20 - id: echo\n    path: {echo}\n    inputs:\n      m: bridge/image\n    outputs: [m]\n",
+        bridge = bridge_bin(),
+        echo = p(&python_script("dora_echo.py")),
+    ));
+    let done = pingpong.wait_for_line(Duration::from_secs(120), |l| l == "all matched");
+    assert!(
+        done.is_some(),
+        "the 4K image did not make the round trip:\n{}\n{}\n{}",
+        dump(&pingpong),
+        dump(&dora),
+        s.node_logs()
+    );
+    let bridge = bridge_pid(&s).expect("the bridge process of this test");
+    assert_eq!(large_fastdds_segments_mapped(bridge, 32 << 20), 0, "bridge");
+    let output = dora.output();
+    assert!(
+        !output
+            .iter()
+            .any(|l| l.contains("uses the bridge's large-messages profile")),
+        "{}",
+        dump(&dora)
+    );
+    let advised = |topic: &str, who: &str| {
+        output
+            .iter()
+            .filter(|l| l.contains(&format!("{topic}: messages of")) && l.contains(who))
+            .count()
+    };
+    assert_eq!(
+        advised("/ping_0", "the nodes publishing it and the bridge"),
+        1,
+        "{}",
+        dump(&dora)
+    );
+    assert_eq!(
+        advised("/pong_0", "give the bridge a larger segment"),
+        1,
+        "{}",
+        dump(&dora)
     );
     let status = dora.stop();
     assert!(
