@@ -80,6 +80,12 @@ fn codec(c: &mut Criterion) {
         group.bench_function(BenchmarkId::new("decode", cdr.len()), |b| {
             b.iter(|| black_box(codec.decode(black_box(&cdr)).unwrap()))
         });
+        // CDR the bridge owns (a taken buffer of 64 KiB or more): byte
+        // arrays become slices of it.
+        let owned = arrow::buffer::Buffer::from_vec(cdr.clone());
+        group.bench_function(BenchmarkId::new("decode_sharing", cdr.len()), |b| {
+            b.iter(|| black_box(codec.decode_sharing(black_box(&owned)).unwrap()))
+        });
         // Encoding into a fresh buffer each time, as a first publish would.
         group.bench_function(BenchmarkId::new("encode", cdr.len()), |b| {
             b.iter(|| {

@@ -29,16 +29,18 @@ def fmt_time(ns):
     return f"{ns / 1e6:.2f} ms"
 
 
-print("| message | bytes | memcpy | decode | decode / memcpy | decode GB/s | encode | encode / memcpy | encode, reused buffer | reused / memcpy |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+print("| message | bytes | memcpy | decode | decode / memcpy | decode GB/s | decode, sharing | sharing / memcpy | encode | encode / memcpy | encode, reused buffer | reused / memcpy |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for group in ["twist", "joint_state_32", "odometry", "image_1080p_rgb8", "image_4k_rgb8", "pointcloud2_16mb"]:
     memcpy, size = estimate(group, "memcpy")
     decode, _ = estimate(group, "decode")
+    sharing, _ = estimate(group, "decode_sharing")
     encode, _ = estimate(group, "encode")
     reuse, _ = estimate(group, "encode_reuse")
-    if None in (memcpy, decode, encode, reuse):
+    if None in (memcpy, decode, sharing, encode, reuse):
         continue
     print(
         f"| {group} | {size} | {fmt_time(memcpy)} | {fmt_time(decode)} | {decode / memcpy:.2f}x | "
-        f"{size / decode:.2f} | {fmt_time(encode)} | {encode / memcpy:.2f}x | {fmt_time(reuse)} | {reuse / memcpy:.2f}x |"
+        f"{size / decode:.2f} | {fmt_time(sharing)} | {sharing / memcpy:.2f}x | "
+        f"{fmt_time(encode)} | {encode / memcpy:.2f}x | {fmt_time(reuse)} | {reuse / memcpy:.2f}x |"
     )
