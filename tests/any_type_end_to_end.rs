@@ -93,6 +93,20 @@ fn handful_of_types_including_4k_image_round_trip_through_dora() {
     // it says so once, for that topic alone.
     let bridge = bridge_pid(&s).expect("the bridge process of this test");
     assert_eq!(large_fastdds_segments_mapped(bridge, 32 << 20), 1, "bridge");
+    // Its profile file is gone once its participant exists (not only at a
+    // clean exit, which a killed bridge never reaches).
+    let profile_dir = std::env::var_os("XDG_RUNTIME_DIR")
+        .map(std::path::PathBuf::from)
+        .filter(|d| d.is_dir())
+        .unwrap_or_else(std::env::temp_dir);
+    let profile_file = profile_dir.join(format!(
+        "ros2_dora_bridge-{bridge}-fastdds_large_messages.xml"
+    ));
+    assert!(
+        !profile_file.exists(),
+        "{} left behind",
+        profile_file.display()
+    );
     let output = dora.output();
     assert_eq!(
         output

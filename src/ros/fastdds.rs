@@ -49,7 +49,8 @@ const OWN_PROFILE_VARIABLE: &str = "ROS2_DORA_BRIDGE_OWN_FASTDDS_PROFILE";
 /// Set when this process runs the built-in profile.
 static OWN_PROFILE: OnceLock<PathBuf> = OnceLock::new();
 
-/// The profile file written for this process; removed on drop.
+/// The profile file written for this process; removed once the
+/// participant exists ([`participant_created`]), or on drop.
 pub struct OwnProfile(PathBuf);
 
 impl Drop for OwnProfile {
@@ -149,6 +150,16 @@ fn reexecute_with(profile: &Path) -> std::io::Error {
         command.env(variable, profile);
     }
     command.exec()
+}
+
+/// Call once this process's DDS participant exists: Fast DDS reads its
+/// profiles when it creates the first participant and never again, so the
+/// bridge's profile file goes now rather than at exit (which a killed
+/// process never reaches).
+pub fn participant_created() {
+    if let Some(path) = OWN_PROFILE.get() {
+        let _ = std::fs::remove_file(path);
+    }
 }
 
 /// Creates `path` afresh (a leftover of a killed process with the same

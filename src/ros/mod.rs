@@ -356,6 +356,8 @@ impl RosSide {
         let node = RclNode::new(&context, node_name, namespace).with_context(|| {
             format!("cannot create ROS node `{node_name}` in namespace `{namespace}`")
         })?;
+        // The participant exists: Fast DDS has read its profile.
+        fastdds::participant_created();
         let wake = GuardCondition::new(&context)?;
         let ns = node.namespace();
         let full_name = format!("{}/{}", ns.trim_end_matches('/'), node.name());
