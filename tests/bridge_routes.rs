@@ -1,7 +1,8 @@
 //! Routes as the ROS graph shapes them, through real rclpy publishers and
 //! `dora run`: types learned from the graph, pattern routes that pick up
 //! topics created later, `qos: auto` against best-effort and transient-local
-//! publishers, metadata, and `--ros-args` remapping.
+//! publishers (and re-chosen when a best-effort one joins later), metadata,
+//! and `--ros-args` remapping.
 
 mod common;
 use common::*;
@@ -149,6 +150,83 @@ fn qos_auto_hears_a_best_effort_publisher_where_default_cannot() {
             .iter()
             .any(|r| r["id"] == "strict")
     );
+    assert!(dora.stop().is_some_and(|s| s.success()), "{}", dump(&dora));
+}
+
+#[test]
+fn qos_auto_resubscribes_when_a_best_effort_publisher_joins_later() {
+    let s = Scenario::new(36);
+    s.write(
+        "bridge.yaml",
+        "from_ros:\n  - {topic: /mixed, type: std_msgs/msg/String, output: mixed}\n",
+    );
+    let _reliable = s.python(
+        "reliable_publisher",
+        "ros_pub.py",
+        &[
+            "/mixed",
+            "std_msgs/msg/String",
+            r#"{"data": "reliable"}"#,
+            "--node",
+            "reliable_pub",
+        ],
+    );
+    let mut dora = s.bridge_to_recorder("--config bridge.yaml", &["mixed"]);
+    let has = |data: &'static str| {
+        move |r: &Value| input_on(r, "/mixed") && r["value"][0]["data"] == data
+    };
+    assert!(
+        s.wait_for_record("received.jsonl", WAIT, has("reliable"))
+            .is_some(),
+        "reliable publisher never heard\n{}",
+        s.node_logs()
+    );
+    // Only a reliable publisher so far: auto picked reliable, which a
+    // best-effort publisher cannot match. Its messages arriving proves the
+    // subscription was re-created.
+    let _best_effort = s.python(
+        "best_effort_publisher",
+        "ros_pub.py",
+        &[
+            "/mixed",
+            "std_msgs/msg/String",
+            r#"{"data": "best effort"}"#,
+            "--qos",
+            "best_effort",
+            "--node",
+            "best_effort_pub",
+        ],
+    );
+    assert!(
+        s.wait_for_record("received.jsonl", WAIT, has("best effort"))
+            .is_some(),
+        "best-effort publisher never heard\n{}",
+        s.node_logs()
+    );
+    let logs = s.node_logs();
+    assert!(
+        logs.contains("re-subscribing /mixed")
+            && logs.contains("-> std_msgs/msg/String best_effort"),
+        "{logs}"
+    );
+    // The best-effort subscription still hears the reliable publisher.
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let records = s.records("received.jsonl");
+        let first_best_effort = records
+            .iter()
+            .position(has("best effort"))
+            .expect("seen above");
+        if records[first_best_effort..].iter().any(has("reliable")) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "reliable publisher not heard after re-subscribing\n{}",
+            s.node_logs()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
     assert!(dora.stop().is_some_and(|s| s.success()), "{}", dump(&dora));
 }
 
