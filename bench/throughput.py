@@ -5,8 +5,10 @@
   bridge    ros2-dora-bridge -> a Rust dora node that counts (examples/dora_sink.rs)
   dds_only  an rcl subscriber that counts (examples/rcl_sink.rs): the DDS hop alone
 
-For each rate: frames received of those sent, and for the bridge its CPU
-time per frame (user+sys of the bridge process over the run / frames).
+For each rate: frames received of those sent, and the CPU time per frame
+of the bridge process and of the plain rcl subscriber (user+sys from the
+moment each is ready, so start-up is not spread over the frames, until the
+frames have drained, divided by the frames received).
 
   source .workbench/env.sh
   cargo build --release --bins --examples
@@ -83,17 +85,21 @@ def bridge_run(rate, count, env, depth=10, queue=10, binary=False, shm_pool_mb=N
         dora = subprocess.Popen(["dora", "run", str(work / "dataflow.yml"), "--stop-after", "600s"], env=env,
                                 cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         pid = None
-        for _ in range(200):
+        deadline = time.time() + 60
+        while pid is None and time.time() < deadline:
             pid = find_pid(TARGET / "ros2-dora-bridge", work)
-            if pid:
-                break
+            time.sleep(0.1)
+        # Count the bridge's CPU from the moment it is bridging (after rcl
+        # start-up and the pool warm-up), as a user's steady state.
+        while time.time() < deadline and not any(
+                "bridging " in log.read_text(errors="replace") for log in work.glob("out/*/log_bridge*")):
             time.sleep(0.1)
         cpu0 = cpu_seconds(pid)
         sent = json.loads(source(rate, count, env).stdout.strip().splitlines()[-1])
-        cpu1 = cpu_seconds(pid)
         # Frames still in flight (DDS, the bridge, dora) when the source
         # returns must not be cut off by the stop: let the pipeline drain.
         time.sleep(2.0)
+        cpu1 = cpu_seconds(pid)
         dora.send_signal(2)
         dora.wait(60)
         sink = json.loads(result.read_text()) if result.exists() else {}
@@ -114,11 +120,17 @@ def dds_run(rate, count, env):
     duration = count / rate + 8
     sink = subprocess.Popen([TARGET / "examples/rcl_sink", "sensor_msgs/msg/Image", "/frames", str(duration)],
                             env=env, stdout=subprocess.PIPE, text=True)
+    if sink.stdout.readline().strip() != "ready":
+        sys.exit("rcl_sink did not start")
+    cpu0 = cpu_seconds(sink.pid)
     sent = json.loads(source(rate, count, env).stdout.strip().splitlines()[-1])
+    time.sleep(2.0)  # the same drain as the bridge's; the sink runs 8 s past the frames
+    cpu1 = cpu_seconds(sink.pid)
     out, _ = sink.communicate(timeout=120)
-    counted = json.loads(out.strip())
+    counted = json.loads(out.strip().splitlines()[-1])
     return {"sent": sent["sent"], "seconds": sent["seconds"], "received": counted["received"],
-            "missing": counted.get("missing")}
+            "missing": counted.get("missing"),
+            "cpu_ms_per_frame": (cpu1 - cpu0) * 1000 / max(1, counted["received"] or 1)}
 
 
 def summary(runs):
@@ -151,7 +163,7 @@ def main():
     PROFILE = args.fastdds_profile and str(Path(args.fastdds_profile).resolve())
     domain = 180
     print("| rate (Hz) | source's actual rate (median) | DDS hop alone: received / sent (lossless runs) | "
-          "bridge -> dora: received / sent (lossless runs) | bridge CPU per frame (median) |")
+          "bridge -> dora: received / sent (lossless runs) | CPU per frame (median): bridge / rcl subscriber |")
     print("|---|---|---|---|---|")
     for rate in (float(r) for r in args.rates.split(",")):
         dds_runs, bridge_runs = [], []
@@ -168,9 +180,10 @@ def main():
                       f"bridge {bridge.get('missing')}; bridge counters: {bridge.get('bridge_stats')}",
                       file=sys.stderr, flush=True)
         cpu = statistics.median(r["cpu_ms_per_frame"] for r in bridge_runs)
+        dds_cpu = f"{statistics.median(r['cpu_ms_per_frame'] for r in dds_runs):.2f}" if dds_runs else "-"
         # The source paces itself but cannot go faster than the machine lets it.
         actual = statistics.median(r["sent"] / r["seconds"] for r in dds_runs + bridge_runs if r["seconds"])
-        print(f"| {rate:g} | {actual:.1f} Hz | {summary(dds_runs)} | {summary(bridge_runs)} | {cpu:.2f} ms |",
+        print(f"| {rate:g} | {actual:.1f} Hz | {summary(dds_runs)} | {summary(bridge_runs)} | {cpu:.2f} / {dds_cpu} ms |",
               flush=True)
 
 

@@ -5,6 +5,9 @@
 //! (rcl_image_source numbers its frames there, and its warm-up frame -1 is
 //! not counted).
 //!
+//! Prints `ready` once subscribed, so the benchmark can start counting the
+//! process's CPU time from there.
+//!
 //!   cargo run --release --example rcl_sink -- TYPE TOPIC SECONDS
 
 use ros2_dora_bridge::msg::{TypeName, TypeRegistry};
@@ -28,6 +31,8 @@ fn main() -> anyhow::Result<()> {
     let wake = GuardCondition::new(&context)?;
     let mut wait_set = WaitSet::new(&node)?;
     let end = Instant::now() + Duration::from_secs_f64(seconds.parse()?);
+    println!("ready");
+    std::io::Write::flush(&mut std::io::stdout())?;
     let mut count = 0u64;
     let mut seen = Vec::new();
     while Instant::now() < end {
