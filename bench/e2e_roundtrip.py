@@ -3,6 +3,9 @@
 for each relay side by side in one run:
 
   bridge      rclpy ping -> ros2-dora-bridge -> dora echo (Python) -> bridge -> rclpy pong
+  bridge_lossless
+              the same with both dora inputs on `queue_policy: backpressure`
+              (what docs/configuration.md recommends for reliable routes)
   rclpy       a plain rclpy relay node
   rcl         a raw-CDR relay on rcl in Rust (examples/rcl_relay.rs)
   dora_loop   the same payload between two dora nodes, no ROS (dora's own share)
@@ -76,7 +79,13 @@ def with_relay(cmd, size, samples, env, cwd=None):
         stop(relay)
 
 
-def bridge_dataflow(size, work):
+def dora_input(source, lossless):
+    if not lossless:
+        return f"{source}\n"
+    return f"\n        source: {source}\n        queue_policy: backpressure\n        queue_size: 100\n"
+
+
+def bridge_dataflow(size, work, lossless=False):
     t = ros_type(size)
     (work / "bridge.yaml").write_text(
         f"from_ros:\n  - {{topic: /ping, type: {t}, output: ping}}\n"
@@ -84,9 +93,9 @@ def bridge_dataflow(size, work):
     (work / "dataflow.yml").write_text(
         f"nodes:\n  - id: bridge\n    path: {TARGET / 'ros2-dora-bridge'}\n    args: --config bridge.yaml\n"
         + (f"    env: {{FASTRTPS_DEFAULT_PROFILES_FILE: {BRIDGE_FASTDDS_PROFILE}}}\n" if BRIDGE_FASTDDS_PROFILE else "")
-        + f"    inputs:\n      pong: echo/ping\n    outputs: [ping]\n"
+        + f"    inputs:\n      pong: {dora_input('echo/ping', lossless)}    outputs: [ping]\n"
         f"  - id: echo\n    path: {ROOT / 'tests/python/dora_echo.py'}\n"
-        f"    inputs:\n      ping: bridge/ping\n    outputs: [ping]\n")
+        f"    inputs:\n      ping: {dora_input('bridge/ping', lossless)}    outputs: [ping]\n")
     return ["dora", "run", str(work / "dataflow.yml"), "--stop-after", "600s"]
 
 
@@ -125,6 +134,8 @@ def dora_loop(size, samples, env, work):
 def run_relay(relay, size, samples, env, work):
     if relay == "bridge":
         return with_relay(bridge_dataflow(size, work), size, samples, env, cwd=work)
+    if relay == "bridge_lossless":
+        return with_relay(bridge_dataflow(size, work, lossless=True), size, samples, env, cwd=work)
     if relay == "rclpy":
         return with_relay([sys.executable, HERE / "rclpy_relay.py", ros_type(size)], size, samples, env)
     if relay == "rcl":

@@ -66,7 +66,7 @@ def source(rate, count, env):
                           env=env, capture_output=True, text=True, timeout=600)
 
 
-def bridge_run(rate, count, env, depth=10, queue=10, binary=False, shm_pool_mb=None):
+def bridge_run(rate, count, env, depth=10, queue=10, binary=False, shm_pool_mb=None, queue_policy="drop_oldest"):
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp).resolve()
         result = work / "sink.json"
@@ -81,7 +81,8 @@ def bridge_run(rate, count, env, depth=10, queue=10, binary=False, shm_pool_mb=N
             f"    outputs: [frames]\n"
             + (f"    shared_memory_pool_size: {shm_pool_mb}MB\n" if shm_pool_mb else "")
             + f"  - id: sink\n    path: {TARGET / 'examples/dora_sink'}\n    env: {{RESULT_FILE: '{result}'}}\n"
-            f"    inputs:\n      frames:\n        source: bridge/frames\n        queue_size: 1000\n")
+            f"    inputs:\n      frames:\n        source: bridge/frames\n        queue_size: 1000\n"
+            f"        queue_policy: {queue_policy}\n")
         dora = subprocess.Popen(["dora", "run", str(work / "dataflow.yml"), "--stop-after", "600s"], env=env,
                                 cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         pid = None
@@ -151,6 +152,8 @@ def main():
     parser.add_argument("--depth", type=int, default=10, help="the bridge route's reader history depth")
     parser.add_argument("--queue", type=int, default=10, help="the bridge route's queue towards dora")
     parser.add_argument("--skip-dds", action="store_true", help="only the bridge runs")
+    parser.add_argument("--queue-policy", default="drop_oldest", choices=["drop_oldest", "backpressure"],
+                        help="the dora sink input's queue_policy")
     parser.add_argument("--shm-pool-mb", type=int,
                         help="the bridge node's dora shared-memory pool (DORA_NODE_SHM_POOL_SIZE); dora's default is 8 MB")
     parser.add_argument("--binary", action="store_true", help="uint8[] as Binary (bytes_as_binary) instead of List<UInt8>")
@@ -173,7 +176,7 @@ def main():
                 dds_runs.append(dds_run(rate, args.count, env_for(domain)))
             domain += 1
             bridge_runs.append(bridge_run(rate, args.count, env_for(domain), args.depth, args.queue, args.binary,
-                                          args.shm_pool_mb))
+                                          args.shm_pool_mb, args.queue_policy))
             dds, bridge = (dds_runs or [{}])[-1], bridge_runs[-1]
             if dds.get("missing") or bridge.get("missing"):
                 print(f"  {rate:g} Hz, missing frame indices: DDS hop {dds.get('missing')}, "

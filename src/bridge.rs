@@ -10,7 +10,8 @@ use crate::lifecycle::shutdown::{self, ParentWatch};
 use crate::msg::{TypeName, TypeRegistry};
 use crate::ros::queue::{QueuePolicy, RouteQueues};
 use crate::ros::receiver::{FromRosRoute, LivenessReport, Receiver, RouteTarget};
-use crate::ros::{self, Publisher, RateLimiter, RosSide, RouteStats};
+use crate::ros::{self, Publisher, RateLimiter, RosSide, RouteStats, StatsSnapshot};
+use crate::sequence::{FirstNumber, GapCounter};
 use anyhow::Context;
 use arrow::array::{Array, ArrayRef, Int64Array, StringArray, StructArray, UInt64Array};
 use arrow::datatypes::{DataType, Field};
@@ -65,6 +66,7 @@ pub async fn run(options: RunOptions) -> anyhow::Result<()> {
     let mut sigterm = signal(SignalKind::terminate()).context("cannot install SIGTERM handler")?;
     let (mut node, mut events) = dora_side::connect(dynamic_id.as_deref())?;
     dora_side::check_against_dataflow(&node, &config)?;
+    dora_side::warn_lossy_delivery(&node, &config);
     if let Some(replay) = &config.replay {
         return crate::bag::replay::run(&config, replay, node, events).await;
     }
@@ -149,6 +151,7 @@ pub async fn run(options: RunOptions) -> anyhow::Result<()> {
             QueuePolicy::Block
         });
         let size = route.queue.size.unwrap_or(DEFAULT_QUEUE);
+        let history_configured = matches!(&route.qos, QosSetting::Custom(p) if p.history.is_some());
         let stats = Arc::new(RouteStats::default());
         let label = format!("from_ros[{i}] ({})", route.describe());
         tracing::info!(
@@ -170,9 +173,16 @@ pub async fn run(options: RunOptions) -> anyhow::Result<()> {
             },
             stats,
             label,
+            reader_keeps_all: policy == QueuePolicy::Block && !history_configured,
         });
         outputs.push(DataId::from(route.output.clone()));
     }
+    let mut numbering = dora_side::OutputNumbering::new(
+        node.id().as_ref(),
+        config.from_ros.iter().map(|r| r.output.as_str()),
+    );
+    // Per to_ros input: what came back of the bridges' numbered streams.
+    let mut returned: HashMap<DataId, GapCounter<String>> = HashMap::new();
     let from_stats: Vec<Arc<RouteStats>> = lanes.iter().map(|(_, _, s)| s.clone()).collect();
     let queues = RouteQueues::new(lanes);
     let mut receiver = Receiver::new(
@@ -236,7 +246,8 @@ pub async fn run(options: RunOptions) -> anyhow::Result<()> {
     let mut log_timer = tokio::time::interval(config.stats.log_interval);
     let mut diagnostics_timer = tokio::time::interval(DIAGNOSTICS_PERIOD);
     let mut parent_timer = tokio::time::interval(PARENT_POLL);
-    let mut last_logged: Vec<[u64; 7]> = all_stats.iter().map(|e| e.stats.snapshot()).collect();
+    let mut last_logged: Vec<StatsSnapshot> =
+        all_stats.iter().map(|e| e.stats.snapshot()).collect();
     // Set once the bridge asked dora to stop the dataflow: leave by then.
     let mut stop_requested: Option<tokio::time::Instant> = None;
     let mut liveness_open = config.liveness.is_some();
@@ -287,8 +298,9 @@ pub async fn run(options: RunOptions) -> anyhow::Result<()> {
                     };
                     break Ok(why.into());
                 }
-                Some(Event::Input { id, data, .. }) => match publishers.get(&id) {
+                Some(Event::Input { id, data, metadata }) => match publishers.get(&id) {
                     Some(publisher) => {
+                        count_lost_in_dora(&mut returned, &id, &metadata.parameters, publisher);
                         let array: ArrayRef = data.into();
                         if publisher.is_withdrawn() {
                             // Publishing re-creates it; say why it is back.
@@ -383,7 +395,8 @@ pub async fn run(options: RunOptions) -> anyhow::Result<()> {
                 }
                 for received in batch {
                     let output = &outputs[received.route];
-                    let params = dora_side::message_metadata(&received);
+                    let mut params = dora_side::message_metadata(&received);
+                    numbering.stamp(received.route, &mut params);
                     shm_pool.check(output.as_ref(), &received.topic, received.message.get_array_memory_size());
                     let array: ArrayRef = Arc::new(received.message);
                     let started = std::time::Instant::now();
@@ -466,6 +479,30 @@ pub async fn run(options: RunOptions) -> anyhow::Result<()> {
         }
     }
     outcome.map(|_| ())
+}
+
+/// A `to_ros` input's message numbered by a bridge: the numbers it skipped
+/// since the last one of that stream were lost in dora on the way.
+fn count_lost_in_dora(
+    returned: &mut HashMap<DataId, GapCounter<String>>,
+    input: &DataId,
+    params: &MetadataParameters,
+    publisher: &Publisher,
+) {
+    let Some((stream, seq)) = dora_side::bridge_sequence(params) else {
+        tracing::debug!("input `{input}`: no bridge numbering in {params:?}");
+        return;
+    };
+    let lost = returned
+        .entry(input.clone())
+        .or_insert_with(|| GapCounter::new(FirstNumber::One))
+        .observe(stream.to_string(), seq);
+    if lost > 0 {
+        publisher
+            .stats
+            .lost_in_dora
+            .fetch_add(lost, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 /// `record:`: what the `to_ros` routes publish goes into a bag too, written
@@ -586,8 +623,8 @@ fn publish_health(diagnostics: &Diagnostics, all: &[StatsEntry], level: Level, s
                     "received={} forwarded={} dropped={} errors={}",
                     s[0],
                     s[1],
-                    s[2] + s[3],
-                    s[4] + s[5] + s[6]
+                    RouteStats::lost(&s),
+                    RouteStats::errors(&s)
                 ),
             )
         })
@@ -768,24 +805,14 @@ fn send_liveness_rows(
     }
 }
 
-const STAT_NAMES: [&str; 7] = [
-    "received",
-    "forwarded",
-    "dropped_queue_full",
-    "dropped_by_middleware",
-    "decode_errors",
-    "encode_errors",
-    "publish_errors",
-];
-
 /// One line per route whose counters moved since the last summary.
-fn log_stats(all: &[StatsEntry], last: &mut [[u64; 7]]) {
+fn log_stats(all: &[StatsEntry], last: &mut [StatsSnapshot]) {
     for (entry, previous) in all.iter().zip(last.iter_mut()) {
         let now = entry.stats.snapshot();
         if now == *previous {
             continue;
         }
-        let counters: Vec<String> = STAT_NAMES
+        let counters: Vec<String> = RouteStats::NAMES
             .iter()
             .zip(now)
             .filter(|(name, value)| *value > 0 || **name == "forwarded")
@@ -810,8 +837,8 @@ fn stats_rows(all: &[StatsEntry]) -> StructArray {
             all.iter().map(|e| e.direction),
         )),
     ];
-    let snapshots: Vec<[u64; 7]> = all.iter().map(|e| e.stats.snapshot()).collect();
-    for (i, name) in STAT_NAMES.iter().enumerate() {
+    let snapshots: Vec<StatsSnapshot> = all.iter().map(|e| e.stats.snapshot()).collect();
+    for (i, name) in RouteStats::NAMES.iter().enumerate() {
         fields.push(Field::new(*name, DataType::UInt64, false));
         columns.push(Arc::new(UInt64Array::from_iter_values(
             snapshots.iter().map(|s| s[i]),

@@ -185,6 +185,18 @@ pub enum QosSetting {
     Custom(QosProfileConfig),
 }
 
+impl QosSetting {
+    /// Whether a subscription with this setting is (or, for `auto`, may
+    /// be) reliable: then whatever it hands on should not be lost either.
+    pub fn is_reliable(&self) -> bool {
+        match self {
+            QosSetting::SensorData => false,
+            QosSetting::Custom(p) => p.reliability != Some(ReliabilityConfig::BestEffort),
+            QosSetting::Auto | QosSetting::Default | QosSetting::SystemDefault => true,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct QosProfileConfig {

@@ -2,7 +2,7 @@
 //! config that bridges it.
 
 use crate::ros::graph::describe_qos;
-use crate::ros::rcl::{RclContext, RclNode};
+use crate::ros::rcl::{RclContext, RclNode, Reliability};
 use anyhow::Context;
 use std::collections::HashSet;
 use std::fmt::Write;
@@ -70,6 +70,7 @@ pub fn discover(rcl_args: &[String], wait: Duration) -> anyhow::Result<String> {
     )?;
     let mut used = HashSet::new();
     let mut body = String::new();
+    let mut consumers = String::new();
     for (topic, types, publishers) in &rows {
         if INFRASTRUCTURE.contains(&topic.as_str()) || publishers.is_empty() || types.len() != 1 {
             continue;
@@ -83,11 +84,32 @@ pub fn discover(rcl_args: &[String], wait: Duration) -> anyhow::Result<String> {
             "  - topic: {topic}\n    type: {}\n    output: {output}\n    qos: auto",
             types[0]
         )?;
+        let reliable = publishers
+            .iter()
+            .all(|p| p.qos.reliability == Reliability::RMW_QOS_POLICY_RELIABILITY_RELIABLE);
+        if reliable {
+            writeln!(
+                consumers,
+                "#       {output}: {{source: bridge/{output}, queue_policy: backpressure, queue_size: 100}}  # reliable: lossless"
+            )?;
+        } else {
+            writeln!(
+                consumers,
+                "#       {output}: bridge/{output}   # best effort (sensor data): dora's drop_oldest keeps the newest"
+            )?;
+        }
     }
     if body.is_empty() {
         writeln!(out, "from_ros: []   # no topics with publishers found")?;
     } else {
         writeln!(out, "from_ros:\n{body}")?;
+        writeln!(
+            out,
+            "# In the dataflow YAML, the nodes that consume these outputs (reliable topics\n\
+             # lossless; `ros2-dora-bridge check --config FILE --dataflow DATAFLOW` checks it):\n\
+             #   - id: your_node\n\
+             #     inputs:\n{consumers}"
+        )?;
     }
     Ok(out)
 }

@@ -9,6 +9,7 @@
 //! - [`bridge`]: the running bridge, wiring both sides together.
 //! - [`bag`]: rosbag2 bags: play onto ROS, replay into dora.
 //! - [`discover`]: the `discover` command.
+//! - [`sequence`]: loss detection from sequence numbers.
 
 pub mod bag;
 pub mod bridge;
@@ -19,3 +20,4 @@ pub mod dora_side;
 pub mod lifecycle;
 pub mod msg;
 pub mod ros;
+pub mod sequence;

@@ -49,7 +49,20 @@ enum Command {
         bytes_as_binary: bool,
     },
     /// Validate a config file against the installed ROS types; exit 0 if valid, 1 if not.
-    Check,
+    ///
+    /// With --dataflow, also check it against the dataflow YAML: every route's
+    /// output and input declared on the bridge's node, and every dora input
+    /// on a reliable route's path set up to lose nothing (warnings, with the
+    /// YAML to set).
+    Check {
+        /// The dora dataflow YAML the bridge runs in.
+        #[arg(long, value_name = "FILE")]
+        dataflow: Option<PathBuf>,
+        /// The bridge's node id in the dataflow (default: the node whose
+        /// `path` runs ros2-dora-bridge).
+        #[arg(long, value_name = "ID", requires = "dataflow")]
+        node: Option<String>,
+    },
     /// List ROS topics, types and publishers (with QoS), and print a starter config.
     Discover {
         /// How long to wait for the graph to settle.
@@ -167,7 +180,11 @@ fn dispatch(cli: Cli, rcl_args: Vec<String>) -> anyhow::Result<()> {
             msg_type,
             bytes_as_binary,
         }) => print_schema(&msg_type, bytes_as_binary),
-        Some(Command::Check) => check(&load_config(cli.config)?),
+        Some(Command::Check { dataflow, node }) => check(
+            &load_config(cli.config)?,
+            dataflow.as_deref(),
+            node.as_deref(),
+        ),
         Some(Command::Bag(BagCommand::Play {
             bag,
             rate,
@@ -269,9 +286,16 @@ fn print_schema(type_text: &str, bytes_as_binary: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn check(config: &Config) -> anyhow::Result<()> {
+fn check(
+    config: &Config,
+    dataflow: Option<&std::path::Path>,
+    node: Option<&str>,
+) -> anyhow::Result<()> {
     let registry = TypeRegistry::from_environment();
     let mut problems = Vec::new();
+    if let Some(path) = dataflow {
+        problems.extend(check_dataflow(config, path, node)?);
+    }
     let types = config
         .from_ros
         .iter()
@@ -297,8 +321,9 @@ fn check(config: &Config) -> anyhow::Result<()> {
         }
     }
     if problems.is_empty() {
+        let against = dataflow.map_or(String::new(), |p| format!(", matches {}", p.display()));
         println!(
-            "config OK: {} from_ros and {} to_ros routes, all types resolved",
+            "config OK: {} from_ros and {} to_ros routes, all types resolved{against}",
             config.from_ros.len(),
             config.to_ros.len()
         );
@@ -306,4 +331,24 @@ fn check(config: &Config) -> anyhow::Result<()> {
     } else {
         anyhow::bail!("{}", problems.join("\n"))
     }
+}
+
+/// `check --dataflow`: the problems (undeclared ids) and, printed as
+/// warnings, the inputs through which a reliable route can lose messages.
+fn check_dataflow(
+    config: &Config,
+    path: &std::path::Path,
+    node: Option<&str>,
+) -> anyhow::Result<Vec<String>> {
+    use ros2_dora_bridge::dora_side::{self, delivery};
+    let dataflow = delivery::read_dataflow(path)?;
+    let bridge = delivery::bridge_node(&dataflow, node)?;
+    let outputs: Vec<String> = bridge.outputs.iter().map(|o| o.to_string()).collect();
+    let inputs: Vec<String> = bridge.inputs.keys().map(|i| i.to_string()).collect();
+    let problems = dora_side::undeclared(config, bridge.id.as_ref(), &outputs, &inputs);
+    let replay = config.replay.is_some();
+    for lossy in delivery::lossy_inputs(&dataflow, bridge.id.as_ref(), config, replay) {
+        eprintln!("warning: {}\n", lossy.advice());
+    }
+    Ok(problems)
 }

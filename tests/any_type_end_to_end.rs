@@ -158,21 +158,6 @@ fn large_fastdds_segments_mapped(pid: i32, bytes: u64) -> usize {
     segments.len()
 }
 
-/// The bridge started by this scenario's dataflow (dora runs nodes in the
-/// dataflow's directory).
-fn bridge_pid(s: &Scenario) -> Option<i32> {
-    let dir = std::fs::canonicalize(s.path(".")).ok()?;
-    std::fs::read_dir("/proc")
-        .ok()?
-        .flatten()
-        .find_map(|entry| {
-            let pid: i32 = entry.file_name().to_str()?.parse().ok()?;
-            let exe = std::fs::read_link(entry.path().join("exe")).ok()?;
-            let cwd = std::fs::read_link(entry.path().join("cwd")).ok()?;
-            (exe == std::path::Path::new(bridge_bin()) && cwd == dir).then_some(pid)
-        })
-}
-
 #[test]
 fn the_shipped_large_messages_profile_is_taken_by_fast_dds_and_silences_the_advice() {
     let s = Scenario::new(24);

@@ -8,32 +8,8 @@ use std::time::{Duration, Instant};
 
 const WAIT: Duration = Duration::from_secs(60);
 
-/// The latest stats row of the route whose name starts with `route`.
-fn stats_row(s: &Scenario, route: &str) -> Option<Value> {
-    s.records("received.jsonl")
-        .into_iter()
-        .rev()
-        .filter(|r| r["id"] == "stats")
-        .find_map(|r| {
-            r["value"]
-                .as_array()?
-                .iter()
-                .find(|row| row["route"].as_str().is_some_and(|n| n.starts_with(route)))
-                .cloned()
-        })
-}
-
 fn wait_for_stats(s: &Scenario, route: &str, pred: impl Fn(&Value) -> bool) -> Option<Value> {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Some(row) = stats_row(s, route).filter(|r| pred(r)) {
-            return Some(row);
-        }
-        if Instant::now() > deadline {
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    common::wait_for_stats(s, route, WAIT, pred)
 }
 
 #[test]

@@ -112,6 +112,61 @@ fn check_validates_types() {
 }
 
 #[test]
+fn check_against_the_dataflow_names_undeclared_ids_and_lossy_inputs() {
+    require_workbench();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("bridge.yaml");
+    std::fs::write(
+        &config,
+        "from_ros:\n  - {topic: /odom, type: nav_msgs/msg/Odometry, output: odom}\n\
+         \x20 - {topic: /scan, type: sensor_msgs/msg/LaserScan, output: scan, qos: sensor_data}\n\
+         to_ros:\n  - {input: cmd, topic: /cmd_vel, type: geometry_msgs/msg/Twist}\n",
+    )
+    .unwrap();
+    let dataflow = |bridge_outputs: &str, odom_input: &str| {
+        format!(
+            "nodes:\n  - id: bridge\n    path: /opt/ros2-dora-bridge\n    args: --config bridge.yaml\n\
+             \x20   inputs:\n      cmd: {{source: planner/cmd, queue_policy: backpressure}}\n\
+             \x20   outputs: [{bridge_outputs}]\n\
+             \x20 - id: planner\n    path: planner.py\n    inputs:\n      odom: {odom_input}\n      scan: bridge/scan\n\
+             \x20   outputs: [cmd]\n"
+        )
+    };
+    let path = dir.path().join("dataflow.yml");
+    let check = |text: String| {
+        std::fs::write(&path, text).unwrap();
+        run(&[
+            "check",
+            "--config",
+            config.to_str().unwrap(),
+            "--dataflow",
+            path.to_str().unwrap(),
+        ])
+    };
+    // The reliable /odom reaches `planner` through dora's default delivery:
+    // a warning with the YAML; the best-effort /scan is fine as it is.
+    let (ok, out, err) = check(dataflow("odom, scan", "bridge/odom"));
+    assert!(ok, "{out}{err}");
+    assert!(
+        err.contains("from_ros[0] (/odom)")
+            && err.contains("dora input `odom` of node `planner`")
+            && err.contains("queue_policy: backpressure"),
+        "{err}"
+    );
+    assert!(!err.contains("/scan"), "{err}");
+    // Lossless: no warning.
+    let (ok, out, err) = check(dataflow(
+        "odom, scan",
+        "{source: bridge/odom, queue_policy: backpressure}",
+    ));
+    assert!(ok && !err.contains("warning"), "{out}{err}");
+    // An output the bridge's node does not declare is an error.
+    let (ok, _, err) = check(dataflow("odom", "bridge/odom"));
+    assert!(!ok);
+    assert!(err.contains("from_ros[1].output `scan`"), "{err}");
+}
+
+#[test]
 fn help_describes_the_commands() {
     let (ok, out, _) = run(&["--help"]);
     assert!(ok);

@@ -45,6 +45,12 @@ fn discover_lists_topics_with_qos_and_prints_a_config_check_accepts() {
     );
     let config = s.write("starter.yaml", &text);
     assert!(text.contains("output: robot_odom"), "{text}");
+    // How to consume it in the dataflow: a best-effort topic keeps dora's
+    // drop_oldest (reliable ones are shown with backpressure).
+    assert!(
+        text.contains("robot_odom: bridge/robot_odom   # best effort"),
+        "{text}"
+    );
     let check = Command::new(bridge_bin())
         .args(["check", "--config"])
         .arg(&config)

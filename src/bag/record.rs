@@ -4,15 +4,19 @@
 //! embedded.
 //!
 //! Two threads: one takes from DDS and never touches the disk, one writes.
-//! Between them a bounded channel; when it is full the taker waits (DDS
-//! history then absorbs the burst) rather than dropping: everything taken is
-//! written. Losses DDS reports (`MESSAGE_LOST`) are counted and printed.
+//! Between them a bounded channel; when it is full the taker waits rather
+//! than dropping: everything taken is written. A reliable topic is read
+//! with a keep-all history, so that the wait holds its publishers back
+//! through DDS flow control. What DDS loses anyway (jumps in a publisher's
+//! sequence numbers, or `MESSAGE_LOST` where the RMW does not number
+//! samples) is counted and printed.
 
 use super::writer::{BagWriter, SplitLimits, TopicMeta};
 use crate::msg::{TypeName, TypeRegistry};
 use crate::ros::graph::{auto_subscription_qos, describe_qos, foreign_publishers};
 use crate::ros::rcl::{self, History, RclSubscription, SubscriptionEvent, WaitSet};
-use crate::ros::{RosShared, RosSide};
+use crate::ros::watched::{ProbeOutcome, Take, WatchedSubscription, describe_wedge};
+use crate::ros::{RateLimiter, RosShared, RosSide};
 use anyhow::Context;
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -35,8 +39,8 @@ pub struct RecordOptions {
     pub rcl_args: Vec<String>,
 }
 
-/// Depth of the recorder's reader history: room for bursts while the
-/// taker waits for the disk.
+/// Depth of the recorder's reader history for best-effort topics: room
+/// for bursts while the taker waits for the disk.
 const RECORD_DEPTH: usize = 100;
 /// Messages in flight between taker and writer.
 const WRITE_QUEUE: usize = 256;
@@ -53,8 +57,12 @@ enum ToWriter {
 
 struct Subscribed {
     topic: Arc<str>,
-    subscription: RclSubscription,
+    type_name: TypeName,
+    watched: WatchedSubscription,
 }
+
+/// How often subscriptions are checked for a wedged reader.
+const STALL_CHECK_INTERVAL: Duration = Duration::from_millis(250);
 
 pub fn record(options: RecordOptions, stop: Arc<AtomicBool>) -> anyhow::Result<()> {
     if options.topics.is_empty() && options.regex.is_none() && !options.all {
@@ -124,6 +132,8 @@ fn take_loop(
     let mut told: HashSet<String> = HashSet::new();
     let mut replan = true;
     let mut last_plan = Instant::now() - Duration::from_secs(1);
+    let mut last_stall_check = Instant::now();
+    let take_errors = RateLimiter::new(Duration::from_secs(5));
     while !stop.load(Ordering::Relaxed) {
         if let Some(limit) = options.duration
             && started.elapsed() >= limit
@@ -143,50 +153,132 @@ fn take_loop(
                 &mut told,
             )?;
         }
-        let subs: Vec<&RclSubscription> = subscribed.iter().map(|s| &s.subscription).collect();
+        if last_stall_check.elapsed() >= STALL_CHECK_INTERVAL {
+            last_stall_check = Instant::now();
+            for sub in &mut subscribed {
+                recover_stalled(shared, sub, tx, lost, &take_errors)?;
+            }
+        }
+        // Probes are waited on, never taken from (see `ros::watched`).
+        let probing: Vec<usize> = (0..subscribed.len())
+            .filter(|&i| subscribed[i].watched.probe_to_wait_on().is_some())
+            .collect();
+        let subs: Vec<&RclSubscription> = subscribed
+            .iter()
+            .map(|s| s.watched.subscription())
+            .chain(
+                probing
+                    .iter()
+                    .filter_map(|&i| subscribed[i].watched.probe_to_wait_on()),
+            )
+            .collect();
+        let active = subscribed.len();
         let ready = wait_set.wait(&subs, &[], Duration::from_millis(100))?;
         if ready.graph_changed {
             replan = true;
         }
         for (index, event) in ready.events {
+            if let Some(k) = index.checked_sub(active) {
+                subscribed[probing[k]].watched.discard_probe_event(event);
+                continue;
+            }
+            let sub = &mut subscribed[index];
             if let Ok(Some(SubscriptionEvent::MessageLost { lost: n })) =
-                subscribed[index].subscription.take_event(event)
+                sub.watched.subscription_mut().take_event(event)
+                && sub.watched.counts_message_lost_events()
             {
                 lost.fetch_add(n, Ordering::Relaxed);
-                eprintln!(
-                    "[bag record] {}: DDS lost {n} message(s)",
-                    subscribed[index].topic
-                );
+                eprintln!("[bag record] {}: DDS lost {n} message(s)", sub.topic);
             }
         }
         for index in ready.subscriptions {
-            let sub = &mut subscribed[index];
-            // Never adopted: the bytes are written out and the buffer reused.
-            while let Some((taken, info)) = sub.subscription.take(usize::MAX)? {
-                let bytes = taken.bytes();
-                shared.segment_advice.check(
-                    crate::ros::fastdds::Direction::Received,
-                    &sub.topic,
-                    bytes.len(),
-                );
-                let now = SystemTime::now()
-                    .duration_since(UNIX_EPOCH)
-                    .map_or(0, |d| d.as_nanos() as u64);
-                let received = u64::try_from(info.received_timestamp_ns)
-                    .ok()
-                    .filter(|t| *t > 0)
-                    .unwrap_or(now);
-                let message = ToWriter::Message {
-                    topic: sub.topic.clone(),
-                    log_time_ns: received,
-                    publish_time_ns: u64::try_from(info.source_timestamp_ns).unwrap_or(0),
-                    data: bytes.to_vec(),
-                };
-                if tx.send(message).is_err() {
-                    anyhow::bail!("the bag writer stopped");
-                }
+            match index.checked_sub(active) {
+                Some(k) => subscribed[probing[k]].watched.probe_heard(Instant::now()),
+                None => take_all(shared, &mut subscribed[index], tx, lost, &take_errors)?,
             }
         }
+    }
+    Ok(())
+}
+
+/// Takes every sample waiting on `sub` and hands it to the writer.
+fn take_all(
+    shared: &RosShared,
+    sub: &mut Subscribed,
+    tx: &std::sync::mpsc::SyncSender<ToWriter>,
+    lost: &AtomicU64,
+    take_errors: &RateLimiter,
+) -> anyhow::Result<()> {
+    loop {
+        // Never adopted: the bytes are written out and the buffer reused.
+        let (taken, info, lost_before) = match sub.watched.take(usize::MAX) {
+            Ok(Take::Sample {
+                taken,
+                info,
+                lost_before,
+            }) => (taken, info, lost_before),
+            Ok(Take::Repeat) => continue,
+            Ok(Take::Empty) => return Ok(()),
+            Err(e) => {
+                // That sample is gone; the next ones are not.
+                take_errors.warn(|| format!("[bag record] {}: take failed: {e}", sub.topic));
+                return Ok(());
+            }
+        };
+        if lost_before > 0 {
+            lost.fetch_add(lost_before, Ordering::Relaxed);
+            eprintln!(
+                "[bag record] {}: DDS lost {lost_before} message(s)",
+                sub.topic
+            );
+        }
+        let bytes = taken.bytes();
+        shared.segment_advice.check(
+            crate::ros::fastdds::Direction::Received,
+            &sub.topic,
+            bytes.len(),
+        );
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        let received = u64::try_from(info.received_timestamp_ns)
+            .ok()
+            .filter(|t| *t > 0)
+            .unwrap_or(now);
+        let message = ToWriter::Message {
+            topic: sub.topic.clone(),
+            log_time_ns: received,
+            publish_time_ns: u64::try_from(info.source_timestamp_ns).unwrap_or(0),
+            data: bytes.to_vec(),
+        };
+        if tx.send(message).is_err() {
+            anyhow::bail!("the bag writer stopped");
+        }
+    }
+}
+
+/// A reliable subscription whose publisher fell silent gets a probe; a
+/// wedged one is replaced by it (see `ros::watched`).
+fn recover_stalled(
+    shared: &RosShared,
+    sub: &mut Subscribed,
+    tx: &std::sync::mpsc::SyncSender<ToWriter>,
+    lost: &AtomicU64,
+    take_errors: &RateLimiter,
+) -> anyhow::Result<()> {
+    let qos = *sub.watched.qos();
+    let now = Instant::now();
+    let (topic, type_name) = (&sub.topic, &sub.type_name);
+    if let Err(e) = sub
+        .watched
+        .check_stall(now, || shared.subscription(topic, type_name, qos))
+    {
+        take_errors.warn(|| format!("[bag record] {topic}: cannot probe: {e:#}"));
+    }
+    if sub.watched.resolve_probe(now) == ProbeOutcome::Wedged {
+        take_all(shared, sub, tx, lost, take_errors)?;
+        sub.watched.promote();
+        eprintln!("[bag record] {}", describe_wedge(&sub.topic));
     }
     Ok(())
 }
@@ -213,10 +305,14 @@ fn plan(
         }
     }
     for topic in wanted {
+        let publishers = shared.node.publishers_info(topic)?;
         if known.contains(topic) {
+            if let Some(sub) = subscribed.iter_mut().find(|s| &*s.topic == topic) {
+                sub.watched
+                    .set_matched(publishers.iter().map(|p| p.gid.clone()).collect());
+            }
             continue;
         }
-        let publishers = shared.node.publishers_info(topic)?;
         let foreign: Vec<_> = foreign_publishers(&publishers, &shared.node_name).collect();
         if foreign.is_empty() {
             continue; // wait for a publisher to learn type and QoS
@@ -244,8 +340,12 @@ fn plan(
         };
         let offered: Vec<rcl::QosProfile> = foreign.iter().map(|p| p.qos).collect();
         let mut qos = auto_subscription_qos(&offered);
-        qos.history = History::RMW_QOS_POLICY_HISTORY_KEEP_LAST;
-        qos.depth = RECORD_DEPTH;
+        if qos.reliability == rcl::Reliability::RMW_QOS_POLICY_RELIABILITY_RELIABLE {
+            qos.history = History::RMW_QOS_POLICY_HISTORY_KEEP_ALL;
+        } else {
+            qos.history = History::RMW_QOS_POLICY_HISTORY_KEEP_LAST;
+            qos.depth = RECORD_DEPTH;
+        }
         let subscription = match shared.subscription(topic, &type_name, qos) {
             Ok(s) => s,
             Err(e) => {
@@ -273,9 +373,12 @@ fn plan(
         if tx.send(ToWriter::Topic(meta)).is_err() {
             anyhow::bail!("the bag writer stopped");
         }
+        let mut watched = WatchedSubscription::new(subscription, qos);
+        watched.set_matched(publishers.iter().map(|p| p.gid.clone()).collect());
         subscribed.push(Subscribed {
             topic: Arc::from(topic),
-            subscription,
+            type_name,
+            watched,
         });
     }
     Ok(())

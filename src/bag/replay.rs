@@ -29,6 +29,8 @@ pub const META_BAG: &str = "ros_bag";
 
 /// Which output a topic goes to, per the `from_ros` routes.
 struct RouteMatch {
+    /// Index of the `from_ros` route.
+    index: usize,
     output: DataId,
     options: CodecOptions,
 }
@@ -43,18 +45,23 @@ pub async fn run(
     let registry = bag.type_registry();
     let mut routes: HashMap<String, RouteMatch> = HashMap::new();
     for topic in &bag.topics {
-        let route = config
-            .from_ros
-            .iter()
-            .find(|r| match (&r.topic, &r.pattern) {
-                (Some(t), _) => *t == topic.name,
-                (None, Some(p)) => regex::Regex::new(p).is_ok_and(|re| re.is_match(&topic.name)),
-                _ => false,
-            });
-        if let Some(route) = route {
+        let route =
+            config
+                .from_ros
+                .iter()
+                .enumerate()
+                .find(|(_, r)| match (&r.topic, &r.pattern) {
+                    (Some(t), _) => *t == topic.name,
+                    (None, Some(p)) => {
+                        regex::Regex::new(p).is_ok_and(|re| re.is_match(&topic.name))
+                    }
+                    _ => false,
+                });
+        if let Some((index, route)) = route {
             routes.insert(
                 topic.name.clone(),
                 RouteMatch {
+                    index,
                     output: DataId::from(route.output.clone()),
                     options: CodecOptions {
                         bytes_as_binary: route.bytes_as_binary,
@@ -106,6 +113,10 @@ pub async fn run(
     let mut shm_pool = crate::dora_side::ShmPoolAdvisor::new(&node);
     shm_pool.warm_up(&mut node);
     let bag_name = Parameter::String(bag.path.display().to_string());
+    let mut numbering = crate::dora_side::OutputNumbering::new(
+        node.id().as_ref(),
+        config.from_ros.iter().map(|r| r.output.as_str()),
+    );
     let mut codecs: HashMap<Arc<str>, Option<MessageCodec>> = HashMap::new();
     let mut first: Option<(u64, tokio::time::Instant)> = None;
     let (mut sent, mut errors) = (0u64, 0u64);
@@ -191,6 +202,7 @@ pub async fn run(
                     ),
                 );
                 params.insert(META_BAG.into(), bag_name.clone());
+                numbering.stamp(route.index, &mut params);
                 shm_pool.check(
                     route.output.as_ref(),
                     &message.topic,

@@ -7,6 +7,8 @@ pub mod qos;
 pub mod queue;
 pub mod rcl;
 pub mod receiver;
+pub mod stall;
+pub mod watched;
 
 use crate::codec::MessageCodec;
 use crate::msg::TypeName;
@@ -45,7 +47,8 @@ pub struct RouteStats {
     /// from_ros: dropped because the route's queue was full (drop_oldest).
     pub dropped_queue_full: AtomicU64,
     /// from_ros: lost by the middleware before the bridge could take them
-    /// (the RMW's MESSAGE_LOST event, where supported).
+    /// (gaps in the publishers' sequence numbers, or the RMW's
+    /// MESSAGE_LOST event where it does not number samples).
     pub dropped_by_middleware: AtomicU64,
     /// from_ros: malformed CDR.
     pub decode_errors: AtomicU64,
@@ -53,19 +56,50 @@ pub struct RouteStats {
     pub encode_errors: AtomicU64,
     /// to_ros: rcl refused to publish.
     pub publish_errors: AtomicU64,
+    /// to_ros: messages a bridge sent into dora that never came back on
+    /// this route (gaps in the `bridge_seq` metadata that a dora node
+    /// passed on).
+    pub lost_in_dora: AtomicU64,
 }
 
+/// A moment's values of a route's counters, in [`RouteStats::NAMES`] order.
+pub type StatsSnapshot = [u64; 8];
+
 impl RouteStats {
-    pub fn snapshot(&self) -> [u64; 7] {
+    /// The counters' names, as logged and sent on the stats output.
+    pub const NAMES: [&str; 8] = [
+        "received",
+        "forwarded",
+        "dropped_queue_full",
+        "dropped_by_middleware",
+        "decode_errors",
+        "encode_errors",
+        "publish_errors",
+        "lost_in_dora",
+    ];
+
+    pub fn snapshot(&self) -> StatsSnapshot {
         [
-            self.received.load(Ordering::Relaxed),
-            self.forwarded.load(Ordering::Relaxed),
-            self.dropped_queue_full.load(Ordering::Relaxed),
-            self.dropped_by_middleware.load(Ordering::Relaxed),
-            self.decode_errors.load(Ordering::Relaxed),
-            self.encode_errors.load(Ordering::Relaxed),
-            self.publish_errors.load(Ordering::Relaxed),
+            &self.received,
+            &self.forwarded,
+            &self.dropped_queue_full,
+            &self.dropped_by_middleware,
+            &self.decode_errors,
+            &self.encode_errors,
+            &self.publish_errors,
+            &self.lost_in_dora,
         ]
+        .map(|counter| counter.load(Ordering::Relaxed))
+    }
+
+    /// Messages lost on the way (queue, middleware, dora).
+    pub fn lost(snapshot: &StatsSnapshot) -> u64 {
+        snapshot[2] + snapshot[3] + snapshot[7]
+    }
+
+    /// Messages dropped as bad data (decode, encode, publish).
+    pub fn errors(snapshot: &StatsSnapshot) -> u64 {
+        snapshot[4] + snapshot[5] + snapshot[6]
     }
 }
 

@@ -316,6 +316,10 @@ pub fn rmw_time(d: Duration) -> RmwTime {
     }
 }
 
+/// What rmw puts in `publication_sequence_number` when the RMW does not
+/// number samples (`RMW_MESSAGE_INFO_SEQUENCE_NUMBER_UNSUPPORTED`).
+pub const SEQUENCE_NUMBER_UNSUPPORTED: u64 = 0;
+
 /// What rmw reports about one received message.
 #[derive(Debug, Clone, Default)]
 pub struct MessageInfo {

@@ -7,6 +7,7 @@
 use super::graph::{auto_subscription_qos, describe_qos, foreign_publishers, same_qos};
 use super::queue::RouteQueues;
 use super::rcl::{QosProfile, RclSubscription, SubscriptionEvent, Taken, WaitSet};
+use super::watched::{ProbeOutcome, Take, WatchedSubscription, describe_wedge};
 use super::{Received, RosShared, RouteStats};
 use crate::codec::{CodecOptions, MessageCodec};
 use crate::config::QosSetting;
@@ -33,6 +34,11 @@ pub struct FromRosRoute {
     pub stats: Arc<RouteStats>,
     /// For log lines: `from_ros[0] (/chatter)`.
     pub label: String,
+    /// A reliable subscription keeps every sample it cannot hand on yet
+    /// (KEEP_ALL) instead of overwriting the oldest: a `block` route then
+    /// holds a reliable publisher back through DDS flow control rather
+    /// than losing what waits in a keep-last history.
+    pub reader_keeps_all: bool,
 }
 
 struct Active {
@@ -40,9 +46,8 @@ struct Active {
     topic: Arc<str>,
     type_text: Arc<str>,
     type_name: TypeName,
-    qos: QosProfile,
     codec: MessageCodec,
-    subscription: RclSubscription,
+    watched: WatchedSubscription,
     /// Publisher GID -> fully qualified node name, from the graph.
     publisher_nodes: HashMap<Vec<u8>, Arc<str>>,
     /// Last time `publisher_nodes` was refreshed for an unknown GID.
@@ -70,6 +75,8 @@ pub struct Receiver {
     /// Problems already logged, so a graph change does not repeat them.
     told: HashSet<String>,
     liveness: Option<Liveness>,
+    /// Its own limiter, so that losses are never hidden behind bad data.
+    loss_warnings: super::RateLimiter,
 }
 
 /// What the liveness watch tells the bridge after an observation.
@@ -83,6 +90,22 @@ struct Liveness {
     watch: LivenessWatch,
     reports: tokio::sync::mpsc::UnboundedSender<LivenessReport>,
 }
+
+/// How a drain of one subscription ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Drained {
+    /// Nothing more waiting.
+    Empty,
+    /// The route's `block` queue is full: the rest waits in DDS.
+    QueueFull,
+    /// A take failed (logged); the next wait-up tries again.
+    TakeFailed,
+    /// The dora side has shut down.
+    DoraGone,
+}
+
+/// How often reliable subscriptions are checked for a wedged reader.
+const STALL_CHECK_INTERVAL: Duration = Duration::from_millis(250);
 
 /// Graph changes come in bursts (a node starting creates several
 /// endpoints): re-plan at most this often.
@@ -105,6 +128,7 @@ impl Receiver {
             active: Vec::new(),
             told: HashSet::new(),
             liveness: None,
+            loss_warnings: super::RateLimiter::new(Duration::from_secs(5)),
         }
     }
 
@@ -166,6 +190,7 @@ impl Receiver {
         let limiter = super::RateLimiter::new(Duration::from_secs(5));
         let mut replan_at = Some(Instant::now());
         let mut last_plan = Instant::now() - REPLAN_INTERVAL;
+        let mut last_stall_check = Instant::now();
         while !self.shared.stop.load(Ordering::Acquire) {
             if let Some(at) = replan_at
                 && Instant::now() >= at
@@ -186,18 +211,41 @@ impl Receiver {
                 .min();
             let timeout = match wake_at {
                 Some(at) => at.saturating_duration_since(Instant::now()),
-                None => Duration::from_secs(1),
-            };
+                None => STALL_CHECK_INTERVAL,
+            }
+            .min(STALL_CHECK_INTERVAL);
+            if last_stall_check.elapsed() >= STALL_CHECK_INTERVAL {
+                last_stall_check = Instant::now();
+                self.start_probes(&limiter);
+                if !self.resolve_probes(&limiter) {
+                    return; // the dora side has shut down
+                }
+            }
             // Subscriptions of a full `block` route are left out (their
             // messages wait in DDS) until the dora side makes room, which
             // triggers the wake guard condition.
-            let waiting_on: Vec<usize> = (0..self.active.len())
-                .filter(|&i| self.queues.has_room(self.active[i].route))
+            let mut waiting_on = Vec::with_capacity(self.active.len());
+            for (i, active) in self.active.iter_mut().enumerate() {
+                if self.queues.has_room(active.route) {
+                    waiting_on.push(i);
+                } else {
+                    active.watched.held(Instant::now());
+                }
+            }
+            // Probes are waited on, never taken from: whether one has data
+            // while its subscription stays silent is what tells a wedge.
+            let probing: Vec<usize> = (0..self.active.len())
+                .filter(|&i| self.active[i].watched.probe_to_wait_on().is_some())
                 .collect();
             let ready = {
                 let subs: Vec<&RclSubscription> = waiting_on
                     .iter()
-                    .map(|&i| &self.active[i].subscription)
+                    .map(|&i| self.active[i].watched.subscription())
+                    .chain(
+                        probing
+                            .iter()
+                            .filter_map(|&i| self.active[i].watched.probe_to_wait_on()),
+                    )
                     .collect();
                 match wait_set.wait(&subs, &[&self.shared.wake], timeout) {
                     Ok(ready) => ready,
@@ -212,10 +260,20 @@ impl Receiver {
                 replan_at = Some((last_plan + REPLAN_INTERVAL).max(Instant::now()));
             }
             for (sub, event) in ready.events {
-                self.handle_event(waiting_on[sub], event);
+                match sub.checked_sub(waiting_on.len()) {
+                    None => self.handle_event(waiting_on[sub], event),
+                    Some(k) => self.active[probing[k]].watched.discard_probe_event(event),
+                }
             }
             for index in ready.subscriptions {
-                if !self.drain(waiting_on[index], &limiter) {
+                if let Some(&probed) = index
+                    .checked_sub(waiting_on.len())
+                    .and_then(|k| probing.get(k))
+                {
+                    self.active[probed].watched.probe_heard(Instant::now());
+                    continue;
+                }
+                if self.drain(waiting_on[index], &limiter) == Drained::DoraGone {
                     return; // the dora side has shut down
                 }
             }
@@ -224,15 +282,19 @@ impl Receiver {
 
     /// Takes every waiting message of subscription `index`, or as many as
     /// its route's queue has room for.
-    fn drain(&mut self, index: usize, limiter: &super::RateLimiter) -> bool {
+    fn drain(&mut self, index: usize, limiter: &super::RateLimiter) -> Drained {
         let active = &mut self.active[index];
         let stats = &self.routes[active.route].stats;
         loop {
             if !self.queues.has_room(active.route) {
-                return true;
+                return Drained::QueueFull;
             }
-            let (decoded, info) = match active.subscription.take(ADOPT_FROM_BYTES) {
-                Ok(Some((taken, info))) => {
+            let (decoded, info, lost) = match active.watched.take(ADOPT_FROM_BYTES) {
+                Ok(Take::Sample {
+                    taken,
+                    info,
+                    lost_before,
+                }) => {
                     self.shared.segment_advice.check(
                         super::fastdds::Direction::Received,
                         &active.topic,
@@ -242,15 +304,28 @@ impl Receiver {
                         Taken::Borrowed(bytes) => active.codec.decode(bytes),
                         Taken::Adopted(buffer) => active.codec.decode_sharing(buffer),
                     };
-                    (decoded, info)
+                    (decoded, info, lost_before)
                 }
-                Ok(None) => return true,
+                Ok(Take::Repeat) => continue,
+                Ok(Take::Empty) => return Drained::Empty,
                 Err(e) => {
                     limiter.warn(|| format!("{}: take failed: {e}", active.topic));
-                    return true;
+                    return Drained::TakeFailed;
                 }
             };
             stats.received.fetch_add(1, Ordering::Relaxed);
+            if lost > 0 {
+                stats
+                    .dropped_by_middleware
+                    .fetch_add(lost, Ordering::Relaxed);
+                self.loss_warnings.warn(|| {
+                    format!(
+                        "{}: DDS lost {lost} message(s) before the bridge could take them \
+                         (publication sequence numbers skipped; counted as dropped_by_middleware)",
+                        active.topic
+                    )
+                });
+            }
             if !active.publisher_nodes.contains_key(&info.publisher_gid)
                 && active
                     .nodes_refreshed
@@ -274,7 +349,7 @@ impl Receiver {
                         publisher_node,
                     };
                     if !self.queues.push(active.route, item) {
-                        return false;
+                        return Drained::DoraGone;
                     }
                 }
                 Err(e) => {
@@ -290,9 +365,57 @@ impl Receiver {
         }
     }
 
+    /// Starts a probe for every reliable subscription a publisher of which
+    /// fell silent against its cadence (see [`super::watched`]).
+    fn start_probes(&mut self, limiter: &super::RateLimiter) {
+        let now = Instant::now();
+        for active in &mut self.active {
+            if !self.queues.has_room(active.route) {
+                continue;
+            }
+            let shared = &self.shared;
+            let qos = *active.watched.qos();
+            let started = active.watched.check_stall(now, || {
+                shared.subscription(&active.topic, &active.type_name, qos)
+            });
+            match started {
+                Ok(Some(stall)) => tracing::debug!(
+                    "{}: a publisher silent for {:.1?} (usually every {:.1?}): probing",
+                    active.topic,
+                    stall.silent_for,
+                    stall.usual_interval
+                ),
+                Ok(None) => {}
+                Err(e) => limiter.warn(|| format!("{}: cannot probe: {e:#}", active.topic)),
+            }
+        }
+    }
+
+    /// Replaces each wedged subscription by its probe, after taking what
+    /// the old one can still deliver. False once the dora side is gone.
+    fn resolve_probes(&mut self, limiter: &super::RateLimiter) -> bool {
+        let now = Instant::now();
+        for index in 0..self.active.len() {
+            if self.active[index].watched.resolve_probe(now) != ProbeOutcome::Wedged {
+                continue;
+            }
+            match self.drain(index, limiter) {
+                Drained::DoraGone => return false,
+                Drained::Empty => {
+                    let active = &mut self.active[index];
+                    active.watched.promote();
+                    tracing::warn!("{}", describe_wedge(&active.topic));
+                }
+                // Next time: the old one may still hold deliverable samples.
+                Drained::QueueFull | Drained::TakeFailed => {}
+            }
+        }
+        true
+    }
+
     fn handle_event(&mut self, index: usize, event: usize) {
         let active = &mut self.active[index];
-        match active.subscription.take_event(event) {
+        match active.watched.subscription_mut().take_event(event) {
             Ok(Some(SubscriptionEvent::IncompatibleQos { total, policy })) => {
                 let offered = self
                     .shared
@@ -310,16 +433,18 @@ impl Receiver {
                      Bridge subscribes with {}; publishers offer: {offered}. \
                      Use `qos: auto` or a matching profile.",
                     active.topic,
-                    describe_qos(&active.qos)
+                    describe_qos(active.watched.qos())
                 );
             }
-            Ok(Some(SubscriptionEvent::MessageLost { lost })) => {
+            Ok(Some(SubscriptionEvent::MessageLost { lost }))
+                if active.watched.counts_message_lost_events() =>
+            {
                 self.routes[active.route]
                     .stats
                     .dropped_by_middleware
                     .fetch_add(lost, Ordering::Relaxed);
             }
-            Ok(None) => {}
+            Ok(Some(SubscriptionEvent::MessageLost { .. })) | Ok(None) => {}
             Err(e) => tracing::debug!("{}: cannot take event: {e}", active.topic),
         }
     }
@@ -408,18 +533,29 @@ impl Receiver {
                 }
                 setting => super::qos::profile(setting),
             };
+            let qos = reader_history(qos, route.reader_keeps_all);
             let publisher_nodes = publisher_names(&publishers);
             if let Some(existing) = self
                 .active
                 .iter_mut()
                 .find(|a| a.route == route_index && *a.topic == *topic)
                 && existing.type_name == type_name
-                && same_qos(&existing.qos, &qos)
+                && same_qos(existing.watched.qos(), &qos)
             {
+                let matched: HashSet<Vec<u8>> = publishers.iter().map(|p| p.gid.clone()).collect();
+                existing.watched.set_matched(matched);
                 existing.publisher_nodes = publisher_nodes;
                 continue;
             }
-            self.subscribe(route_index, &topic, type_name, qos, publisher_nodes);
+            let matched = publishers.iter().map(|p| p.gid.clone()).collect();
+            self.subscribe(
+                route_index,
+                &topic,
+                type_name,
+                qos,
+                publisher_nodes,
+                matched,
+            );
         }
     }
 
@@ -430,6 +566,7 @@ impl Receiver {
         type_name: TypeName,
         qos: QosProfile,
         publisher_nodes: HashMap<Vec<u8>, Arc<str>>,
+        matched: HashSet<Vec<u8>>,
     ) {
         let route = &self.routes[route_index];
         let label = route.label.clone();
@@ -448,16 +585,19 @@ impl Receiver {
             .active
             .iter()
             .position(|a| a.route == route_index && *a.topic == *topic);
-        // Drop the old subscription first: one subscription per topic and route.
+        // Drop the old subscription first: one subscription per topic and
+        // route. Its publishers' numbering carries over.
+        let mut numbering = None;
         if let Some(i) = replaced {
             let old = self.active.remove(i);
             tracing::info!(
                 "{label}: re-subscribing {topic}: {} {} -> {} {}",
                 old.type_name,
-                describe_qos(&old.qos),
+                describe_qos(old.watched.qos()),
                 type_name,
                 describe_qos(&qos)
             );
+            numbering = Some(old.watched.into_numbering());
         }
         match self.shared.subscription(topic, &type_name, qos) {
             Ok(subscription) => {
@@ -467,14 +607,18 @@ impl Receiver {
                         describe_qos(&qos)
                     );
                 }
+                let mut watched = match numbering {
+                    Some(n) => WatchedSubscription::continuing(n, subscription, qos),
+                    None => WatchedSubscription::new(subscription, qos),
+                };
+                watched.set_matched(matched);
                 self.active.push(Active {
                     route: route_index,
                     topic: Arc::from(topic),
                     type_text: Arc::from(type_name.to_string()),
                     type_name,
-                    qos,
                     codec,
-                    subscription,
+                    watched,
                     publisher_nodes,
                     nodes_refreshed: None,
                 });
@@ -488,6 +632,17 @@ impl Receiver {
             }
         }
     }
+}
+
+/// KEEP_ALL for a reliable subscription whose route asks for it; the
+/// profile as it is otherwise (a best-effort reader cannot hold a
+/// publisher back, so its history stays as configured).
+fn reader_history(mut qos: QosProfile, keeps_all: bool) -> QosProfile {
+    if keeps_all && qos.reliability == super::rcl::Reliability::RMW_QOS_POLICY_RELIABILITY_RELIABLE
+    {
+        qos.history = super::rcl::History::RMW_QOS_POLICY_HISTORY_KEEP_ALL;
+    }
+    qos
 }
 
 /// GID -> node name for the publishers whose node the graph knows.

@@ -123,10 +123,13 @@ impl Scenario {
     /// with Fast DDS's default ports).
     pub fn new(domain: u32) -> Self {
         require_workbench();
-        Scenario {
-            domain,
-            dir: tempfile::tempdir().expect("temp dir"),
+        let mut dir = tempfile::tempdir().expect("temp dir");
+        // For a post-mortem: logs, bags and dataflows stay behind.
+        if std::env::var_os("ROS2_DORA_BRIDGE_KEEP_TEST_DIRS").is_some() {
+            dir.disable_cleanup(true);
+            eprintln!("test dir (kept): {}", dir.path().display());
         }
+        Scenario { domain, dir }
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
@@ -298,6 +301,57 @@ impl Scenario {
             std::thread::sleep(Duration::from_millis(50)); // polling a file, not hoping
         }
     }
+}
+
+/// The latest row of the bridge's stats output (recorded by
+/// `dora_record.py` into `received.jsonl` under input id `stats`) for the
+/// route whose name starts with `route`.
+pub fn stats_row(s: &Scenario, route: &str) -> Option<serde_json::Value> {
+    s.records("received.jsonl")
+        .into_iter()
+        .rev()
+        .filter(|r| r["id"] == "stats")
+        .find_map(|r| {
+            r["value"]
+                .as_array()?
+                .iter()
+                .find(|row| row["route"].as_str().is_some_and(|n| n.starts_with(route)))
+                .cloned()
+        })
+}
+
+/// Waits until the stats row of `route` satisfies `pred`.
+pub fn wait_for_stats(
+    s: &Scenario,
+    route: &str,
+    timeout: Duration,
+    pred: impl Fn(&serde_json::Value) -> bool,
+) -> Option<serde_json::Value> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(row) = stats_row(s, route).filter(|r| pred(r)) {
+            return Some(row);
+        }
+        if Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(100)); // polling a file
+    }
+}
+
+/// The bridge started by this scenario's dataflow (dora runs nodes in the
+/// dataflow's directory).
+pub fn bridge_pid(s: &Scenario) -> Option<i32> {
+    let dir = std::fs::canonicalize(s.path(".")).ok()?;
+    std::fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .find_map(|entry| {
+            let pid: i32 = entry.file_name().to_str()?.parse().ok()?;
+            let exe = std::fs::read_link(entry.path().join("exe")).ok()?;
+            let cwd = std::fs::read_link(entry.path().join("cwd")).ok()?;
+            (exe == std::path::Path::new(bridge_bin()) && cwd == dir).then_some(pid)
+        })
 }
 
 /// Absolute path as a YAML-safe string.

@@ -10,6 +10,8 @@ Topics (recorded times start at 1_700_000_000 s):
              defined only inside the bag): {sensor: "t<i>", value: 0.5 * i, samples: [i, i+1]}
 With --big, /image has 8 frames of 640x480 (several MCAP chunks of 1 MiB,
 for truncation tests).
+With --many N, the bag holds only N std_msgs/msg/String messages "i",
+round-robin on /many_0../many_3, 1 ms apart (for full-speed replay).
 Prints a JSON manifest on stdout: [{topic, type, t_ns}, ...] in time order.
 """
 import json
@@ -30,6 +32,9 @@ T0 = 1_700_000_000 * 10**9
 def main():
     out, storage = sys.argv[1], sys.argv[2]
     big = "--big" in sys.argv[3:]
+    if "--many" in sys.argv[3:]:
+        many(out, storage, int(sys.argv[sys.argv.index("--many") + 1]))
+        return
     width, height, frames = (640, 480, 8) if big else (64, 48, 5)
     ts = get_typestore(Stores.ROS2_JAZZY)
     ts.register(get_types_from_msg(READING, "bridge_test_msgs/msg/Reading"))
@@ -83,6 +88,17 @@ def main():
             w.write(conn, t, ts.serialize_cdr(msg, kind))
             entries.append({"topic": conn.topic, "type": kind, "t_ns": t})
     print(json.dumps(entries))
+
+
+def many(out, storage, count):
+    ts = get_typestore(Stores.ROS2_JAZZY)
+    String = ts.types["std_msgs/msg/String"]
+    plugin = StoragePlugin.MCAP if storage == "mcap" else StoragePlugin.SQLITE3
+    with Writer(out, version=9, storage_plugin=plugin) as w:
+        conns = [w.add_connection(f"/many_{k}", "std_msgs/msg/String", typestore=ts) for k in range(4)]
+        for i in range(count):
+            w.write(conns[i % 4], T0 + i * 10**6, ts.serialize_cdr(String(data=str(i)), "std_msgs/msg/String"))
+    print(json.dumps({"messages": count, "topics": 4}))
 
 
 if __name__ == "__main__":

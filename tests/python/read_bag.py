@@ -4,7 +4,8 @@
 
 Prints one JSON object: {"topics": {name: {type, count, durability}},
 "messages": [{topic, t_ns, value}, ...]} where value is `data` for
-std_msgs/String and {width, height, encoding, n, first, last} for Images.
+std_msgs/String and {width, height, encoding, n, first, last} for Images;
+{"undecodable": n} for a recorded sample of n bytes that is not a message.
 """
 import json
 import sys
@@ -25,7 +26,11 @@ def main():
                 "durability": [str(q.durability) for q in qos],
             }
         for conn, t, raw in reader.messages():
-            msg = ts.deserialize_cdr(raw, conn.msgtype)
+            try:
+                msg = ts.deserialize_cdr(raw, conn.msgtype)
+            except Exception:  # noqa: BLE001 - garbage is recorded as published
+                out["messages"].append({"topic": conn.topic, "t_ns": t, "value": {"undecodable": len(raw)}})
+                continue
             if conn.msgtype == "std_msgs/msg/String":
                 value = msg.data
             elif conn.msgtype == "sensor_msgs/msg/Image":

@@ -1,6 +1,8 @@
 //! The dora side: connecting as a node, checking the config against the
 //! dataflow, and the metadata each output carries.
 
+pub mod delivery;
+
 use crate::config::Config;
 use crate::ros::Received;
 use anyhow::bail;
@@ -15,6 +17,50 @@ pub const META_RECEIVED_TIMESTAMP: &str = "ros_received_timestamp_ns";
 pub const META_PUBLISHER_GID: &str = "ros_publisher_gid";
 pub const META_SEQUENCE: &str = "ros_publication_sequence_number";
 pub const META_PUBLISHER_NODE: &str = "ros_publisher_node";
+/// Per output, the bridge numbers what it sends 1, 2, 3, ...: a node that
+/// passes metadata on lets a `to_ros` route (or anyone) see what dora lost.
+pub const META_BRIDGE_SEQ: &str = "bridge_seq";
+/// Which numbering `bridge_seq` belongs to: `<bridge node id>/<output>`.
+pub const META_BRIDGE_STREAM: &str = "bridge_stream";
+
+/// Numbers the messages of each output the bridge sends into dora.
+pub struct OutputNumbering {
+    streams: Vec<(String, u64)>,
+}
+
+impl OutputNumbering {
+    /// One numbering per output, in route order.
+    pub fn new<'a>(node_id: &str, outputs: impl IntoIterator<Item = &'a str>) -> Self {
+        OutputNumbering {
+            streams: outputs
+                .into_iter()
+                .map(|output| (format!("{node_id}/{output}"), 0))
+                .collect(),
+        }
+    }
+
+    /// Adds the next number of output `index` to `params`.
+    pub fn stamp(&mut self, index: usize, params: &mut MetadataParameters) {
+        let (stream, last) = &mut self.streams[index];
+        *last += 1;
+        params.insert(
+            META_BRIDGE_SEQ.into(),
+            Parameter::Integer((*last).min(i64::MAX as u64) as i64),
+        );
+        params.insert(META_BRIDGE_STREAM.into(), Parameter::String(stream.clone()));
+    }
+}
+
+/// The bridge numbering a message carries, if a node passed it on.
+pub fn bridge_sequence(params: &MetadataParameters) -> Option<(&str, u64)> {
+    let Some(Parameter::String(stream)) = params.get(META_BRIDGE_STREAM) else {
+        return None;
+    };
+    let Some(Parameter::Integer(seq)) = params.get(META_BRIDGE_SEQ) else {
+        return None;
+    };
+    Some((stream.as_str(), u64::try_from(*seq).ok()?))
+}
 
 /// `text` with every character that is not ASCII alphanumeric or `_`
 /// replaced by `_`: valid in dora ids and ROS names alike.
@@ -57,9 +103,26 @@ pub fn connect(dynamic_id: Option<&str>) -> anyhow::Result<(DoraNode, EventStrea
 /// dataflow YAML; dora would otherwise drop the data silently.
 pub fn check_against_dataflow(node: &DoraNode, config: &Config) -> anyhow::Result<()> {
     let run = node.node_config();
-    let node_id = node.id();
     let outputs: Vec<String> = run.outputs.iter().map(|o| o.to_string()).collect();
     let inputs: Vec<String> = run.inputs.keys().map(|i| i.to_string()).collect();
+    let problems = undeclared(config, node.id().as_ref(), &outputs, &inputs);
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        bail!(
+            "the config does not match the dataflow:\n  {}",
+            problems.join("\n  ")
+        )
+    }
+}
+
+/// The config's outputs and inputs that node `node_id` does not declare.
+pub fn undeclared(
+    config: &Config,
+    node_id: &str,
+    outputs: &[String],
+    inputs: &[String],
+) -> Vec<String> {
     let mut problems = Vec::new();
     for (i, route) in config.from_ros.iter().enumerate() {
         if !outputs.contains(&route.output) {
@@ -89,16 +152,26 @@ pub fn check_against_dataflow(node: &DoraNode, config: &Config) -> anyhow::Resul
             ));
         }
     }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        bail!(
-            "the config does not match the dataflow:\n  {}",
-            problems.join("\n  ")
-        )
+    problems
+}
+
+/// Warns, once per input at start, about every dora input through which a
+/// reliable route can lose messages silently, with the YAML that fixes it.
+pub fn warn_lossy_delivery(node: &DoraNode, config: &Config) {
+    let dataflow = match node.dataflow_descriptor() {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::debug!("cannot check the dataflow's delivery settings: {e}");
+            return;
+        }
+    };
+    let replay = config.replay.is_some();
+    for lossy in delivery::lossy_inputs(dataflow, node.id().as_ref(), config, replay) {
+        tracing::warn!("{}", lossy.advice());
     }
 }
 
+/// What every message from ROS carries: topic, type, rmw's info.
 pub fn message_metadata(received: &Received) -> MetadataParameters {
     let info = &received.info;
     let mut params = MetadataParameters::default();

@@ -1,0 +1,232 @@
+//! Which dora inputs a reliable route feeds, or is fed from, through dora's
+//! default delivery, which drops silently under bursts (its direct path
+//! and `drop_oldest` queues), and the YAML that makes them lossless.
+
+use crate::config::Config;
+use dora_message::config::{Input, InputMapping, QueuePolicy};
+use dora_message::descriptor::{Descriptor, Node};
+
+/// The `queue_size` suggested with `queue_policy: backpressure`: dora then
+/// buffers up to ten times this before it drops (and logs an ERROR).
+pub const LOSSLESS_QUEUE_SIZE: usize = 100;
+
+/// dora's `queue_size` when the YAML gives none.
+const DORA_DEFAULT_QUEUE_SIZE: usize = 10;
+
+/// A dora input on a route's path that can lose messages silently.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LossyInput {
+    /// The route, as in log lines: `from_ros[0] (/chatter)`.
+    pub route: String,
+    /// The node that owns the input (a consumer, or the bridge itself).
+    pub node: String,
+    pub input: String,
+    /// `node/output` the input reads.
+    pub source: String,
+    pub queue_size: Option<usize>,
+}
+
+impl LossyInput {
+    /// What to tell the user: the risk, the YAML to set, where the cost is.
+    pub fn advice(&self) -> String {
+        let current = self.queue_size.unwrap_or(DORA_DEFAULT_QUEUE_SIZE);
+        format!(
+            "{route} is reliable on the ROS side, but dora input `{input}` of node `{node}` \
+             takes it with dora's default delivery (drop_oldest, queue_size {current}): \
+             a burst or a busy machine loses messages there and nobody is told. \
+             For lossless delivery, give node `{node}`:\n\
+             \x20   inputs:\n\
+             \x20     {input}:\n\
+             \x20       source: {source}\n\
+             \x20       queue_policy: backpressure\n\
+             \x20       queue_size: {size}\n\
+             (dora then buffers up to {buffered} messages for this input instead of dropping; \
+             the latency cost is measured in docs/performance.md, \"Lossless delivery\")",
+            route = self.route,
+            input = self.input,
+            node = self.node,
+            source = self.source,
+            size = current.max(LOSSLESS_QUEUE_SIZE),
+            buffered = 10 * current.max(LOSSLESS_QUEUE_SIZE),
+        )
+    }
+}
+
+/// Every dora input through which a reliable route of `config` (run as
+/// node `bridge` of `dataflow`) can lose messages. With `replay`, every
+/// route counts as reliable: a bag loses nothing on its own.
+pub fn lossy_inputs(
+    dataflow: &Descriptor,
+    bridge: &str,
+    config: &Config,
+    replay: bool,
+) -> Vec<LossyInput> {
+    let mut lossy = Vec::new();
+    for (i, route) in config.from_ros.iter().enumerate() {
+        if !(replay || route.qos.is_reliable()) {
+            continue;
+        }
+        for node in &dataflow.nodes {
+            for (input_id, input) in &node.inputs {
+                let InputMapping::User(mapping) = &input.mapping else {
+                    continue;
+                };
+                if mapping.source.as_ref() == bridge
+                    && mapping.output.as_ref() == route.output
+                    && !is_lossless(input)
+                {
+                    lossy.push(LossyInput {
+                        route: format!("from_ros[{i}] ({})", route.describe()),
+                        node: node.id.to_string(),
+                        input: input_id.to_string(),
+                        source: input.mapping.to_string(),
+                        queue_size: input.queue_size,
+                    });
+                }
+            }
+        }
+    }
+    let Some(bridge_node) = dataflow.nodes.iter().find(|n| n.id.as_ref() == bridge) else {
+        return lossy;
+    };
+    for (i, route) in config.to_ros.iter().enumerate() {
+        if !route.qos.is_reliable() {
+            continue;
+        }
+        let input = bridge_node
+            .inputs
+            .iter()
+            .find(|(id, _)| id.as_ref() == route.input);
+        if let Some((input_id, input)) = input
+            && !is_lossless(input)
+        {
+            lossy.push(LossyInput {
+                route: format!("to_ros[{i}] ({})", route.topic),
+                node: bridge.to_string(),
+                input: input_id.to_string(),
+                source: input.mapping.to_string(),
+                queue_size: input.queue_size,
+            });
+        }
+    }
+    lossy
+}
+
+fn is_lossless(input: &Input) -> bool {
+    input.queue_policy == Some(QueuePolicy::Backpressure)
+}
+
+/// Reads a dataflow YAML file.
+pub fn read_dataflow(path: &std::path::Path) -> anyhow::Result<Descriptor> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("cannot read dataflow {}: {e}", path.display()))?;
+    serde_yaml::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("{}: not a dora dataflow: {e}", path.display()))
+}
+
+/// The bridge's node in `dataflow`: `id` if given, else the one node whose
+/// `path` runs `ros2-dora-bridge`.
+pub fn bridge_node<'a>(dataflow: &'a Descriptor, id: Option<&str>) -> anyhow::Result<&'a Node> {
+    if let Some(id) = id {
+        return dataflow
+            .nodes
+            .iter()
+            .find(|n| n.id.as_ref() == id)
+            .ok_or_else(|| anyhow::anyhow!("the dataflow has no node `{id}`"));
+    }
+    let bridges: Vec<&Node> = dataflow
+        .nodes
+        .iter()
+        .filter(|n| {
+            n.path
+                .as_deref()
+                .is_some_and(|p| p.ends_with("ros2-dora-bridge"))
+        })
+        .collect();
+    match bridges.as_slice() {
+        [one] => Ok(one),
+        [] => anyhow::bail!(
+            "no node of the dataflow runs ros2-dora-bridge (by its `path`); name the bridge's node with --node ID"
+        ),
+        many => anyhow::bail!(
+            "several nodes run ros2-dora-bridge ({}); name the one this config is for with --node ID",
+            many.iter()
+                .map(|n| n.id.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(text: &str) -> Config {
+        Config::from_yaml(text).expect("valid config")
+    }
+
+    fn dataflow(text: &str) -> Descriptor {
+        serde_yaml::from_str(text).expect("valid dataflow")
+    }
+
+    const DATAFLOW: &str = "
+nodes:
+  - id: bridge
+    path: /opt/bin/ros2-dora-bridge
+    inputs:
+      cmd: planner/cmd
+      safe_cmd:
+        source: planner/cmd
+        queue_policy: backpressure
+    outputs: [scan, camera]
+  - id: planner
+    path: planner.py
+    inputs:
+      scan: bridge/scan
+      scan_logged:
+        source: bridge/scan
+        queue_size: 1000
+        queue_policy: backpressure
+      camera: bridge/camera
+    outputs: [cmd]
+";
+
+    #[test]
+    fn reliable_routes_through_default_inputs_are_found_both_ways() {
+        let config = config(
+            "from_ros:\n  - {topic: /scan, output: scan, qos: default}\n  - {topic: /camera, output: camera, qos: sensor_data}\n\
+             to_ros:\n  - {input: cmd, topic: /cmd, type: std_msgs/msg/String}\n  - {input: safe_cmd, topic: /safe, type: std_msgs/msg/String}\n",
+        );
+        let lossy = lossy_inputs(&dataflow(DATAFLOW), "bridge", &config, false);
+        let found: Vec<(&str, &str)> = lossy
+            .iter()
+            .map(|l| (l.node.as_str(), l.input.as_str()))
+            .collect();
+        // Not the backpressure inputs, not the best-effort camera.
+        assert_eq!(found, [("planner", "scan"), ("bridge", "cmd")]);
+        let advice = lossy[0].advice();
+        assert!(advice.contains("source: bridge/scan"), "{advice}");
+        assert!(advice.contains("queue_policy: backpressure"), "{advice}");
+        assert!(advice.contains("queue_size: 100"), "{advice}");
+    }
+
+    #[test]
+    fn replay_counts_every_route_as_reliable() {
+        let config = config("from_ros:\n  - {topic: /camera, output: camera, qos: sensor_data}\n");
+        let lossy = lossy_inputs(&dataflow(DATAFLOW), "bridge", &config, true);
+        assert_eq!(lossy.len(), 1);
+        assert_eq!(lossy[0].input, "camera");
+    }
+
+    #[test]
+    fn the_bridge_node_is_found_by_its_path_or_named() {
+        let df = dataflow(DATAFLOW);
+        assert_eq!(bridge_node(&df, None).unwrap().id.as_ref(), "bridge");
+        assert_eq!(
+            bridge_node(&df, Some("planner")).unwrap().id.as_ref(),
+            "planner"
+        );
+        assert!(bridge_node(&df, Some("nope")).is_err());
+    }
+}

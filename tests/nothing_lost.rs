@@ -1,0 +1,519 @@
+//! What goes in comes out, or its loss is counted where a user sees it:
+//! empty and tiny samples never silence a route, DDS losses are counted
+//! from the publishers' sequence numbers, dora losses from the bridge's
+//! own numbering, and bursts through the configuration the docs recommend
+//! lose nothing.
+
+mod common;
+use common::*;
+use serde_json::Value;
+use std::fmt::Write;
+use std::time::{Duration, Instant};
+
+const WAIT: Duration = Duration::from_secs(60);
+
+const IMAGE: &str = r#"{"height": 2, "width": 2, "encoding": "rgb8", "step": 6, "data": [1,2,3,4,5,6,7,8,9,10,11,12]}"#;
+
+/// Garbage of every small size, then an empty sample (which Fast DDS
+/// cannot deliver: it wedges reliable readers until they are re-created),
+/// then good messages at 20 Hz for 3 s.
+fn good_bad_good() -> String {
+    let mut sequence = String::from("good,sleep:20,good,sleep:20,good,");
+    sequence.push_str("raw:1,raw:3,raw:7,raw:64,raw:500,trunc:10,trunc:30,raw:0");
+    for _ in 0..60 {
+        sequence.push_str(",sleep:50,good");
+    }
+    sequence
+}
+/// Samples in [`good_bad_good`]: 63 good, 7 malformed, 1 empty.
+const GOOD: u64 = 63;
+const MALFORMED: u64 = 7;
+const PUBLISHED: u64 = GOOD + MALFORMED + 1;
+
+fn u(row: &Value, key: &str) -> u64 {
+    row[key].as_u64().unwrap_or(0)
+}
+
+#[test]
+fn empty_and_tiny_samples_never_silence_a_route_or_a_pattern_route() {
+    let s = Scenario::new(111);
+    s.write(
+        "bridge.yaml",
+        "from_ros:\n  - {topic: /img, type: sensor_msgs/msg/Image, output: img}\n\
+         \x20 - {match: '^/cams/.*', output: cams}\n\
+         stats: {output: stats, interval: 200ms}\n",
+    );
+    let mut dora = s.bridge_to_recorder("--config bridge.yaml", &["img", "cams", "stats"]);
+    let sequence = good_bad_good();
+    let plain = s.python(
+        "plain publisher",
+        "ros_pub_samples.py",
+        &[
+            "/img",
+            "sensor_msgs/msg/Image",
+            IMAGE,
+            &sequence,
+            "--node",
+            "plain",
+        ],
+    );
+    let pattern = s.python(
+        "pattern publisher",
+        "ros_pub_samples.py",
+        &[
+            "/cams/front",
+            "sensor_msgs/msg/Image",
+            IMAGE,
+            &sequence,
+            "--node",
+            "front",
+        ],
+    );
+    for publisher in [&plain, &pattern] {
+        assert!(
+            publisher.wait_for_line(WAIT, |l| l == "done").is_some(),
+            "{}",
+            dump(publisher)
+        );
+    }
+    for route in ["from_ros[0]", "from_ros[1]"] {
+        // Every sample accounted for: forwarded, malformed, or lost in DDS.
+        let row = wait_for_stats(&s, route, WAIT, |r| {
+            u(r, "received") + u(r, "dropped_by_middleware") >= PUBLISHED
+        });
+        let row = row.unwrap_or_else(|| {
+            panic!(
+                "{route} stopped short: {:?}\n{}",
+                stats_row(&s, route),
+                s.node_logs()
+            )
+        });
+        assert_eq!(u(&row, "decode_errors"), MALFORMED, "{route}: {row}");
+        assert_eq!(
+            u(&row, "received") + u(&row, "dropped_by_middleware"),
+            PUBLISHED,
+            "{route}: {row}"
+        );
+        // Good messages kept flowing after the empty sample: all but those
+        // the wedged reader held back until it was re-created.
+        assert!(u(&row, "forwarded") >= GOOD - 25, "{route}: {row}");
+        assert_eq!(
+            u(&row, "forwarded") + u(&row, "decode_errors"),
+            u(&row, "received"),
+            "{route}: {row}"
+        );
+    }
+    let forwarded = |output: &str| {
+        s.records("received.jsonl")
+            .iter()
+            .filter(|r| r["id"] == output)
+            .inspect(|r| assert_eq!(r["value"][0]["width"], 2))
+            .count()
+    };
+    assert!(forwarded("img") >= (GOOD - 25) as usize);
+    assert!(forwarded("cams") >= (GOOD - 25) as usize);
+    let logs = s.node_logs();
+    assert!(
+        logs.contains("dropped a malformed sensor_msgs/msg/Image message"),
+        "{logs}"
+    );
+    assert!(logs.contains("stopped delivering"), "{logs}");
+    assert!(
+        dora.stop().is_some_and(|s| s.success()),
+        "bridge did not survive\n{}",
+        dump(&dora)
+    );
+}
+
+#[test]
+fn bag_record_keeps_recording_through_empty_and_tiny_samples() {
+    let s = Scenario::new(112);
+    let out = p(&s.path("recorded"));
+    let mut cmd = s.command(bridge_bin());
+    cmd.args(["bag", "record", "-o", &out, "/img"]);
+    let mut recorder = s.spawn("bag record", cmd);
+    let publisher = s.python(
+        "publisher",
+        "ros_pub_samples.py",
+        &["/img", "sensor_msgs/msg/Image", IMAGE, &good_bad_good()],
+    );
+    assert!(
+        publisher.wait_for_line(WAIT, |l| l == "done").is_some(),
+        "{}",
+        dump(&publisher)
+    );
+    // Give the recorder the publisher's last message: it waits on the
+    // lost count it prints at the end.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline
+        && !recorder
+            .output()
+            .iter()
+            .any(|l| l.contains("stopped delivering"))
+    {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    recorder.signal("INT");
+    assert!(
+        recorder
+            .wait_exit(Duration::from_secs(30))
+            .is_some_and(|s| s.success()),
+        "{}",
+        dump(&recorder)
+    );
+    let summary = recorder
+        .output()
+        .into_iter()
+        .find(|l| l.contains("lost in DDS:"))
+        .unwrap_or_else(|| panic!("{}", dump(&recorder)));
+    let lost: u64 = summary
+        .rsplit(':')
+        .next()
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{summary}"));
+    let got = read_with_rosbags(&s, &out);
+    let messages = got["messages"].as_array().unwrap();
+    let good = messages.iter().filter(|m| m["value"]["width"] == 2).count() as u64;
+    let garbage = messages
+        .iter()
+        .filter(|m| m["value"]["undecodable"].is_u64())
+        .count() as u64;
+    // Recording keeps what was published, garbage included; every sample
+    // is either in the bag or counted as lost.
+    assert_eq!(garbage, MALFORMED, "{summary}\n{}", dump(&recorder));
+    assert_eq!(good + garbage + lost, PUBLISHED, "{summary}");
+    assert!(good >= GOOD - 25, "{summary}");
+}
+
+/// The bag at `path` as the independent `rosbags` library reads it.
+fn read_with_rosbags(s: &Scenario, path: &str) -> Value {
+    let read = s
+        .command("python")
+        .arg(python_script("read_bag.py"))
+        .arg(path)
+        .output()
+        .expect("read_bag.py");
+    assert!(
+        read.status.success(),
+        "rosbags cannot read {path}: {}",
+        String::from_utf8_lossy(&read.stderr)
+    );
+    serde_json::from_slice(&read.stdout).expect("read_bag.py output")
+}
+
+#[test]
+fn what_dds_loses_before_the_bridge_is_counted_from_sequence_numbers() {
+    let s = Scenario::new(113);
+    s.write(
+        "bridge.yaml",
+        "from_ros:\n  - {topic: /frozen, type: std_msgs/msg/String, output: frozen}\n\
+         stats: {output: stats, interval: 200ms}\n",
+    );
+    let mut dora = s.bridge_to_recorder("--config bridge.yaml", &["frozen", "stats"]);
+    let go = s.path("go");
+    let resume = s.path("resume");
+    // Keep-last 10 on the publisher: what the frozen bridge cannot take
+    // overflows the shared-memory port, is overwritten in the writer's
+    // history, and DDS tells the bridge's reader with a GAP, not a sample.
+    let publisher = s.python(
+        "publisher",
+        "ros_pub_samples.py",
+        &[
+            "/frozen",
+            "std_msgs/msg/String",
+            r#"{"data": "x"}"#,
+            &format!("good,wait:{},goodx2000,wait:{},good", p(&go), p(&resume)),
+            "--depth",
+            "10",
+        ],
+    );
+    assert!(
+        wait_for_stats(&s, "from_ros[0]", WAIT, |r| u(r, "received") == 1).is_some(),
+        "{}\n{}",
+        dump(&publisher),
+        s.node_logs()
+    );
+    let bridge = bridge_pid(&s).expect("the bridge process");
+    kill(bridge, "STOP");
+    std::fs::write(&go, "").unwrap();
+    let sent = publisher.wait_for_line(WAIT, |l| l == "published 2001");
+    kill(bridge, "CONT");
+    assert!(sent.is_some(), "{}", dump(&publisher));
+    std::fs::write(&resume, "").unwrap();
+    let row = wait_for_stats(&s, "from_ros[0]", WAIT, |r| {
+        u(r, "received") + u(r, "dropped_by_middleware") >= 2002
+    });
+    let row = row.unwrap_or_else(|| {
+        panic!(
+            "{:?}\n{}\n{}",
+            stats_row(&s, "from_ros[0]"),
+            dump(&publisher),
+            s.node_logs()
+        )
+    });
+    assert_eq!(
+        u(&row, "received") + u(&row, "dropped_by_middleware"),
+        2002,
+        "{row}"
+    );
+    assert!(
+        u(&row, "dropped_by_middleware") > 0,
+        "nothing was lost: {row}"
+    );
+    assert!(
+        s.node_logs().contains("DDS lost"),
+        "the loss was not logged\n{}",
+        s.node_logs()
+    );
+    dora.stop();
+}
+
+#[test]
+fn messages_lost_inside_dora_are_counted_on_the_way_back_and_the_risk_named_at_start() {
+    let s = Scenario::new(114);
+    s.write(
+        "bridge.yaml",
+        "from_ros:\n  - {topic: /out, type: std_msgs/msg/String, output: out}\n\
+         to_ros:\n  - {input: back, topic: /back, type: std_msgs/msg/String}\n\
+         stats: {output: stats, interval: 200ms}\n",
+    );
+    let record = s.path("received.jsonl");
+    // A slow echo behind a one-message drop_oldest queue: dora drops most
+    // of a burst there, silently.
+    let mut dora = s.dora_run(&format!(
+        "nodes:\n\
+         \x20 - id: bridge\n    path: {bridge}\n    args: --config bridge.yaml\n    inputs:\n      back: echo/out\n    outputs: [out, stats]\n\
+         \x20 - id: echo\n    path: {echo}\n    env:\n      ECHO_DELAY: '0.02'\n    inputs:\n      out:\n        source: bridge/out\n        queue_size: 1\n    outputs: [out]\n\
+         \x20 - id: recorder\n    path: {recorder}\n    env:\n      RECORD_FILE: {record}\n    inputs:\n      stats: bridge/stats\n",
+        bridge = bridge_bin(),
+        echo = p(&python_script("dora_echo.py")),
+        recorder = p(&python_script("dora_record.py")),
+        record = p(&record),
+    ));
+    let publisher = s.python(
+        "publisher",
+        "ros_pub_samples.py",
+        &[
+            "/out",
+            "std_msgs/msg/String",
+            r#"{"data": "x"}"#,
+            // A last message once the echo is idle again reveals the gap
+            // before it: every message is then back or counted lost.
+            "goodx100,sleep:1500,good",
+        ],
+    );
+    assert!(
+        publisher.wait_for_line(WAIT, |l| l == "done").is_some(),
+        "{}",
+        dump(&publisher)
+    );
+    let from = wait_for_stats(&s, "from_ros[0]", WAIT, |r| u(r, "forwarded") == 101);
+    let from = from.unwrap_or_else(|| panic!("{}", s.node_logs()));
+    let back = wait_for_stats(&s, "to_ros[0]", WAIT, |r| {
+        u(r, "received") + u(r, "lost_in_dora") >= 101
+    });
+    let back = back.unwrap_or_else(|| {
+        panic!(
+            "{from}\n{:?}\n{}",
+            stats_row(&s, "to_ros[0]"),
+            s.node_logs()
+        )
+    });
+    assert_eq!(
+        u(&back, "received") + u(&back, "lost_in_dora"),
+        101,
+        "{back}"
+    );
+    assert!(u(&back, "lost_in_dora") > 0, "dora lost nothing: {back}");
+    // The start-up warning names the lossy input, and the bridge's own
+    // `back` input, with the YAML that fixes them.
+    let logs = s.node_logs();
+    assert!(
+        logs.contains("dora input `out` of node `echo`")
+            && logs.contains("dora input `back` of node `bridge`")
+            && logs.contains("queue_policy: backpressure"),
+        "{logs}"
+    );
+    dora.stop();
+}
+
+/// 21 types: the test_msgs corner cases, images, point clouds and the
+/// everyday robot messages.
+const BURST_TYPES: [&str; 21] = [
+    "test_msgs/msg/BasicTypes",
+    "test_msgs/msg/Arrays",
+    "test_msgs/msg/BoundedSequences",
+    "test_msgs/msg/UnboundedSequences",
+    "test_msgs/msg/Nested",
+    "test_msgs/msg/MultiNested",
+    "test_msgs/msg/Strings",
+    "test_msgs/msg/WStrings",
+    "test_msgs/msg/Constants",
+    "test_msgs/msg/Defaults",
+    "test_msgs/msg/Empty",
+    "test_msgs/msg/Builtins",
+    "sensor_msgs/msg/Image",
+    "sensor_msgs/msg/PointCloud2",
+    "sensor_msgs/msg/Imu",
+    "sensor_msgs/msg/LaserScan",
+    "sensor_msgs/msg/JointState",
+    "nav_msgs/msg/Odometry",
+    "geometry_msgs/msg/PoseStamped",
+    "geometry_msgs/msg/Twist",
+    "diagnostic_msgs/msg/DiagnosticArray",
+];
+
+/// The round trip of `ros_burst.py` with what the docs recommend for
+/// reliable routes: `qos: default` (block, keep-all reader) and every dora
+/// input on the way `queue_policy: backpressure`.
+fn burst_dataflow(s: &Scenario) -> String {
+    let mut config = String::from("from_ros:\n");
+    for (k, t) in BURST_TYPES.iter().enumerate() {
+        writeln!(
+            config,
+            "  - {{topic: /burst_{k}, type: {t}, output: ros_{k}, qos: default}}"
+        )
+        .unwrap();
+    }
+    config.push_str("to_ros:\n");
+    for (k, t) in BURST_TYPES.iter().enumerate() {
+        writeln!(
+            config,
+            "  - {{input: back_{k}, topic: /back_{k}, type: {t}, qos: default}}"
+        )
+        .unwrap();
+    }
+    config.push_str("stats: {log_interval: 2s}\n");
+    s.write("bridge.yaml", &config);
+    let lossless = |source: &str| {
+        format!(
+            "\n        source: {source}\n        queue_policy: backpressure\n        queue_size: 100\n"
+        )
+    };
+    let (mut bridge_inputs, mut echo_inputs) = (String::new(), String::new());
+    for k in 0..BURST_TYPES.len() {
+        write!(
+            bridge_inputs,
+            "      back_{k}:{}",
+            lossless(&format!("echo/m_{k}"))
+        )
+        .unwrap();
+        write!(
+            echo_inputs,
+            "      m_{k}:{}",
+            lossless(&format!("bridge/ros_{k}"))
+        )
+        .unwrap();
+    }
+    let outputs: Vec<String> = (0..BURST_TYPES.len()).map(|k| format!("ros_{k}")).collect();
+    let echo_outputs: Vec<String> = (0..BURST_TYPES.len()).map(|k| format!("m_{k}")).collect();
+    format!(
+        "nodes:\n\
+         \x20 - id: bridge\n    path: {bridge}\n    args: --config bridge.yaml\n    inputs:\n{bridge_inputs}    outputs: [{outputs}]\n\
+         \x20 - id: echo\n    path: {echo}\n    inputs:\n{echo_inputs}    outputs: [{echo_outputs}]\n",
+        bridge = bridge_bin(),
+        echo = p(&python_script("dora_echo.py")),
+        outputs = outputs.join(", "),
+        echo_outputs = echo_outputs.join(", "),
+    )
+}
+
+#[test]
+fn bursts_on_21_topics_lose_nothing_ten_times_over_with_the_recommended_configuration() {
+    let s = Scenario::new(115);
+    let mut args = vec!["10", "5,50"];
+    args.extend(BURST_TYPES);
+    let burst = s.python("burst", "ros_burst.py", &args);
+    assert!(
+        burst.wait_for_line(WAIT, |l| l == "ready").is_some(),
+        "{}",
+        dump(&burst)
+    );
+    let mut dora = s.dora_run(&burst_dataflow(&s));
+    let done = burst.wait_for_line(Duration::from_secs(600), |l| l.starts_with("done"));
+    let report = burst.output().join("\n");
+    let done = done.unwrap_or_else(|| panic!("{report}\n{}\n{}", dump(&dora), s.node_logs()));
+    assert!(
+        !report.contains("\nlost "),
+        "messages lost:\n{report}\n{}",
+        s.node_logs()
+    );
+    assert_eq!(done, "done sent 11550 back 11550", "{report}");
+    // Nothing to warn about: every input on the way is lossless.
+    assert!(
+        !s.node_logs().contains("dora's default delivery"),
+        "{}",
+        s.node_logs()
+    );
+    dora.stop();
+}
+
+#[test]
+fn a_bag_replayed_at_full_speed_arrives_whole_and_in_order() {
+    let s = Scenario::new(116);
+    let bag = s.path("many");
+    let made = s
+        .command("python")
+        .arg(python_script("make_bag.py"))
+        .arg(&bag)
+        .args(["mcap", "--many", "20000"])
+        .output()
+        .expect("make_bag.py");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let mut config = format!("replay:\n  bag: {}\n  timing: fast\nfrom_ros:\n", p(&bag));
+    for k in 0..4 {
+        writeln!(config, "  - {{topic: /many_{k}, output: many_{k}}}").unwrap();
+    }
+    s.write("bridge.yaml", &config);
+    let result = s.path("result.json");
+    let inputs: String = (0..4)
+        .map(|k| {
+            format!(
+                "      many_{k}:\n        source: bridge/many_{k}\n        queue_policy: backpressure\n        queue_size: 100\n"
+            )
+        })
+        .collect();
+    let mut dora = s.dora_run(&format!(
+        "nodes:\n\
+         \x20 - id: bridge\n    path: {bridge}\n    args: --config bridge.yaml\n    outputs: [many_0, many_1, many_2, many_3]\n\
+         \x20 - id: sink\n    path: {sink}\n    env:\n      RESULT_FILE: {result}\n    inputs:\n{inputs}",
+        bridge = bridge_bin(),
+        sink = p(&example_bin("dora_sink")),
+        result = p(&result),
+    ));
+    let status = dora.wait_exit(Duration::from_secs(300));
+    let summary: Value = std::fs::read_to_string(&result)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_else(|| {
+            panic!(
+                "no result from the sink ({status:?})\n{}\n{}",
+                dump(&dora),
+                s.node_logs()
+            )
+        });
+    assert_eq!(summary["received"], 20000, "{summary}\n{}", s.node_logs());
+    assert_eq!(summary["seq_gaps"], 0, "{summary}");
+    assert_eq!(summary["out_of_order"], 0, "{summary}");
+    for k in 0..4 {
+        assert_eq!(
+            summary["streams"][format!("bridge/many_{k}")],
+            5000,
+            "{summary}"
+        );
+    }
+}
+
+/// A binary of this package's examples, built by `cargo test`.
+fn example_bin(name: &str) -> std::path::PathBuf {
+    let bridge = std::path::PathBuf::from(bridge_bin());
+    bridge
+        .parent()
+        .expect("the target dir")
+        .join("examples")
+        .join(name)
+}
