@@ -21,7 +21,7 @@ STAMP="$WB/setup.stamp"
 PYTHON="${PYTHON:-python3}"
 
 # Bump when the package list below changes so existing workbenches update.
-SETUP_VERSION=3
+SETUP_VERSION=4
 DORA_VERSION="1.1.0"
 ROS_WHEELS=(
   "ros-jazzy-rclpy[fastrtps]"
@@ -78,7 +78,9 @@ pip_install() {
   local wheels=("${TOOL_WHEELS[@]}")
   [[ -n "$system_ros" ]] || wheels+=("${ROS_WHEELS[@]}")
   log "installing Python packages (${#wheels[@]} requirements)"
-  "$VENV/bin/python" -m pip install -q --disable-pip-version-check "${wheels[@]}"
+  # Every package, dependencies included, at the versions pinned there.
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check \
+    -c "$ROOT/scripts/python-constraints.txt" "${wheels[@]}"
 }
 
 # The wheels link rcl straight to librmw_fastrtps_cpp and ship no

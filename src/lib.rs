@@ -11,6 +11,10 @@
 //! - [`discover`]: the `discover` command.
 //! - [`sequence`]: loss detection from sequence numbers.
 
+// `unsafe` is allowed in one module only (`ros::rcl`), which states its
+// invariants; anywhere else it does not compile.
+#![deny(unsafe_code)]
+
 pub mod bag;
 pub mod bridge;
 pub mod codec;

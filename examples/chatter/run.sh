@@ -7,25 +7,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 MESSAGES="${MESSAGES:-5}"
 export ROS_DOMAIN_ID="${ROS_DOMAIN_ID:-42}"
 export ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST DORA_ZENOH_MULTICAST=off
-log="$(mktemp -d)"
-pids=()
-running() { [[ -e /proc/$1 ]] && ! grep -q ') Z ' "/proc/$1/stat" 2>/dev/null; }
-cleanup() {
-  # SIGINT first, as Ctrl-C would; escalate for a process still there 5 s
-  # later (seen: the rclpy listener, having taken the SIGINT, never exited
-  # and the demo hung here).
-  for sig in INT TERM KILL; do
-    for pid in "${pids[@]}"; do running "$pid" && { kill -"$sig" "$pid" 2>/dev/null || true; }; done
-    for _ in {1..50}; do
-      alive=0
-      for pid in "${pids[@]}"; do running "$pid" && alive=1; done
-      ((alive)) || break 2
-      sleep 0.1
-    done
-  done
-  wait 2>/dev/null || true
-}
-trap cleanup EXIT
+source ../demo_lib.sh
 
 python -u listener.py >"$log/listener.txt" 2>"$log/listener.err" & pids+=($!)
 python -u talker.py 2>"$log/talker.err" >/dev/null & pids+=($!)

@@ -9,13 +9,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 export ROS_DOMAIN_ID="${ROS_DOMAIN_ID:-43}"
 export ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST DORA_ZENOH_MULTICAST=off
 export FASTRTPS_DEFAULT_PROFILES_FILE="$PWD/../../config/fastdds_fast_liveness.xml"
-log="$(mktemp -d)"
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill -INT "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-}
-trap cleanup EXIT
+source ../demo_lib.sh
 
 # Wait until the dora output has a line matching $1 (60 s at most).
 await() {

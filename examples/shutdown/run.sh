@@ -7,13 +7,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 export ROS_DOMAIN_ID="${ROS_DOMAIN_ID:-44}"
 export ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST DORA_ZENOH_MULTICAST=off
-log="$(mktemp -d)"
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill -INT "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-}
-trap cleanup EXIT
+source ../demo_lib.sh
 
 python -u ../chatter/talker.py >/dev/null 2>&1 & pids+=($!)
 dora run dataflow.yml --stop-after 120s >"$log/dora.txt" 2>&1 & dora_pid=$!; pids+=($dora_pid)

@@ -5,6 +5,7 @@ pub mod fastdds;
 pub mod graph;
 pub mod qos;
 pub mod queue;
+#[allow(unsafe_code)]
 pub mod rcl;
 pub mod receiver;
 pub mod stall;
