@@ -42,7 +42,7 @@ TYPES = [
 
 def dora_input(source, setting):
     if setting == "default":
-        return f"{source}\n"
+        return f" {source}\n"
     return f"\n        source: {source}\n        queue_policy: backpressure\n        queue_size: 100\n"
 
 
@@ -90,14 +90,19 @@ def run(setting, count, rounds, domain):
         burst = subprocess.Popen([sys.executable, ROOT / "tests/python/ros_burst.py", str(rounds), str(count)]
                                  + TYPES, env=env, cwd=ROOT / "tests/python", stdout=subprocess.PIPE, text=True)
         assert burst.stdout.readline().strip() == "ready"
+        dora_log = open(work / "dora.log", "w")
         dora = subprocess.Popen(["dora", "run", "dataflow.yml", "--stop-after", "1200s"], env=env, cwd=work,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                stdout=dora_log, stderr=subprocess.STDOUT)
         done = None
         for line in burst.stdout:
             if line.startswith("done"):
                 done = line.split()
                 break
-        burst.terminate()
+            if line.startswith("warm-up failed"):
+                print(line.strip(), file=sys.stderr)
+                print((work / "dora.log").read_text()[-3000:], file=sys.stderr)
+                break
+        burst.send_signal(2)  # Ctrl-C: rclpy leaves cleanly
         dora.send_signal(2)  # Ctrl-C: the bridge logs its final counters
         try:
             dora.wait(timeout=30)

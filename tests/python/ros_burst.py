@@ -63,9 +63,14 @@ def main():
             elif quiet and time.monotonic() - last_change > quiet:
                 return
 
-    # Warm-up: every route carries one message end to end.
+    # Warm-up: every route carries one message end to end (120 s at most).
     next_send = 0.0
+    warm_deadline = time.monotonic() + 120
     while min(back) == 0:
+        if time.monotonic() > warm_deadline:
+            cold = [k for k, b in enumerate(back) if b == 0]
+            print(f"warm-up failed: nothing came back on {cold}", flush=True)
+            sys.exit(1)
         if time.monotonic() >= next_send:
             for k, pub in enumerate(publishers):
                 if back[k] == 0:
