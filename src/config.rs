@@ -141,6 +141,18 @@ pub struct FromRos {
     pub queue: QueueConfig,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueuePolicy {
+    /// Full queue: the oldest waiting message is dropped (and counted).
+    DropOldest,
+    /// Full queue: the ROS receiver stops taking from this route's
+    /// subscriptions (other routes keep flowing), so messages back up into
+    /// their DDS history (where KEEP_LAST drops the oldest, and KEEP_ALL
+    /// holds up a reliable publisher).
+    Block,
+}
+
 /// The queue between the ROS side and dora for one route.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -149,7 +161,7 @@ pub struct QueueConfig {
     pub size: Option<usize>,
     /// `drop_oldest` or `block`. Default: drop_oldest for best-effort
     /// subscriptions (sensor data), block for reliable ones.
-    pub policy: Option<crate::ros::queue::QueuePolicy>,
+    pub policy: Option<QueuePolicy>,
 }
 
 impl FromRos {

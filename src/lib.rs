@@ -6,10 +6,12 @@
 //! - [`ros`]: the ROS side, one rcl node (all `unsafe` is in `ros::rcl`).
 //! - [`dora_side`]: the dora side: connection, dataflow checks, metadata.
 //! - [`lifecycle`]: liveness, diagnostics, stopping both worlds together.
-//! - [`bridge`]: the running bridge, wiring both sides together.
+//! - [`routes`]: one module per route kind (`from_ros`, `to_ros`).
+//! - [`bridge`]: the running bridge: set-up, a thin event loop, teardown.
 //! - [`bag`]: rosbag2 bags: play onto ROS, replay into dora.
 //! - [`discover`]: the `discover` command.
 //! - [`sequence`]: loss detection from sequence numbers.
+//! - [`stats`]: per-route counters and their table.
 
 // `unsafe` is allowed in one module only (`ros::rcl`), which states its
 // invariants; anywhere else it does not compile.
@@ -24,4 +26,6 @@ pub mod dora_side;
 pub mod lifecycle;
 pub mod msg;
 pub mod ros;
+pub mod routes;
 pub mod sequence;
+pub mod stats;

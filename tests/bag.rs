@@ -33,23 +33,6 @@ fn make_bag_with(s: &Scenario, storage: &str, extra: &[&str]) -> (String, Vec<Va
     (p(&dir), manifest)
 }
 
-/// The bag at `path` as the independent `rosbags` library reads it
-/// (tests/python/read_bag.py).
-fn read_with_rosbags(s: &Scenario, path: &str) -> Value {
-    let read = s
-        .command("python")
-        .arg(python_script("read_bag.py"))
-        .arg(path)
-        .output()
-        .expect("read_bag.py");
-    assert!(
-        read.status.success(),
-        "rosbags cannot read {path}: {}",
-        String::from_utf8_lossy(&read.stderr)
-    );
-    serde_json::from_slice(&read.stdout).expect("read_bag.py output")
-}
-
 fn replay_into_dora(storage: &str, domain: u32) {
     let s = Scenario::new(domain);
     let (bag, manifest) = make_bag(&s, storage);

@@ -185,22 +185,6 @@ fn bag_record_keeps_recording_through_empty_and_tiny_samples() {
     assert!(good >= GOOD - 25, "{summary}");
 }
 
-/// The bag at `path` as the independent `rosbags` library reads it.
-fn read_with_rosbags(s: &Scenario, path: &str) -> Value {
-    let read = s
-        .command("python")
-        .arg(python_script("read_bag.py"))
-        .arg(path)
-        .output()
-        .expect("read_bag.py");
-    assert!(
-        read.status.success(),
-        "rosbags cannot read {path}: {}",
-        String::from_utf8_lossy(&read.stderr)
-    );
-    serde_json::from_slice(&read.stdout).expect("read_bag.py output")
-}
-
 #[test]
 fn what_dds_loses_before_the_bridge_is_counted_from_sequence_numbers() {
     let s = Scenario::new(113);

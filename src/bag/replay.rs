@@ -27,6 +27,24 @@ const END_DRAIN: Duration = Duration::from_millis(500);
 /// Metadata key: the bag a replayed message came from.
 pub const META_BAG: &str = "ros_bag";
 
+/// Why a replay ended (without an error).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ReplayEnd {
+    EndOfBag,
+    Signal(&'static str),
+    StoppedByDora,
+}
+
+impl std::fmt::Display for ReplayEnd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReplayEnd::EndOfBag => write!(f, "end of the bag"),
+            ReplayEnd::Signal(name) => write!(f, "{name}"),
+            ReplayEnd::StoppedByDora => write!(f, "stopped by dora"),
+        }
+    }
+}
+
 /// Which output a topic goes to, per the `from_ros` routes.
 struct RouteMatch {
     /// Index of the `from_ros` route.
@@ -120,17 +138,17 @@ pub async fn run(
     let mut codecs: HashMap<Arc<str>, Option<MessageCodec>> = HashMap::new();
     let mut first: Option<(u64, tokio::time::Instant)> = None;
     let (mut sent, mut errors) = (0u64, 0u64);
-    let outcome: anyhow::Result<&str> = loop {
+    let outcome: anyhow::Result<ReplayEnd> = loop {
         let message = tokio::select! {
             biased;
-            _ = sigint.recv() => break Ok("SIGINT"),
-            _ = sigterm.recv() => break Ok("SIGTERM"),
+            _ = sigint.recv() => break Ok(ReplayEnd::Signal("SIGINT")),
+            _ = sigterm.recv() => break Ok(ReplayEnd::Signal("SIGTERM")),
             event = events.next() => match event {
-                None | Some(Event::Stop(_)) => break Ok("stopped by dora"),
+                None | Some(Event::Stop(_)) => break Ok(ReplayEnd::StoppedByDora),
                 _ => continue,
             },
             message = rx.recv() => match message {
-                None => break Ok("end of the bag"),
+                None => break Ok(ReplayEnd::EndOfBag),
                 Some(Err(e)) => break Err(e),
                 Some(Ok(m)) => m,
             },
@@ -143,11 +161,11 @@ pub async fn run(
             let stop = loop {
                 tokio::select! {
                     biased;
-                    _ = sigint.recv() => break Some("SIGINT"),
-                    _ = sigterm.recv() => break Some("SIGTERM"),
+                    _ = sigint.recv() => break Some(ReplayEnd::Signal("SIGINT")),
+                    _ = sigterm.recv() => break Some(ReplayEnd::Signal("SIGTERM")),
                     event = events.next() => {
                         if matches!(event, None | Some(Event::Stop(_))) {
-                            break Some("stopped by dora");
+                            break Some(ReplayEnd::StoppedByDora);
                         }
                     }
                     _ = tokio::time::sleep_until(due) => break None,
@@ -229,7 +247,7 @@ pub async fn run(
             }
         }
     };
-    if matches!(outcome, Ok("end of the bag")) {
+    if matches!(outcome, Ok(ReplayEnd::EndOfBag)) {
         // Seen: dora can lose the last messages of a node that exits right
         // after sending them. Give them a moment to be delivered.
         let drain = tokio::time::sleep(END_DRAIN);

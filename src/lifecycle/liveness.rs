@@ -7,6 +7,7 @@
 //! it exits cleanly, but endpoints and names flicker while a node starts or
 //! stops, and a restart under the same name is not a loss.
 
+use crate::ros::receiver::NodeObserver;
 use std::collections::HashSet;
 use std::fmt;
 use std::time::{Duration, Instant, SystemTime};
@@ -149,6 +150,38 @@ impl LivenessWatch {
                 .nodes
                 .iter()
                 .all(|n| n.seen && n.state == NodeState::Lost)
+    }
+}
+
+/// What the liveness watch tells the bridge after an observation.
+pub struct LivenessReport {
+    pub transitions: Vec<Transition>,
+    /// Every watched node was seen and has left.
+    pub all_gone: bool,
+}
+
+/// A [`LivenessWatch`] run by the ROS receiver, sending each observation's
+/// transitions to the bridge.
+pub struct ReportingWatch {
+    pub watch: LivenessWatch,
+    pub reports: tokio::sync::mpsc::UnboundedSender<LivenessReport>,
+}
+
+impl NodeObserver for ReportingWatch {
+    fn observe(&mut self, present: &HashSet<String>, now: Instant) {
+        let transitions = self.watch.observe(present, now);
+        if !transitions.is_empty() {
+            let all_gone = self.watch.all_gone();
+            // The bridge side may be gone already while shutting down.
+            let _ = self.reports.send(LivenessReport {
+                transitions,
+                all_gone,
+            });
+        }
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        self.watch.next_deadline()
     }
 }
 

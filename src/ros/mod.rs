@@ -13,6 +13,7 @@ pub mod watched;
 
 use crate::codec::MessageCodec;
 use crate::msg::TypeName;
+use crate::stats::RouteStats;
 use anyhow::Context as _;
 use arrow::array::StructArray;
 use rcl::{
@@ -20,7 +21,7 @@ use rcl::{
 };
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -35,73 +36,6 @@ pub struct Received {
     pub info: MessageInfo,
     /// The publishing node, when the graph knows the publisher's GID.
     pub publisher_node: Option<Arc<str>>,
-}
-
-/// Per-route counters, shared between threads. Every way a message can be
-/// lost inside the bridge has its counter.
-#[derive(Debug, Default)]
-pub struct RouteStats {
-    /// from_ros: messages taken from ROS. to_ros: rows received from dora.
-    pub received: AtomicU64,
-    /// from_ros: sent to dora. to_ros: published to ROS.
-    pub forwarded: AtomicU64,
-    /// from_ros: dropped because the route's queue was full (drop_oldest).
-    pub dropped_queue_full: AtomicU64,
-    /// from_ros: lost by the middleware before the bridge could take them
-    /// (gaps in the publishers' sequence numbers, or the RMW's
-    /// MESSAGE_LOST event where it does not number samples).
-    pub dropped_by_middleware: AtomicU64,
-    /// from_ros: malformed CDR.
-    pub decode_errors: AtomicU64,
-    /// to_ros: Arrow data that does not fit the ROS type.
-    pub encode_errors: AtomicU64,
-    /// to_ros: rcl refused to publish.
-    pub publish_errors: AtomicU64,
-    /// to_ros: messages a bridge sent into dora that never came back on
-    /// this route (gaps in the `bridge_seq` metadata that a dora node
-    /// passed on).
-    pub lost_in_dora: AtomicU64,
-}
-
-/// A moment's values of a route's counters, in [`RouteStats::NAMES`] order.
-pub type StatsSnapshot = [u64; 8];
-
-impl RouteStats {
-    /// The counters' names, as logged and sent on the stats output.
-    pub const NAMES: [&str; 8] = [
-        "received",
-        "forwarded",
-        "dropped_queue_full",
-        "dropped_by_middleware",
-        "decode_errors",
-        "encode_errors",
-        "publish_errors",
-        "lost_in_dora",
-    ];
-
-    pub fn snapshot(&self) -> StatsSnapshot {
-        [
-            &self.received,
-            &self.forwarded,
-            &self.dropped_queue_full,
-            &self.dropped_by_middleware,
-            &self.decode_errors,
-            &self.encode_errors,
-            &self.publish_errors,
-            &self.lost_in_dora,
-        ]
-        .map(|counter| counter.load(Ordering::Relaxed))
-    }
-
-    /// Messages lost on the way (queue, middleware, dora).
-    pub fn lost(snapshot: &StatsSnapshot) -> u64 {
-        snapshot[2] + snapshot[3] + snapshot[7]
-    }
-
-    /// Messages dropped as bad data (decode, encode, publish).
-    pub fn errors(snapshot: &StatsSnapshot) -> u64 {
-        snapshot[4] + snapshot[5] + snapshot[6]
-    }
 }
 
 /// A `to_ros` publisher. It can be withdrawn (its rcl publisher destroyed,

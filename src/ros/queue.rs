@@ -2,28 +2,17 @@
 //! side, each with an explicit overflow policy. Every drop is counted.
 
 use super::Received;
+use crate::config::QueuePolicy;
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, OnceLock};
 use tokio::sync::Notify;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum QueuePolicy {
-    /// Full queue: the oldest waiting message is dropped (and counted).
-    DropOldest,
-    /// Full queue: the ROS receiver stops taking from this route's
-    /// subscriptions (other routes keep flowing), so messages back up into
-    /// their DDS history (where KEEP_LAST drops the oldest, and KEEP_ALL
-    /// holds up a reliable publisher).
-    Block,
-}
-
 struct Lane {
     items: VecDeque<Received>,
     capacity: usize,
     policy: QueuePolicy,
-    stats: Arc<super::RouteStats>,
+    stats: Arc<crate::stats::RouteStats>,
 }
 
 struct Inner {
@@ -45,7 +34,7 @@ pub struct RouteQueues {
 }
 
 impl RouteQueues {
-    pub fn new(lanes: Vec<(usize, QueuePolicy, Arc<super::RouteStats>)>) -> Arc<Self> {
+    pub fn new(lanes: Vec<(usize, QueuePolicy, Arc<crate::stats::RouteStats>)>) -> Arc<Self> {
         Arc::new(RouteQueues {
             inner: Mutex::new(Inner {
                 lanes: lanes
@@ -164,7 +153,7 @@ impl RouteQueues {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ros::RouteStats;
+    use crate::stats::RouteStats;
     use arrow::array::StructArray;
     use std::sync::atomic::AtomicUsize;
 

@@ -8,11 +8,11 @@ use super::graph::{auto_subscription_qos, describe_qos, foreign_publishers, same
 use super::queue::RouteQueues;
 use super::rcl::{QosProfile, RclSubscription, SubscriptionEvent, Taken, WaitSet};
 use super::watched::{ProbeOutcome, Take, WatchedSubscription, describe_wedge};
-use super::{Received, RosShared, RouteStats};
+use super::{Received, RosShared};
 use crate::codec::{CodecOptions, MessageCodec};
 use crate::config::QosSetting;
-use crate::lifecycle::liveness::{LivenessWatch, Transition};
 use crate::msg::{TypeName, TypeRegistry};
+use crate::stats::RouteStats;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -74,21 +74,18 @@ pub struct Receiver {
     active: Vec<Active>,
     /// Problems already logged, so a graph change does not repeat them.
     told: HashSet<String>,
-    liveness: Option<Liveness>,
+    nodes: Option<Box<dyn NodeObserver>>,
     /// Its own limiter, so that losses are never hidden behind bad data.
     loss_warnings: super::RateLimiter,
 }
 
-/// What the liveness watch tells the bridge after an observation.
-pub struct LivenessReport {
-    pub transitions: Vec<Transition>,
-    /// Every watched node was seen and has left.
-    pub all_gone: bool,
-}
-
-struct Liveness {
-    watch: LivenessWatch,
-    reports: tokio::sync::mpsc::UnboundedSender<LivenessReport>,
+/// Watches which ROS nodes exist (the liveness of watched nodes): shown
+/// the graph's node names on every graph change, debounced like
+/// re-planning, and at its own deadlines.
+pub trait NodeObserver: Send {
+    fn observe(&mut self, present: &HashSet<String>, now: Instant);
+    /// When it wants to look again even without a graph change.
+    fn next_deadline(&self) -> Option<Instant>;
 }
 
 /// How a drain of one subscription ended.
@@ -127,24 +124,19 @@ impl Receiver {
             queues,
             active: Vec::new(),
             told: HashSet::new(),
-            liveness: None,
+            nodes: None,
             loss_warnings: super::RateLimiter::new(Duration::from_secs(5)),
         }
     }
 
-    /// Also watch ROS nodes, observed on every graph change (debounced like
-    /// re-planning) and at the watch's own deadlines.
-    pub fn with_liveness(
-        mut self,
-        watch: LivenessWatch,
-        reports: tokio::sync::mpsc::UnboundedSender<LivenessReport>,
-    ) -> Self {
-        self.liveness = Some(Liveness { watch, reports });
+    /// Also show the graph's nodes to `observer`.
+    pub fn with_node_observer(mut self, observer: Box<dyn NodeObserver>) -> Self {
+        self.nodes = Some(observer);
         self
     }
 
     fn observe_liveness(&mut self) {
-        let Some(liveness) = &mut self.liveness else {
+        let Some(observer) = &mut self.nodes else {
             return;
         };
         let present: HashSet<String> = match self.shared.node.node_names() {
@@ -154,19 +146,11 @@ impl Receiver {
                 return;
             }
         };
-        let transitions = liveness.watch.observe(&present, Instant::now());
-        if !transitions.is_empty() {
-            let all_gone = liveness.watch.all_gone();
-            // The bridge side may be gone already while shutting down.
-            let _ = liveness.reports.send(LivenessReport {
-                transitions,
-                all_gone,
-            });
-        }
+        observer.observe(&present, Instant::now());
     }
 
     fn liveness_deadline(&self) -> Option<Instant> {
-        self.liveness.as_ref().and_then(|l| l.watch.next_deadline())
+        self.nodes.as_ref().and_then(|o| o.next_deadline())
     }
 
     fn tell(&mut self, key: String, message: impl FnOnce() -> String, warn: bool) {

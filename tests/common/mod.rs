@@ -354,6 +354,23 @@ pub fn bridge_pid(s: &Scenario) -> Option<i32> {
         })
 }
 
+/// The bag at `path` as the independent `rosbags` library reads it
+/// (tests/python/read_bag.py).
+pub fn read_with_rosbags(s: &Scenario, path: &str) -> serde_json::Value {
+    let read = s
+        .command("python")
+        .arg(python_script("read_bag.py"))
+        .arg(path)
+        .output()
+        .expect("read_bag.py");
+    assert!(
+        read.status.success(),
+        "rosbags cannot read {path}: {}",
+        String::from_utf8_lossy(&read.stderr)
+    );
+    serde_json::from_slice(&read.stdout).expect("read_bag.py output")
+}
+
 /// Absolute path as a YAML-safe string.
 pub fn p(path: &Path) -> String {
     path.display().to_string()

@@ -18,6 +18,8 @@ import pyarrow as pa
 from rclpy.serialization import deserialize_message, serialize_message
 from rosidl_parser import definition as d
 
+from ros_node import message_class
+
 PACKAGES = [
     "std_msgs", "builtin_interfaces", "geometry_msgs", "sensor_msgs",
     "nav_msgs", "diagnostic_msgs", "test_msgs",
@@ -39,10 +41,6 @@ def all_types():
             if isinstance(cls, type) and hasattr(cls, "get_fields_and_field_types") and not name.startswith("_"):
                 yield f"{pkg}/msg/{name}", cls
 
-
-def message_class(type_name):
-    pkg, kind, name = type_name.split("/")
-    return getattr(importlib.import_module(f"{pkg}.{kind}"), name)
 
 
 def random_basic(rng, typename):

@@ -22,11 +22,11 @@ import sys
 import time
 
 import rclpy
-from rclpy.executors import ExternalShutdownException
 from rclpy.qos import HistoryPolicy, QoSProfile
 from rclpy.serialization import serialize_message
 
-from codec_roundtrip import message_class, random_message
+from codec_roundtrip import random_message
+from ros_node import message_class, spin_until_stopped
 
 
 def main():
@@ -98,13 +98,7 @@ def main():
                 if g != n:
                     print(f"lost {r} x{n} {k} {types[k]} got {g} of {n}", flush=True)
     print(f"done sent {sent_total} back {back_total}", flush=True)
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+    spin_until_stopped(node)
 
 
 if __name__ == "__main__":

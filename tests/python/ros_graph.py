@@ -11,7 +11,8 @@ import json
 import time
 
 import rclpy
-from rclpy.executors import ExternalShutdownException
+
+from ros_node import spin_until_stopped
 
 
 def main():
@@ -34,13 +35,7 @@ def main():
             print(json.dumps({"t": time.time(), "nodes": nodes, "publishers": pubs}), flush=True)
 
     node.create_timer(0.02, check)
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+    spin_until_stopped(node)
 
 
 if __name__ == "__main__":

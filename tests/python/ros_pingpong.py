@@ -11,10 +11,10 @@ import random
 import sys
 
 import rclpy
-from rclpy.executors import ExternalShutdownException
 from rclpy.qos import QoSProfile
 
-from codec_roundtrip import message_class, random_message
+from codec_roundtrip import random_message
+from ros_node import message_class, spin_until_stopped
 from ros_sub import to_plain
 
 
@@ -58,13 +58,7 @@ def main():
 
     node.create_timer(period, tick)
     print("ready", flush=True)
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+    spin_until_stopped(node)
 
 
 if __name__ == "__main__":

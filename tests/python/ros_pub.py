@@ -12,28 +12,15 @@ messages) on TOPIC at RATE Hz (default 10) until interrupted, printing
   --node NAME      node name (default test_publisher)
 """
 import argparse
-import importlib
 import json
 
 import rclpy
-from rclpy.executors import ExternalShutdownException
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.serialization import serialize_message
 
-
-def message_class(type_name):
-    pkg, kind, name = type_name.split("/")
-    return getattr(importlib.import_module(f"{pkg}.{kind}"), name)
+from ros_node import fill, message_class, spin_until_stopped
 
 
-def fill(msg, values):
-    for key, value in values.items():
-        current = getattr(msg, key)
-        if isinstance(value, dict):
-            fill(current, value)
-        else:
-            setattr(msg, key, value)
-    return msg
 
 
 def main():
@@ -91,13 +78,7 @@ def main():
             publish_one()
 
         node.create_timer(1.0 / args.rate, tick)
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+    spin_until_stopped(node)
 
 
 if __name__ == "__main__":

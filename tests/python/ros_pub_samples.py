@@ -16,29 +16,16 @@ Options: --node NAME (default sample_publisher), --depth N (keep last N
 instead of keep all).
 """
 import argparse
-import importlib
 import json
 import time
 
 import rclpy
-from rclpy.executors import ExternalShutdownException
 from rclpy.qos import HistoryPolicy, QoSProfile
 from rclpy.serialization import serialize_message
 
-
-def message_class(type_name):
-    pkg, kind, name = type_name.split("/")
-    return getattr(importlib.import_module(f"{pkg}.{kind}"), name)
+from ros_node import fill, message_class, spin_until_stopped
 
 
-def fill(msg, values):
-    for key, value in values.items():
-        current = getattr(msg, key)
-        if isinstance(value, dict):
-            fill(current, value)
-        else:
-            setattr(msg, key, value)
-    return msg
 
 
 class Wait:
@@ -115,13 +102,7 @@ def main():
         count += 1
         print(f"published {count}", flush=True)
     print("done", flush=True)
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+    spin_until_stopped(node)
 
 
 if __name__ == "__main__":

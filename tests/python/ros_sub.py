@@ -4,18 +4,13 @@ Prints one JSON line per message received on TOPIC:
   {"t": wall-clock time, "message": <fields as JSON>}
   python ros_sub.py TOPIC TYPE
 """
-import importlib
 import json
 import sys
 import time
 
 import rclpy
-from rclpy.executors import ExternalShutdownException
 
-
-def message_class(type_name):
-    pkg, kind, name = type_name.split("/")
-    return getattr(importlib.import_module(f"{pkg}.{kind}"), name)
+from ros_node import message_class, spin_until_stopped
 
 
 def to_plain(value):
@@ -41,13 +36,7 @@ def main():
         10,
     )
     print("ready", flush=True)
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+    spin_until_stopped(node)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,465 @@
+//! The bridge as a running dora node: builds the routes from the config,
+//! then runs a thin event loop. Each source (signals, dora events, the
+//! ROS receiver's messages, liveness reports, timers) becomes one
+//! [`Input`]; [`Bridge::handle`] acts on it and says when to stop, with a
+//! typed [`StopReason`]. Set-up and teardown have functions of their own.
+
+mod reactions;
+mod recording;
+
+use crate::codec::{CodecOptions, MessageCodec};
+use crate::config::{Config, OnLost};
+use crate::dora_side;
+use crate::lifecycle::diagnostics::{DIAGNOSTIC_ARRAY, Diagnostics, Level};
+use crate::lifecycle::liveness::{LivenessReport, LivenessWatch, ReportingWatch};
+use crate::lifecycle::shutdown::{self, Launcher, ParentWatch};
+use crate::msg::{TypeName, TypeRegistry};
+use crate::ros::queue::RouteQueues;
+use crate::ros::receiver::Receiver;
+use crate::ros::{self, RateLimiter, Received, RosSide};
+use crate::routes::from_ros::FromRosRoutes;
+use crate::routes::to_ros::ToRosRoutes;
+use crate::stats::StatsTable;
+use anyhow::Context;
+use arrow::array::ArrayRef;
+use dora_node_api::dora_core::config::DataId;
+use dora_node_api::{DoraNode, Event, EventStream, MetadataParameters, StopCause};
+use futures::StreamExt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::signal::unix::{Signal, SignalKind, signal};
+use tokio::sync::mpsc::UnboundedReceiver;
+
+/// Messages handed to dora per wake-up, across routes.
+const BATCH: usize = 64;
+/// After asking dora to stop the dataflow, how long to wait for the
+/// `Stop` event before leaving anyway. ROS launch escalates to SIGTERM
+/// after 5 s: be out before that.
+const STOP_REQUEST_TIMEOUT: Duration = Duration::from_secs(4);
+/// How often the bridge checks that its launcher is still there.
+const PARENT_POLL: Duration = Duration::from_millis(200);
+/// `diagnostic_updater`'s default period.
+const DIAGNOSTICS_PERIOD: Duration = Duration::from_secs(1);
+
+pub struct RunOptions {
+    pub config: Config,
+    pub dynamic_id: Option<String>,
+    /// Process arguments for rcl (`--ros-args ...`).
+    pub rcl_args: Vec<String>,
+}
+
+/// Why the bridge stopped (without an error).
+#[derive(Debug)]
+pub enum StopReason {
+    Signal(&'static str),
+    /// A signal asked to stop the dataflow, and dora could not be asked.
+    SignalStopFailed(&'static str, String),
+    LauncherExited,
+    DoraStopped(StopCause),
+    DoraClosedEvents,
+    /// The bridge asked dora to stop; dora did not answer in time.
+    StopUnanswered,
+    WatchedNodesGoneStopFailed(String),
+}
+
+impl std::fmt::Display for StopReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StopReason::Signal(name) => write!(f, "{name}"),
+            StopReason::SignalStopFailed(name, e) => {
+                write!(f, "{name}; could not stop the dataflow ({e})")
+            }
+            StopReason::LauncherExited => write!(f, "launcher exited"),
+            StopReason::DoraStopped(StopCause::Manual) => {
+                write!(f, "stopped by dora (manual stop)")
+            }
+            StopReason::DoraStopped(StopCause::AllInputsClosed) => write!(f, "all inputs closed"),
+            StopReason::DoraStopped(_) => write!(f, "stopped by dora"),
+            StopReason::DoraClosedEvents => write!(f, "dora closed the event stream"),
+            StopReason::StopUnanswered => write!(f, "stop requested, dora did not answer"),
+            StopReason::WatchedNodesGoneStopFailed(e) => {
+                write!(f, "watched nodes gone; could not stop the dataflow ({e})")
+            }
+        }
+    }
+}
+
+/// What the loop acts on: one value per source.
+enum Input {
+    Signal(&'static str),
+    StopTimeout,
+    Dora(Option<Event>),
+    Liveness(Option<LivenessReport>),
+    FromRos(Vec<Received>),
+    StatsTick,
+    DiagnosticsTick,
+    LogTick,
+    ParentTick,
+}
+
+/// `Some` ends the loop: a stop reason, or the error to exit with.
+type Verdict = Option<anyhow::Result<StopReason>>;
+
+struct Signals {
+    interrupt: Signal,
+    terminate: Signal,
+}
+
+struct Timers {
+    stats: tokio::time::Interval,
+    log: tokio::time::Interval,
+    diagnostics: tokio::time::Interval,
+    parent: tokio::time::Interval,
+}
+
+struct Bridge {
+    config: Config,
+    node: DoraNode,
+    ros: RosSide,
+    from_ros: FromRosRoutes,
+    to_ros: ToRosRoutes,
+    queues: Arc<RouteQueues>,
+    stats: StatsTable,
+    diagnostics: Option<Diagnostics>,
+    recording: Option<recording::Recording>,
+    liveness_reports: UnboundedReceiver<LivenessReport>,
+    liveness_open: bool,
+    launcher: Launcher,
+    parent: ParentWatch,
+    dataflow_id: String,
+    /// Set once the bridge asked dora to stop the dataflow: leave by then.
+    stop_requested: Option<tokio::time::Instant>,
+    limiter: RateLimiter,
+    timers: Timers,
+}
+
+pub async fn run(options: RunOptions) -> anyhow::Result<()> {
+    let RunOptions {
+        config,
+        dynamic_id,
+        rcl_args,
+    } = options;
+    // First thing: a Ctrl-C during startup must not kill the process
+    // outright (its ROS node would linger in the graph); it is handled once
+    // the loop runs.
+    let mut signals = Signals {
+        interrupt: signal(SignalKind::interrupt()).context("cannot install SIGINT handler")?,
+        terminate: signal(SignalKind::terminate()).context("cannot install SIGTERM handler")?,
+    };
+    let (node, mut events) = dora_side::connect(dynamic_id.as_deref())?;
+    dora_side::check_against_dataflow(&node, &config)?;
+    dora_side::warn_lossy_delivery(&node, &config);
+    if let Some(replay) = &config.replay {
+        return crate::bag::replay::run(&config, replay, node, events).await;
+    }
+    let mut bridge = Bridge::set_up(config, &rcl_args, node)?;
+    let outcome = bridge.event_loop(&mut events, &mut signals).await;
+    bridge.tear_down(outcome)
+}
+
+impl Bridge {
+    fn set_up(config: Config, rcl_args: &[String], mut node: DoraNode) -> anyhow::Result<Self> {
+        let registry = Arc::new(TypeRegistry::from_environment());
+        let node_name = config
+            .ros
+            .node_name
+            .clone()
+            .unwrap_or_else(|| ros_node_name_from(node.id().as_ref()));
+        let namespace = config.ros.namespace.clone().unwrap_or_else(|| "/".into());
+        let mut ros = RosSide::start(
+            rcl_args,
+            &node_name,
+            &namespace,
+            registry.prefixes().to_vec(),
+        )?;
+        let mut stats = StatsTable::default();
+        let (to_ros, own_topics) = ToRosRoutes::build(&config, &ros, &registry, &mut stats)?;
+        let (from_ros, plan) = FromRosRoutes::build(&config, &ros, &registry, &node, &mut stats)?;
+        let queues = RouteQueues::new(plan.lanes);
+        let mut receiver = Receiver::new(
+            ros.shared().clone(),
+            registry.clone(),
+            plan.routes,
+            own_topics,
+            queues.clone(),
+        );
+        let (liveness_tx, liveness_reports) = tokio::sync::mpsc::unbounded_channel();
+        let watched = config.liveness.as_ref().filter(|l| !l.watch.is_empty());
+        if let Some(liveness) = watched {
+            tracing::info!(
+                "watching ROS node(s) {} (on_lost: {:?}, grace {:?}, startup timeout {:?})",
+                liveness.watch.join(", "),
+                liveness.on_lost,
+                liveness.grace,
+                liveness.startup_timeout
+            );
+            let watch = LivenessWatch::new(
+                &liveness.watch,
+                liveness.startup_timeout,
+                liveness.grace,
+                Instant::now(),
+            );
+            receiver = receiver.with_node_observer(Box::new(ReportingWatch {
+                watch,
+                reports: liveness_tx,
+            }));
+        }
+        ros.spawn_receiver(receiver, queues.clone())?;
+        let recording = match &config.record {
+            Some(section) => Some(recording::start(section, &config, &to_ros, &registry)?),
+            None => None,
+        };
+        let diagnostics = start_diagnostics(&config, &ros, &registry, &node)?;
+        warn_without_keepalive(&config, &node);
+        let launcher = shutdown::detect_launcher();
+        let parent = ParentWatch::new();
+        shutdown::terminate_with_parent();
+        tracing::debug!("launched by {launcher:?}");
+        from_ros.warm_up(&mut node);
+        tracing::info!(
+            "bridging {} from_ros and {} to_ros route(s)",
+            config.from_ros.len(),
+            config.to_ros.len()
+        );
+        Ok(Bridge {
+            timers: Timers {
+                stats: tokio::time::interval(config.stats.interval),
+                log: tokio::time::interval(config.stats.log_interval),
+                diagnostics: tokio::time::interval(DIAGNOSTICS_PERIOD),
+                parent: tokio::time::interval(PARENT_POLL),
+            },
+            liveness_open: config.liveness.is_some(),
+            dataflow_id: node.dataflow_id().to_string(),
+            config,
+            node,
+            ros,
+            from_ros,
+            to_ros,
+            queues,
+            stats,
+            diagnostics,
+            recording,
+            liveness_reports,
+            launcher,
+            parent,
+            stop_requested: None,
+            limiter: RateLimiter::new(Duration::from_secs(5)),
+        })
+    }
+
+    async fn event_loop(
+        &mut self,
+        events: &mut EventStream,
+        signals: &mut Signals,
+    ) -> anyhow::Result<StopReason> {
+        loop {
+            let input = self.next_input(events, signals).await;
+            if let Some(verdict) = self.handle(input) {
+                return verdict;
+            }
+        }
+    }
+
+    /// Waits for the next thing to act on. `biased`: signals first.
+    async fn next_input(&mut self, events: &mut EventStream, signals: &mut Signals) -> Input {
+        let stop_deadline = self
+            .stop_requested
+            .unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3600 * 24 * 365));
+        let queues = self.queues.clone();
+        let has_stats_output = self.config.stats.output.is_some();
+        tokio::select! {
+            biased;
+            _ = signals.interrupt.recv() => Input::Signal("SIGINT"),
+            _ = signals.terminate.recv() => Input::Signal("SIGTERM"),
+            _ = tokio::time::sleep_until(stop_deadline), if self.stop_requested.is_some() => Input::StopTimeout,
+            event = events.next() => Input::Dora(event),
+            report = self.liveness_reports.recv(), if self.liveness_open => Input::Liveness(report),
+            batch = queues.pop_batch(BATCH) => Input::FromRos(batch),
+            _ = self.timers.stats.tick(), if has_stats_output => Input::StatsTick,
+            _ = self.timers.diagnostics.tick(), if self.diagnostics.is_some() => Input::DiagnosticsTick,
+            _ = self.timers.log.tick() => Input::LogTick,
+            _ = self.timers.parent.tick() => Input::ParentTick,
+        }
+    }
+
+    fn handle(&mut self, input: Input) -> Verdict {
+        match input {
+            Input::Signal(name) => self.on_signal(name),
+            Input::StopTimeout => {
+                tracing::warn!(
+                    "no Stop from dora {STOP_REQUEST_TIMEOUT:?} after asking for it; leaving anyway"
+                );
+                Some(Ok(StopReason::StopUnanswered))
+            }
+            Input::Dora(None) => Some(Ok(StopReason::DoraClosedEvents)),
+            Input::Dora(Some(event)) => self.on_dora_event(event),
+            Input::Liveness(None) => {
+                self.liveness_open = false;
+                None
+            }
+            Input::Liveness(Some(report)) => self.on_liveness(&report),
+            Input::FromRos(batch) if batch.is_empty() => {
+                // Closed: only the receiver closes the queues while we run.
+                Some(Err(anyhow::anyhow!(
+                    "the ROS receiver stopped unexpectedly"
+                )))
+            }
+            Input::FromRos(batch) => {
+                self.from_ros.send(&mut self.node, batch);
+                None
+            }
+            Input::StatsTick => {
+                self.send_stats();
+                None
+            }
+            Input::DiagnosticsTick => {
+                self.publish_health(Level::Ok, "bridging");
+                None
+            }
+            Input::LogTick => {
+                self.stats.log_changes();
+                None
+            }
+            Input::ParentTick if self.parent.parent_gone() => {
+                tracing::warn!("the process that launched the bridge is gone");
+                Some(Ok(StopReason::LauncherExited))
+            }
+            Input::ParentTick => None,
+        }
+    }
+
+    /// A dora input that feeds a `to_ros` route.
+    fn on_dora_input(&mut self, id: DataId, params: &MetadataParameters, data: ArrayRef) {
+        match self.to_ros.publish(&id, params, data, &self.limiter) {
+            // Publishing re-created it; say why it is back.
+            Some(true) => self.recovered_input(&id, "sends data again"),
+            Some(false) => {}
+            None => tracing::debug!("input `{id}` feeds no to_ros route; ignored"),
+        }
+    }
+
+    fn send_stats(&mut self) {
+        let Some(output) = self.config.stats.output.clone() else {
+            return;
+        };
+        let rows: ArrayRef = Arc::new(self.stats.rows());
+        let output = DataId::from(output);
+        if let Err(e) = self
+            .node
+            .send_output(output.clone(), MetadataParameters::default(), rows)
+        {
+            self.limiter
+                .warn(|| format!("cannot send stats on `{output}`: {e}"));
+        }
+    }
+
+    fn publish_health(&self, level: Level, summary: &str) {
+        let Some(diagnostics) = &self.diagnostics else {
+            return;
+        };
+        let mut statuses = diagnostics.statuses(summary, self.stats.summaries());
+        if level > statuses[0].level {
+            statuses[0].level = level;
+        }
+        diagnostics.publish(&statuses);
+    }
+
+    /// Leaves both worlds in order: final counters and health, the ROS
+    /// receiver, every ROS entity, then the recording.
+    fn tear_down(mut self, outcome: anyhow::Result<StopReason>) -> anyhow::Result<()> {
+        self.stats.log_changes();
+        match &outcome {
+            Ok(why) => self.publish_health(Level::Ok, &format!("stopped: {why}")),
+            Err(e) => self.publish_health(Level::Error, &format!("stopped: {e:#}")),
+        }
+        if let Ok(why) = &outcome {
+            tracing::info!("{why}: leaving the ROS graph and exiting");
+        }
+        self.queues.close();
+        self.ros.stop_receiver();
+        drop(self.diagnostics);
+        self.to_ros.clear_taps();
+        drop(self.to_ros);
+        drop(self.ros);
+        tracing::info!("left the ROS graph");
+        if let Some(recording) = self.recording {
+            recording.finish(&self.config);
+        }
+        outcome.map(|_| ())
+    }
+
+    fn on_lost(&self) -> OnLost {
+        self.config
+            .liveness
+            .as_ref()
+            .map_or(OnLost::Ignore, |l| l.on_lost)
+    }
+}
+
+/// dora closes a node's event stream right after its last input closes, and
+/// the `NodeFailed` that explains the closing comes later (seen): a bridge
+/// whose only inputs are `to_ros` sources never hears of their failure. A
+/// timer input keeps the stream open.
+fn warn_without_keepalive(config: &Config, node: &DoraNode) {
+    if config.to_ros.is_empty() {
+        return;
+    }
+    let has_timer = node
+        .node_config()
+        .inputs
+        .values()
+        .any(|input| input.mapping.to_string().starts_with("dora/timer/"));
+    if !has_timer {
+        tracing::warn!(
+            "no timer input: if the last dora node feeding a to_ros route fails, dora closes \
+             the bridge's event stream before telling it why, and the failure cannot reach ROS \
+             diagnostics. Add an input such as `keepalive: dora/timer/secs/1` to the bridge node."
+        );
+    }
+}
+
+/// Diagnostics publisher, on by default: dora failures should reach ROS
+/// monitoring without extra config.
+fn start_diagnostics(
+    config: &Config,
+    ros: &RosSide,
+    registry: &TypeRegistry,
+    node: &DoraNode,
+) -> anyhow::Result<Option<Diagnostics>> {
+    let explicit = config.dora_failures.is_some();
+    let topic = config
+        .dora_failures
+        .as_ref()
+        .map_or("/diagnostics", |d| d.diagnostics_topic.as_str());
+    let attempt = || -> anyhow::Result<Diagnostics> {
+        let name = TypeName::parse(DIAGNOSTIC_ARRAY).map_err(anyhow::Error::msg)?;
+        let codec = MessageCodec::new(registry, &name, CodecOptions::default())?;
+        let topic = ros.resolve_topic(topic)?;
+        let publisher = ros.advertise(&topic, codec, ros::rcl::default_qos())?;
+        Ok(Diagnostics::new(
+            publisher,
+            ros.node_name(),
+            &node.dataflow_id().to_string(),
+        ))
+    };
+    match attempt() {
+        Ok(d) => {
+            tracing::info!("diagnostics on {} (1 Hz)", d.topic());
+            Ok(Some(d))
+        }
+        Err(e) if explicit => Err(e.context("dora_failures.diagnostics_topic")),
+        Err(e) => {
+            tracing::warn!("no ROS diagnostics: {e:#}");
+            Ok(None)
+        }
+    }
+}
+
+/// dora node ids may contain characters ROS node names may not.
+fn ros_node_name_from(node_id: &str) -> String {
+    let mut name = dora_side::identifier(node_id);
+    if !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        name.insert_str(0, "dora_");
+    }
+    name
+}

@@ -1,0 +1,147 @@
+//! `to_ros` routes: a dora input published onto a ROS topic. Each route
+//! owns its publisher (which can be withdrawn while its dora source is
+//! down) and counts what the bridges' numbered streams lost in dora on the
+//! way to it.
+
+use crate::codec::{CodecOptions, MessageCodec};
+use crate::config::{Config, QosSetting};
+use crate::dora_side;
+use crate::msg::{TypeName, TypeRegistry};
+use crate::ros::{self, Publisher, RateLimiter, RosSide};
+use crate::sequence::{FirstNumber, GapCounter};
+use crate::stats::{Direction, StatsTable};
+use anyhow::Context;
+use arrow::array::ArrayRef;
+use dora_node_api::MetadataParameters;
+use dora_node_api::dora_core::config::DataId;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+pub struct ToRosRoute {
+    pub publisher: Arc<Publisher>,
+    /// What came back of each bridge's numbered stream.
+    returned: GapCounter<String>,
+}
+
+/// Every `to_ros` route, by the dora input that feeds it.
+#[derive(Default)]
+pub struct ToRosRoutes {
+    by_input: HashMap<DataId, ToRosRoute>,
+}
+
+impl ToRosRoutes {
+    /// Advertises every route's publisher; their counters go into `stats`.
+    /// Returns the routes and the topics they publish (which pattern
+    /// routes must not pick up).
+    pub fn build(
+        config: &Config,
+        ros: &RosSide,
+        registry: &TypeRegistry,
+        stats: &mut StatsTable,
+    ) -> anyhow::Result<(Self, HashSet<String>)> {
+        let mut routes = ToRosRoutes::default();
+        let mut own_topics = HashSet::new();
+        for (i, route) in config.to_ros.iter().enumerate() {
+            let name = TypeName::parse(&route.msg_type).map_err(anyhow::Error::msg)?;
+            let codec = MessageCodec::new(registry, &name, CodecOptions::default())
+                .with_context(|| format!("to_ros[{i}].type"))?;
+            let topic = ros
+                .resolve_topic(&route.topic)
+                .with_context(|| format!("to_ros[{i}].topic"))?;
+            // For publishers, `auto` means the ROS default: reliable, volatile, keep last 10.
+            let qos = ros::qos::profile(if route.qos == QosSetting::Auto {
+                &QosSetting::Default
+            } else {
+                &route.qos
+            });
+            let publisher = ros.advertise(&topic, codec, qos)?;
+            tracing::info!(
+                "to_ros[{i}]: input `{}` -> {topic} ({}, {})",
+                route.input,
+                route.msg_type,
+                ros::graph::describe_qos(&qos)
+            );
+            stats.add(
+                format!("to_ros[{i}] {topic}"),
+                Direction::ToRos,
+                publisher.stats.clone(),
+            );
+            own_topics.insert(topic);
+            routes.by_input.insert(
+                DataId::from(route.input.clone()),
+                ToRosRoute {
+                    publisher: Arc::new(publisher),
+                    returned: GapCounter::new(FirstNumber::One),
+                },
+            );
+        }
+        Ok((routes, own_topics))
+    }
+
+    pub fn get(&self, input: &DataId) -> Option<&ToRosRoute> {
+        self.by_input.get(input)
+    }
+
+    pub fn publishers(&self) -> impl Iterator<Item = &Arc<Publisher>> {
+        self.by_input.values().map(|r| &r.publisher)
+    }
+
+    /// Publishes what dora input `input` brought. `Ok(true)` when the
+    /// route's publisher had been withdrawn and this re-created it.
+    pub fn publish(
+        &mut self,
+        input: &DataId,
+        params: &MetadataParameters,
+        data: ArrayRef,
+        limiter: &RateLimiter,
+    ) -> Option<bool> {
+        let route = self.by_input.get_mut(input)?;
+        route.count_lost_in_dora(params);
+        let was_withdrawn = route.publisher.is_withdrawn();
+        route.publisher.publish_all(data.as_ref(), limiter);
+        Some(was_withdrawn)
+    }
+
+    /// Destroys the publisher fed by `input`; whether there was one.
+    pub fn withdraw(&self, input: &DataId) -> bool {
+        self.by_input
+            .get(input)
+            .is_some_and(|r| r.publisher.withdraw())
+    }
+
+    /// Re-creates the publisher fed by `input` if it was withdrawn.
+    pub fn restore(&self, input: &DataId) {
+        if let Some(route) = self.by_input.get(input) {
+            match route.publisher.restore() {
+                Ok(true) => tracing::info!("{}: publisher re-created", route.publisher.topic),
+                Ok(false) => {}
+                Err(e) => tracing::error!("{e:#}"),
+            }
+        }
+    }
+
+    /// Stops copying published messages into a recording.
+    pub fn clear_taps(&self) {
+        for publisher in self.publishers() {
+            publisher.clear_tap();
+        }
+    }
+}
+
+impl ToRosRoute {
+    /// A message numbered by a bridge: the numbers it skipped since the
+    /// last one of that stream were lost in dora on the way.
+    fn count_lost_in_dora(&mut self, params: &MetadataParameters) {
+        let Some((stream, seq)) = dora_side::bridge_sequence(params) else {
+            return;
+        };
+        let lost = self.returned.observe(stream.to_string(), seq);
+        if lost > 0 {
+            self.publisher
+                .stats
+                .lost_in_dora
+                .fetch_add(lost, Ordering::Relaxed);
+        }
+    }
+}
