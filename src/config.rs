@@ -120,25 +120,87 @@ pub struct RosSection {
 
 /// ROS topic(s) -> dora output.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "RawFromRos")]
 pub struct FromRos {
-    /// One topic; or use `match`.
-    pub topic: Option<String>,
-    /// A regular expression over fully qualified topic names: every topic
-    /// that matches, now or later, is bridged to `output`.
-    #[serde(rename = "match")]
-    pub pattern: Option<String>,
+    pub source: TopicSelector,
     /// `pkg/msg/Type`; when absent, taken from the ROS graph.
-    #[serde(rename = "type")]
     pub msg_type: Option<String>,
     pub output: String,
-    #[serde(default)]
     pub qos: QosSetting,
     /// Emit byte sequences (`uint8[]`) as Arrow `Binary` instead of `List<UInt8>`.
-    #[serde(default)]
     pub bytes_as_binary: bool,
-    #[serde(default)]
     pub queue: QueueConfig,
+}
+
+/// What a `from_ros` route listens to.
+#[derive(Debug, Clone)]
+pub enum TopicSelector {
+    /// One topic, as written (relative names resolve in the node's namespace).
+    Topic(String),
+    /// Every topic whose fully qualified name matches, now or later.
+    Pattern(regex::Regex),
+}
+
+impl TopicSelector {
+    /// Whether `topic` (fully qualified) is one this selects.
+    pub fn matches(&self, topic: &str) -> bool {
+        match self {
+            TopicSelector::Topic(t) => t == topic,
+            TopicSelector::Pattern(re) => re.is_match(topic),
+        }
+    }
+}
+
+/// `from_ros` as written: `topic` or `match`, checked and compiled into a
+/// [`TopicSelector`] when the file is read.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFromRos {
+    topic: Option<String>,
+    #[serde(rename = "match")]
+    pattern: Option<String>,
+    /// `pkg/msg/Type`; when absent, taken from the ROS graph.
+    #[serde(rename = "type")]
+    msg_type: Option<String>,
+    output: String,
+    #[serde(default)]
+    qos: QosSetting,
+    /// Emit byte sequences (`uint8[]`) as Arrow `Binary` instead of `List<UInt8>`.
+    #[serde(default)]
+    bytes_as_binary: bool,
+    #[serde(default)]
+    queue: QueueConfig,
+}
+
+impl TryFrom<RawFromRos> for FromRos {
+    type Error = String;
+
+    fn try_from(raw: RawFromRos) -> Result<Self, String> {
+        let source = match (raw.topic, raw.pattern) {
+            (Some(topic), None) => {
+                check_topic(&topic).map_err(|e| format!("topic: {e}"))?;
+                TopicSelector::Topic(topic)
+            }
+            (None, Some(pattern)) => TopicSelector::Pattern(
+                regex::Regex::new(&pattern)
+                    .map_err(|e| format!("match: invalid regular expression: {e}"))?,
+            ),
+            (Some(_), Some(_)) => return Err("give `topic` or `match`, not both".into()),
+            (None, None) => {
+                return Err(
+                    "needs `topic` (one topic) or `match` (a regex over topic names)".into(),
+                );
+            }
+        };
+        Ok(FromRos {
+            source,
+            msg_type: raw.msg_type,
+            output: raw.output,
+            qos: raw.qos,
+            bytes_as_binary: raw.bytes_as_binary,
+            queue: raw.queue,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -167,10 +229,9 @@ pub struct QueueConfig {
 impl FromRos {
     /// The topic or pattern, for messages.
     pub fn describe(&self) -> String {
-        match (&self.topic, &self.pattern) {
-            (Some(t), _) => t.clone(),
-            (None, Some(p)) => format!("match `{p}`"),
-            (None, None) => "?".into(),
+        match &self.source {
+            TopicSelector::Topic(t) => t.clone(),
+            TopicSelector::Pattern(p) => format!("match `{}`", p.as_str()),
         }
     }
 }
@@ -467,22 +528,6 @@ impl Config {
         }
         let mut outputs = HashSet::new();
         for (i, route) in self.from_ros.iter().enumerate() {
-            match (&route.topic, &route.pattern) {
-                (Some(topic), None) => {
-                    check_topic(topic).with_context(|| format!("from_ros[{i}].topic"))?
-                }
-                (None, Some(pattern)) => {
-                    regex::Regex::new(pattern)
-                        .map_err(|e| anyhow::anyhow!("{e}"))
-                        .with_context(|| {
-                            format!("from_ros[{i}].match: invalid regular expression")
-                        })?;
-                }
-                (Some(_), Some(_)) => bail!("from_ros[{i}]: give `topic` or `match`, not both"),
-                (None, None) => bail!(
-                    "from_ros[{i}]: needs `topic` (one topic) or `match` (a regex over topic names)"
-                ),
-            }
             if route.queue.size == Some(0) {
                 bail!("from_ros[{i}].queue.size: must be at least 1");
             }
@@ -613,5 +658,32 @@ mod tests {
             Config::from_yaml("record: {bag: out, max_bag_size: lots}\n").unwrap_err()
         );
         assert!(err.contains("lots"), "{err}");
+    }
+
+    #[test]
+    fn topic_or_match_is_parsed_into_one_selector_with_errors_naming_the_line() {
+        let c = Config::from_yaml(
+            "from_ros:\n  - {topic: /a, output: a}\n  - {match: '^/cam/.*', output: cams}\n",
+        )
+        .unwrap();
+        assert!(matches!(&c.from_ros[0].source, TopicSelector::Topic(t) if t == "/a"));
+        assert!(c.from_ros[1].source.matches("/cam/front"));
+        assert!(!c.from_ros[1].source.matches("/scan"));
+        for (yaml, expected) in [
+            ("{topic: /a, match: x, output: a}", "not both"),
+            ("{output: a}", "needs `topic`"),
+            ("{match: '(', output: a}", "invalid regular expression"),
+            ("{topic: '/9bad', output: a}", "not a valid ROS topic name"),
+        ] {
+            let err = format!(
+                "{:#}",
+                Config::from_yaml(&format!("from_ros:\n  - {yaml}\n")).unwrap_err()
+            );
+            // serde names the section and the line of the route.
+            assert!(
+                err.contains("from_ros") && err.contains("line 2") && err.contains(expected),
+                "{yaml}: {err}"
+            );
+        }
     }
 }

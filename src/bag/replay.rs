@@ -7,7 +7,7 @@
 
 use super::{Bag, BagMessage};
 use crate::codec::{CodecOptions, MessageCodec};
-use crate::config::{Config, Replay, ReplayTiming};
+use crate::config::{Config, Replay, ReplayTiming, TopicSelector};
 use crate::dora_side::{META_RECEIVED_TIMESTAMP, META_SOURCE_TIMESTAMP, META_TOPIC, META_TYPE};
 use crate::msg::TypeName;
 use crate::ros::RateLimiter;
@@ -63,18 +63,11 @@ pub async fn run(
     let registry = bag.type_registry();
     let mut routes: HashMap<String, RouteMatch> = HashMap::new();
     for topic in &bag.topics {
-        let route =
-            config
-                .from_ros
-                .iter()
-                .enumerate()
-                .find(|(_, r)| match (&r.topic, &r.pattern) {
-                    (Some(t), _) => *t == topic.name,
-                    (None, Some(p)) => {
-                        regex::Regex::new(p).is_ok_and(|re| re.is_match(&topic.name))
-                    }
-                    _ => false,
-                });
+        let route = config
+            .from_ros
+            .iter()
+            .enumerate()
+            .find(|(_, r)| r.source.matches(&topic.name));
         if let Some((index, route)) = route {
             routes.insert(
                 topic.name.clone(),
@@ -89,7 +82,7 @@ pub async fn run(
         }
     }
     for (i, route) in config.from_ros.iter().enumerate() {
-        if let Some(topic) = &route.topic
+        if let TopicSelector::Topic(topic) = &route.source
             && bag.topic(topic).is_none()
         {
             tracing::warn!(

@@ -4,8 +4,8 @@
 //! (`ros::queue`); here they are numbered and handed to dora.
 
 use crate::codec::CodecOptions;
-use crate::config::Config;
 use crate::config::QueuePolicy;
+use crate::config::{Config, TopicSelector};
 use crate::dora_side::{self, OutputNumbering, ShmPoolAdvisor};
 use crate::msg::{TypeName, TypeRegistry};
 use crate::ros::receiver::{FromRosRoute, RouteTarget};
@@ -59,13 +59,12 @@ impl FromRosRoutes {
         };
         let mut outputs = Vec::new();
         for (i, route) in config.from_ros.iter().enumerate() {
-            let target = match (&route.topic, &route.pattern) {
-                (Some(topic), _) => RouteTarget::Topic(
+            let target = match &route.source {
+                TopicSelector::Topic(topic) => RouteTarget::Topic(
                     ros.resolve_topic(topic)
                         .with_context(|| format!("from_ros[{i}].topic"))?,
                 ),
-                (None, Some(pattern)) => RouteTarget::Pattern(regex::Regex::new(pattern)?),
-                (None, None) => unreachable!("config validation requires topic or match"),
+                TopicSelector::Pattern(pattern) => RouteTarget::Pattern(pattern.clone()),
             };
             let type_name = match &route.msg_type {
                 Some(t) => {
