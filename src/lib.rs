@@ -12,6 +12,7 @@
 //! - [`discover`]: the `discover` command.
 //! - [`sequence`]: loss detection from sequence numbers.
 //! - [`stats`]: per-route counters and their table.
+//! - [`throttle`]: rate-limited and say-once log messages.
 
 // `unsafe` is allowed in one module only (`ros::rcl`), which states its
 // invariants; anywhere else it does not compile.
@@ -29,3 +30,4 @@ pub mod ros;
 pub mod routes;
 pub mod sequence;
 pub mod stats;
+pub mod throttle;

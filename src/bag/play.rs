@@ -104,7 +104,7 @@ pub fn play(options: PlayOptions) -> anyhow::Result<()> {
             // Like `ros2 bag play`: a topic whose type cannot be published
             // here is skipped, unless it was asked for by name.
             Err(e) if options.topics.is_empty() => {
-                eprintln!("[bag play] skipping {}: {e:#}", topic.name);
+                tracing::warn!("skipping {}: {e:#}", topic.name);
             }
             Err(e) => return Err(e),
         }
@@ -122,9 +122,7 @@ pub fn play(options: PlayOptions) -> anyhow::Result<()> {
         }
         for (topic, p) in &publishers {
             if p.subscription_count() == 0 {
-                eprintln!(
-                    "[bag play] {topic}: no subscriber after {SUBSCRIBER_WAIT:?}; playing anyway"
-                );
+                tracing::warn!("{topic}: no subscriber after {SUBSCRIBER_WAIT:?}; playing anyway");
             }
         }
     }
@@ -145,11 +143,11 @@ pub fn play(options: PlayOptions) -> anyhow::Result<()> {
     // Reliable subscribers get the last messages before the publishers go.
     for (topic, p) in &publishers {
         if !p.wait_for_all_acked(Duration::from_secs(2)) {
-            eprintln!("[bag play] {topic}: not every subscriber acknowledged the last messages");
+            tracing::warn!("{topic}: not every subscriber acknowledged the last messages");
         }
     }
     if pass > 1 {
-        eprintln!("[bag play] {pass} passes");
+        tracing::info!("{pass} passes");
     }
     drop(publishers);
     drop(ros);
@@ -178,8 +176,8 @@ fn advertise(
             topic.type_name
         )
     })?;
-    eprintln!(
-        "[bag play] {} -> {target} ({}, {})",
+    tracing::info!(
+        "{} -> {target} ({}, {})",
         topic.name,
         topic.type_name,
         crate::ros::graph::describe_qos(&qos)
@@ -223,7 +221,7 @@ fn play_once(
                 Err(e) => {
                     errors += 1;
                     if errors <= 3 {
-                        eprintln!("\n[bag play] {}: publish failed: {e}", message.topic);
+                        tracing::warn!("{}: publish failed: {e}", message.topic);
                     }
                 }
             }

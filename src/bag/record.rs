@@ -16,7 +16,8 @@ use crate::msg::{TypeName, TypeRegistry};
 use crate::ros::graph::{auto_subscription_qos, describe_qos, foreign_publishers};
 use crate::ros::rcl::{self, History, RclSubscription, SubscriptionEvent, WaitSet};
 use crate::ros::watched::{ProbeOutcome, Take, WatchedSubscription, describe_wedge};
-use crate::ros::{RateLimiter, RosShared, RosSide};
+use crate::ros::{RosShared, RosSide};
+use crate::throttle::{RateLimiter, SayOnce};
 use anyhow::Context;
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -106,8 +107,8 @@ pub fn record(options: RecordOptions, stop: Arc<AtomicBool>) -> anyhow::Result<(
         .map_err(|_| anyhow::anyhow!("the bag writer thread panicked"))??;
     drop(ros);
     let summary = writer.finish()?;
-    eprintln!(
-        "[bag record] {} message(s) on {} topic(s) into {} ({:.1} MB); lost in DDS: {}",
+    tracing::info!(
+        "{} message(s) on {} topic(s) into {} ({:.1} MB); lost in DDS: {}",
         summary.messages,
         summary.topics,
         options.output.display(),
@@ -129,7 +130,7 @@ fn take_loop(
     let mut wait_set = WaitSet::new(&shared.node)?;
     let mut subscribed: Vec<Subscribed> = Vec::new();
     let mut known: HashSet<String> = HashSet::new();
-    let mut told: HashSet<String> = HashSet::new();
+    let told = SayOnce::default();
     let mut replan = true;
     let mut last_plan = Instant::now() - Duration::from_secs(1);
     let mut last_stall_check = Instant::now();
@@ -150,7 +151,7 @@ fn take_loop(
                 tx,
                 &mut subscribed,
                 &mut known,
-                &mut told,
+                &told,
             )?;
         }
         if last_stall_check.elapsed() >= STALL_CHECK_INTERVAL {
@@ -188,7 +189,7 @@ fn take_loop(
                 && sub.watched.counts_message_lost_events()
             {
                 lost.fetch_add(n, Ordering::Relaxed);
-                eprintln!("[bag record] {}: DDS lost {n} message(s)", sub.topic);
+                tracing::warn!("{}: DDS lost {n} message(s)", sub.topic);
             }
         }
         for index in ready.subscriptions {
@@ -221,16 +222,13 @@ fn take_all(
             Ok(Take::Empty) => return Ok(()),
             Err(e) => {
                 // That sample is gone; the next ones are not.
-                take_errors.warn(|| format!("[bag record] {}: take failed: {e}", sub.topic));
+                take_errors.warn(|| format!("{}: take failed: {e}", sub.topic));
                 return Ok(());
             }
         };
         if lost_before > 0 {
             lost.fetch_add(lost_before, Ordering::Relaxed);
-            eprintln!(
-                "[bag record] {}: DDS lost {lost_before} message(s)",
-                sub.topic
-            );
+            tracing::warn!("{}: DDS lost {lost_before} message(s)", sub.topic);
         }
         let bytes = taken.bytes();
         shared.segment_advice.check(
@@ -273,12 +271,12 @@ fn recover_stalled(
         .watched
         .check_stall(now, || shared.subscription(topic, type_name, qos))
     {
-        take_errors.warn(|| format!("[bag record] {topic}: cannot probe: {e:#}"));
+        take_errors.warn(|| format!("{topic}: cannot probe: {e:#}"));
     }
     if sub.watched.resolve_probe(now) == ProbeOutcome::Wedged {
         take_all(shared, sub, tx, lost, take_errors)?;
         sub.watched.promote();
-        eprintln!("[bag record] {}", describe_wedge(&sub.topic));
+        tracing::warn!("{}", describe_wedge(&sub.topic));
     }
     Ok(())
 }
@@ -290,7 +288,7 @@ fn plan(
     tx: &std::sync::mpsc::SyncSender<ToWriter>,
     subscribed: &mut Vec<Subscribed>,
     known: &mut HashSet<String>,
-    told: &mut HashSet<String>,
+    told: &SayOnce,
 ) -> anyhow::Result<()> {
     let graph = shared.node.topic_names_and_types()?;
     let types: HashMap<&str, &Vec<String>> = graph.iter().map(|(t, ty)| (t.as_str(), ty)).collect();
@@ -320,8 +318,8 @@ fn plan(
         let type_text = match types.get(topic).map(|t| t.as_slice()) {
             Some([one]) => one.clone(),
             _ => {
-                if told.insert(format!("type {topic}")) {
-                    eprintln!("[bag record] {topic}: not one type in the graph; skipped");
+                if told.first(format!("type {topic}")) {
+                    tracing::warn!("{topic}: not one type in the graph; skipped");
                 }
                 continue;
             }
@@ -332,8 +330,8 @@ fn plan(
         let definition = match registry.concatenated_definition(&type_name) {
             Ok(text) => text,
             Err(e) => {
-                if told.insert(format!("def {topic}")) {
-                    eprintln!("[bag record] {topic}: {e}; recorded without an embedded definition");
+                if told.first(format!("def {topic}")) {
+                    tracing::warn!("{topic}: {e}; recorded without an embedded definition");
                 }
                 String::new()
             }
@@ -349,16 +347,13 @@ fn plan(
         let subscription = match shared.subscription(topic, &type_name, qos) {
             Ok(s) => s,
             Err(e) => {
-                if told.insert(format!("sub {topic}")) {
-                    eprintln!("[bag record] {topic}: {e:#}; skipped");
+                if told.first(format!("sub {topic}")) {
+                    tracing::warn!("{topic}: {e:#}; skipped");
                 }
                 continue;
             }
         };
-        eprintln!(
-            "[bag record] recording {topic} ({type_text}, {})",
-            describe_qos(&qos)
-        );
+        tracing::info!("recording {topic} ({type_text}, {})", describe_qos(&qos));
         known.insert(topic.to_string());
         let meta = TopicMeta {
             name: topic.to_string(),

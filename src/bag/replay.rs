@@ -10,7 +10,7 @@ use crate::codec::{CodecOptions, MessageCodec};
 use crate::config::{Config, Replay, ReplayTiming, TopicSelector};
 use crate::dora_side::{META_RECEIVED_TIMESTAMP, META_SOURCE_TIMESTAMP, META_TOPIC, META_TYPE};
 use crate::msg::TypeName;
-use crate::ros::RateLimiter;
+use crate::throttle::RateLimiter;
 use anyhow::Context;
 use arrow::array::{Array, ArrayRef};
 use dora_node_api::dora_core::config::DataId;

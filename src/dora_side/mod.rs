@@ -233,7 +233,7 @@ const POOL_SLOTS_WANTED: usize = 4;
 pub struct ShmPoolAdvisor {
     pool: usize,
     sized_by_user: bool,
-    warned: std::collections::HashSet<String>,
+    warned: crate::throttle::SayOnce,
 }
 
 impl ShmPoolAdvisor {
@@ -285,10 +285,9 @@ impl ShmPoolAdvisor {
 
     /// `bytes`: the size of one message about to be sent on `output`.
     pub fn check(&mut self, output: &str, topic: &str, bytes: usize) {
-        if bytes.saturating_mul(POOL_SLOTS_WANTED) <= self.pool || self.warned.contains(output) {
+        if bytes.saturating_mul(POOL_SLOTS_WANTED) <= self.pool || !self.warned.first(output) {
             return;
         }
-        self.warned.insert(output.to_string());
         let suggested_mb = bytes
             .saturating_mul(2 * POOL_SLOTS_WANTED)
             .div_ceil(1 << 20)

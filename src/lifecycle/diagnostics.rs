@@ -5,7 +5,8 @@
 //! failures in ROS terms.
 
 use crate::codec::MessageCodec;
-use crate::ros::{Publisher, RateLimiter};
+use crate::ros::Publisher;
+use crate::throttle::RateLimiter;
 use arrow::array::{
     Array, ArrayRef, Int32Array, ListArray, StringArray, StructArray, UInt8Array, UInt32Array,
 };

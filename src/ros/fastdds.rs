@@ -13,10 +13,10 @@
 //! to set on the publishing side (and, with `--fastdds-defaults` or a
 //! profile of the user's own that keeps the default, on its own side).
 
-use std::collections::HashSet;
+use crate::throttle::SayOnce;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 
 /// Fast DDS's shared-memory segment when nothing configures it.
 pub const DEFAULT_SHM_SEGMENT: usize = 512 * 1024;
@@ -235,7 +235,7 @@ pub enum OwnSegment {
 /// segment pass through a segment that may be the default one.
 pub struct SegmentAdvisor {
     own: OwnSegment,
-    warned: Mutex<HashSet<String>>,
+    warned: SayOnce,
 }
 
 impl SegmentAdvisor {
@@ -260,7 +260,7 @@ impl SegmentAdvisor {
     pub fn new(own: OwnSegment) -> Self {
         SegmentAdvisor {
             own,
-            warned: Mutex::new(HashSet::new()),
+            warned: SayOnce::default(),
         }
     }
 
@@ -278,8 +278,7 @@ impl SegmentAdvisor {
         if !worth_saying {
             return;
         }
-        let mut warned = self.warned.lock().unwrap_or_else(|p| p.into_inner());
-        if !warned.insert(topic.to_string()) {
+        if !self.warned.first(topic) {
             return;
         }
         tracing::warn!("{}", advice(direction, self.own, topic, bytes));
@@ -389,22 +388,22 @@ mod tests {
     fn small_messages_and_configured_processes_get_no_advice() {
         let advisor = SegmentAdvisor::new(OwnSegment::Default);
         advisor.check(Direction::Received, "/small", DEFAULT_SHM_SEGMENT);
-        assert!(advisor.warned.lock().unwrap().is_empty());
+        assert_eq!(advisor.warned.count(), 0);
         advisor.check(Direction::Received, "/big", DEFAULT_SHM_SEGMENT + 1);
         advisor.check(Direction::Published, "/big", DEFAULT_SHM_SEGMENT + 1);
-        assert_eq!(advisor.warned.lock().unwrap().len(), 1);
+        assert_eq!(advisor.warned.count(), 1);
         let quiet = SegmentAdvisor::new(OwnSegment::Configured);
         quiet.check(Direction::Received, "/big", 10 << 20);
-        assert!(quiet.warned.lock().unwrap().is_empty());
+        assert_eq!(quiet.warned.count(), 0);
     }
 
     #[test]
     fn with_the_bridges_own_profile_only_what_it_takes_in_gets_advice() {
         let advisor = SegmentAdvisor::new(OwnSegment::BridgeProfile);
         advisor.check(Direction::Published, "/out", 10 << 20);
-        assert!(advisor.warned.lock().unwrap().is_empty());
+        assert_eq!(advisor.warned.count(), 0);
         advisor.check(Direction::Received, "/in", 10 << 20);
-        assert_eq!(advisor.warned.lock().unwrap().len(), 1);
+        assert_eq!(advisor.warned.count(), 1);
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod watched;
 use crate::codec::MessageCodec;
 use crate::msg::TypeName;
 use crate::stats::RouteStats;
+use crate::throttle::RateLimiter;
 use anyhow::Context as _;
 use arrow::array::StructArray;
 use rcl::{
@@ -24,7 +25,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A message received from ROS and decoded, on its way to a dora output.
 pub struct Received {
@@ -234,39 +235,6 @@ impl Publisher {
             .as_ref()
             .and_then(|p| p.subscription_count().ok())
             .unwrap_or(0)
-    }
-}
-
-/// Logs at most one warning per interval, counting what it held back, so bad
-/// data at a high rate cannot flood the log.
-pub struct RateLimiter {
-    interval: Duration,
-    state: Mutex<(Option<Instant>, u64)>,
-}
-
-impl RateLimiter {
-    pub fn new(interval: Duration) -> Self {
-        RateLimiter {
-            interval,
-            state: Mutex::new((None, 0)),
-        }
-    }
-
-    pub fn warn(&self, message: impl FnOnce() -> String) {
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
-        match state.0 {
-            Some(last) if now.duration_since(last) < self.interval => state.1 += 1,
-            _ => {
-                let held = std::mem::take(&mut state.1);
-                state.0 = Some(now);
-                if held > 0 {
-                    tracing::warn!("{} ({held} similar messages suppressed)", message());
-                } else {
-                    tracing::warn!("{}", message());
-                }
-            }
-        }
     }
 }
 

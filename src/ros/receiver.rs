@@ -13,6 +13,7 @@ use crate::codec::{CodecOptions, MessageCodec};
 use crate::config::QosSetting;
 use crate::msg::{TypeName, TypeRegistry};
 use crate::stats::RouteStats;
+use crate::throttle::{RateLimiter, SayOnce};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -73,10 +74,10 @@ pub struct Receiver {
     queues: Arc<RouteQueues>,
     active: Vec<Active>,
     /// Problems already logged, so a graph change does not repeat them.
-    told: HashSet<String>,
+    told: SayOnce,
     nodes: Option<Box<dyn NodeObserver>>,
     /// Its own limiter, so that losses are never hidden behind bad data.
-    loss_warnings: super::RateLimiter,
+    loss_warnings: RateLimiter,
 }
 
 /// Watches which ROS nodes exist (the liveness of watched nodes): shown
@@ -123,9 +124,9 @@ impl Receiver {
             own_topics,
             queues,
             active: Vec::new(),
-            told: HashSet::new(),
+            told: SayOnce::default(),
             nodes: None,
-            loss_warnings: super::RateLimiter::new(Duration::from_secs(5)),
+            loss_warnings: RateLimiter::new(Duration::from_secs(5)),
         }
     }
 
@@ -154,7 +155,7 @@ impl Receiver {
     }
 
     fn tell(&mut self, key: String, message: impl FnOnce() -> String, warn: bool) {
-        if self.told.insert(key) {
+        if self.told.first(key) {
             if warn {
                 tracing::warn!("{}", message());
             } else {
@@ -171,7 +172,7 @@ impl Receiver {
                 return;
             }
         };
-        let limiter = super::RateLimiter::new(Duration::from_secs(5));
+        let limiter = RateLimiter::new(Duration::from_secs(5));
         let mut replan_at = Some(Instant::now());
         let mut last_plan = Instant::now() - REPLAN_INTERVAL;
         let mut last_stall_check = Instant::now();
@@ -266,7 +267,7 @@ impl Receiver {
 
     /// Takes every waiting message of subscription `index`, or as many as
     /// its route's queue has room for.
-    fn drain(&mut self, index: usize, limiter: &super::RateLimiter) -> Drained {
+    fn drain(&mut self, index: usize, limiter: &RateLimiter) -> Drained {
         let active = &mut self.active[index];
         let stats = &self.routes[active.route].stats;
         loop {
@@ -351,7 +352,7 @@ impl Receiver {
 
     /// Starts a probe for every reliable subscription a publisher of which
     /// fell silent against its cadence (see [`super::watched`]).
-    fn start_probes(&mut self, limiter: &super::RateLimiter) {
+    fn start_probes(&mut self, limiter: &RateLimiter) {
         let now = Instant::now();
         for active in &mut self.active {
             if !self.queues.has_room(active.route) {
@@ -377,7 +378,7 @@ impl Receiver {
 
     /// Replaces each wedged subscription by its probe, after taking what
     /// the old one can still deliver. False once the dora side is gone.
-    fn resolve_probes(&mut self, limiter: &super::RateLimiter) -> bool {
+    fn resolve_probes(&mut self, limiter: &RateLimiter) -> bool {
         let now = Instant::now();
         for index in 0..self.active.len() {
             if self.active[index].watched.resolve_probe(now) != ProbeOutcome::Wedged {
