@@ -126,6 +126,69 @@ fn empty_and_tiny_samples_never_silence_a_route_or_a_pattern_route() {
 }
 
 #[test]
+fn a_wedged_publisher_is_recovered_while_another_keeps_publishing_on_the_topic() {
+    let s = Scenario::new(117);
+    s.write(
+        "bridge.yaml",
+        "from_ros:\n  - {topic: /img, type: sensor_msgs/msg/Image, output: img}\n",
+    );
+    let mut dora = s.bridge_to_recorder("--config bridge.yaml", &["img"]);
+    // A second publisher at 10 Hz: the subscription as a whole never goes
+    // quiet, only the wedged publisher does.
+    let _steady = s.python(
+        "steady publisher",
+        "ros_pub.py",
+        &[
+            "/img",
+            "sensor_msgs/msg/Image",
+            IMAGE,
+            "10",
+            "--node",
+            "steady",
+        ],
+    );
+    let wedging = s.python(
+        "wedging publisher",
+        "ros_pub_samples.py",
+        &[
+            "/img",
+            "sensor_msgs/msg/Image",
+            IMAGE,
+            &good_bad_good(),
+            "--node",
+            "wedging",
+        ],
+    );
+    assert!(
+        wedging.wait_for_line(WAIT, |l| l == "done").is_some(),
+        "{}",
+        dump(&wedging)
+    );
+    let from_wedging = || {
+        s.records("received.jsonl")
+            .iter()
+            .filter(|r| r["metadata"]["ros_publisher_node"] == "/wedging")
+            .count() as u64
+    };
+    let deadline = Instant::now() + WAIT;
+    while from_wedging() < GOOD - 25 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        from_wedging() >= GOOD - 25,
+        "only {} messages of the wedging publisher arrived\n{}",
+        from_wedging(),
+        s.node_logs()
+    );
+    assert!(
+        s.node_logs().contains("stopped delivering"),
+        "{}",
+        s.node_logs()
+    );
+    dora.stop();
+}
+
+#[test]
 fn bag_record_keeps_recording_through_empty_and_tiny_samples() {
     let s = Scenario::new(112);
     let out = p(&s.path("recorded"));

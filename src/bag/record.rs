@@ -192,11 +192,19 @@ fn take_loop(
                 tracing::warn!("{}: DDS lost {n} message(s)", sub.topic);
             }
         }
-        for index in ready.subscriptions {
-            match index.checked_sub(active) {
-                Some(k) => subscribed[probing[k]].watched.probe_heard(Instant::now()),
-                None => take_all(shared, &mut subscribed[index], tx, lost, &take_errors)?,
-            }
+        // Probes first (see the receiver): then the old subscriptions.
+        let woke = Instant::now();
+        let (probes, olds): (Vec<usize>, Vec<usize>) = ready
+            .subscriptions
+            .into_iter()
+            .partition(|&index| index >= active);
+        for index in probes {
+            subscribed[probing[index - active]]
+                .watched
+                .probe_heard(woke);
+        }
+        for index in olds {
+            take_all(shared, &mut subscribed[index], tx, lost, &take_errors)?;
         }
     }
     Ok(())
@@ -264,12 +272,11 @@ fn recover_stalled(
     lost: &AtomicU64,
     take_errors: &RateLimiter,
 ) -> anyhow::Result<()> {
-    let qos = *sub.watched.qos();
     let now = Instant::now();
     let (topic, type_name) = (&sub.topic, &sub.type_name);
     if let Err(e) = sub
         .watched
-        .check_stall(now, || shared.subscription(topic, type_name, qos))
+        .check_stall(now, |qos| shared.subscription(topic, type_name, qos))
     {
         take_errors.warn(|| format!("{topic}: cannot probe: {e:#}"));
     }

@@ -97,7 +97,9 @@ pub fn lossy_inputs(
             .inputs
             .iter()
             .find(|(id, _)| id.as_ref() == route.input);
+        // A timer or log input is not a route's data.
         if let Some((input_id, input)) = input
+            && matches!(input.mapping, InputMapping::User(_))
             && !is_lossless(input)
         {
             lossy.push(LossyInput {

@@ -250,14 +250,19 @@ impl Receiver {
                     Some(k) => self.active[probing[k]].watched.discard_probe_event(event),
                 }
             }
-            for index in ready.subscriptions {
-                if let Some(&probed) = index
-                    .checked_sub(waiting_on.len())
-                    .and_then(|k| probing.get(k))
-                {
-                    self.active[probed].watched.probe_heard(Instant::now());
-                    continue;
-                }
+            // Probes first: a sample both readers got in this wait must not
+            // look as if the old one spoke before the probe heard it.
+            let woke = Instant::now();
+            let (probes, olds): (Vec<usize>, Vec<usize>) = ready
+                .subscriptions
+                .into_iter()
+                .partition(|&index| index >= waiting_on.len());
+            for index in probes {
+                self.active[probing[index - waiting_on.len()]]
+                    .watched
+                    .probe_heard(woke);
+            }
+            for index in olds {
                 if self.drain(waiting_on[index], &limiter) == Drained::DoraGone {
                     return; // the dora side has shut down
                 }
@@ -359,8 +364,7 @@ impl Receiver {
                 continue;
             }
             let shared = &self.shared;
-            let qos = *active.watched.qos();
-            let started = active.watched.check_stall(now, || {
+            let started = active.watched.check_stall(now, |qos| {
                 shared.subscription(&active.topic, &active.type_name, qos)
             });
             match started {

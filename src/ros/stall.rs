@@ -48,8 +48,10 @@ impl Cadence {
 }
 
 /// Why a subscription looks wedged.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Stall {
+    /// GID of the publisher that fell silent.
+    pub publisher: Vec<u8>,
     pub silent_for: Duration,
     pub usual_interval: Duration,
     /// 1 for the first re-subscription since the publisher was last heard.
@@ -113,6 +115,7 @@ impl StallWatch {
                 (
                     gid.clone(),
                     Stall {
+                        publisher: gid.clone(),
                         silent_for,
                         usual_interval: c.mean.unwrap_or_default(),
                         attempt: c.backoff + 1,

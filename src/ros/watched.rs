@@ -20,7 +20,7 @@ use super::rcl::{
 };
 use super::stall::{Stall, StallWatch};
 use crate::sequence::{FirstNumber, GapCounter};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 /// A probe that hears nothing for this long is dropped: the publisher
@@ -54,6 +54,8 @@ pub struct Numbering {
 
 struct Probe {
     subscription: RclSubscription,
+    /// The publisher that fell silent: the wedge, if any, is its.
+    publisher: Vec<u8>,
     since: Instant,
     /// When the probe first had data to take.
     heard_at: Option<Instant>,
@@ -82,8 +84,9 @@ pub struct WatchedSubscription {
     /// GIDs of the publishers the graph lists on this topic.
     matched: HashSet<Vec<u8>>,
     probe: Option<Probe>,
-    /// When the current subscription last delivered a sample.
-    last_taken: Option<Instant>,
+    /// Per publisher GID, when the current subscription last delivered one
+    /// of its samples.
+    last_taken: HashMap<Vec<u8>, Instant>,
 }
 
 impl WatchedSubscription {
@@ -96,7 +99,7 @@ impl WatchedSubscription {
             stall: StallWatch::default(),
             matched: HashSet::new(),
             probe: None,
-            last_taken: None,
+            last_taken: HashMap::new(),
         }
     }
 
@@ -143,9 +146,12 @@ impl WatchedSubscription {
     }
 
     /// The publishers the graph now lists on this topic.
+    /// Sequence numbers of publishers that left are kept: GIDs are never
+    /// reused, and a writer that comes back after a lease expired still
+    /// reveals what it lost meanwhile.
     pub fn set_matched(&mut self, gids: HashSet<Vec<u8>>) {
-        self.gaps.retain(|gid| gids.contains(gid));
         self.stall.retain(|gid| gids.contains(gid));
+        self.last_taken.retain(|gid, _| gids.contains(gid));
         self.matched = gids;
     }
 
@@ -155,9 +161,14 @@ impl WatchedSubscription {
             return Ok(Take::Empty);
         };
         let now = Instant::now();
-        self.stall.sample(&info.publisher_gid, now);
-        self.last_taken = Some(now);
         let number = info.publication_sequence_number;
+        if number != SEQUENCE_NUMBER_UNSUPPORTED && self.gaps.is_repeat(&info.publisher_gid, number)
+        {
+            // Not news: the cadence and the wedge check only count new samples.
+            return Ok(Take::Repeat);
+        }
+        self.stall.sample(&info.publisher_gid, now);
+        self.last_taken.insert(info.publisher_gid.clone(), now);
         if number == SEQUENCE_NUMBER_UNSUPPORTED {
             return Ok(Take::Sample {
                 taken,
@@ -166,9 +177,6 @@ impl WatchedSubscription {
             });
         }
         self.numbered = true;
-        if self.gaps.is_repeat(&info.publisher_gid, number) {
-            return Ok(Take::Repeat);
-        }
         let lost_before = self.gaps.observe(info.publisher_gid.clone(), number);
         Ok(Take::Sample {
             taken,
@@ -184,11 +192,13 @@ impl WatchedSubscription {
     }
 
     /// For a reliable subscription without a probe: whether a publisher
-    /// fell silent against its cadence; if so, `create` makes the probe.
+    /// fell silent against its cadence; if so, `create` makes the probe,
+    /// given this subscription's QoS made volatile (a transient-local probe
+    /// would hear the publisher's history at once and look like proof).
     pub fn check_stall(
         &mut self,
         now: Instant,
-        create: impl FnOnce() -> anyhow::Result<RclSubscription>,
+        create: impl FnOnce(QosProfile) -> anyhow::Result<RclSubscription>,
     ) -> anyhow::Result<Option<Stall>> {
         if self.qos.reliability != Reliability::RMW_QOS_POLICY_RELIABILITY_RELIABLE
             || self.probe.is_some()
@@ -200,7 +210,8 @@ impl WatchedSubscription {
             return Ok(None);
         };
         self.probe = Some(Probe {
-            subscription: create()?,
+            subscription: create(volatile(self.qos))?,
+            publisher: stall.publisher.clone(),
             since: now,
             heard_at: None,
         });
@@ -235,7 +246,13 @@ impl WatchedSubscription {
         let Some(probe) = &self.probe else {
             return ProbeOutcome::Pending;
         };
-        let old_spoke_since = |t: Instant| self.last_taken.is_some_and(|last| last >= t);
+        // Another publisher on the topic may well go on speaking: only the
+        // silent one's samples tell whether the old subscription is wedged.
+        let old_spoke_since = |t: Instant| {
+            self.last_taken
+                .get(&probe.publisher)
+                .is_some_and(|&last| last >= t)
+        };
         let outcome = match probe.heard_at {
             Some(heard) if old_spoke_since(heard) => ProbeOutcome::Dropped,
             Some(heard) if now.saturating_duration_since(heard) >= PROBE_CONFIRM => {
@@ -262,6 +279,11 @@ impl WatchedSubscription {
             self.current = probe.subscription;
         }
     }
+}
+
+fn volatile(mut qos: QosProfile) -> QosProfile {
+    qos.durability = super::rcl::Durability::RMW_QOS_POLICY_DURABILITY_VOLATILE;
+    qos
 }
 
 /// The message for a subscription found wedged.
