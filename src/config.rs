@@ -9,6 +9,8 @@ use std::collections::HashSet;
 use std::path::Path;
 use std::time::Duration;
 
+pub use crate::topics::TopicSelector;
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
@@ -132,25 +134,6 @@ pub struct FromRos {
     pub queue: QueueConfig,
 }
 
-/// What a `from_ros` route listens to.
-#[derive(Debug, Clone)]
-pub enum TopicSelector {
-    /// One topic, as written (relative names resolve in the node's namespace).
-    Topic(String),
-    /// Every topic whose fully qualified name matches, now or later.
-    Pattern(regex::Regex),
-}
-
-impl TopicSelector {
-    /// Whether `topic` (fully qualified) is one this selects.
-    pub fn matches(&self, topic: &str) -> bool {
-        match self {
-            TopicSelector::Topic(t) => t == topic,
-            TopicSelector::Pattern(re) => re.is_match(topic),
-        }
-    }
-}
-
 /// `from_ros` as written: `topic` or `match`, checked and compiled into a
 /// [`TopicSelector`] when the file is read.
 #[derive(Debug, Clone, Deserialize)]
@@ -229,10 +212,7 @@ pub struct QueueConfig {
 impl FromRos {
     /// The topic or pattern, for messages.
     pub fn describe(&self) -> String {
-        match &self.source {
-            TopicSelector::Topic(t) => t.clone(),
-            TopicSelector::Pattern(p) => format!("match `{}`", p.as_str()),
-        }
+        self.source.describe()
     }
 }
 
@@ -270,6 +250,10 @@ impl QosSetting {
     }
 }
 
+/// The one QoS vocabulary: a route's profile in the config, the QoS a
+/// publisher offers in the graph, and what a bag says its publishers
+/// offered. Unset policies are rmw's defaults (or, read from a graph or a
+/// bag, unknown). `ros::qos` maps it to and from rmw profiles.
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct QosProfileConfig {
@@ -284,6 +268,41 @@ pub struct QosProfileConfig {
     pub liveliness: Option<LivelinessConfig>,
     #[serde(default, deserialize_with = "opt_duration")]
     pub lease: Option<Duration>,
+}
+
+impl QosProfileConfig {
+    pub fn is_best_effort(&self) -> bool {
+        self.reliability == Some(ReliabilityConfig::BestEffort)
+    }
+
+    pub fn is_transient_local(&self) -> bool {
+        self.durability == Some(DurabilityConfig::TransientLocal)
+    }
+
+    /// The reader profile that hears every one of these writers (`qos:
+    /// auto`, bag play and replay): best effort if any writer is (a
+    /// reliable reader hears nothing from it), transient local only if all
+    /// are (so latched data arrives and volatile writers still match),
+    /// keep last. With no writers, all defaults (reliable, volatile).
+    pub fn matching_all(offered: &[QosProfileConfig]) -> QosProfileConfig {
+        if offered.is_empty() {
+            return QosProfileConfig::default();
+        }
+        let reliability = match offered.iter().any(|q| q.is_best_effort()) {
+            true => ReliabilityConfig::BestEffort,
+            false => ReliabilityConfig::Reliable,
+        };
+        let durability = match offered.iter().all(|q| q.is_transient_local()) {
+            true => DurabilityConfig::TransientLocal,
+            false => DurabilityConfig::Volatile,
+        };
+        QosProfileConfig {
+            reliability: Some(reliability),
+            durability: Some(durability),
+            history: Some(HistoryConfig::KeepLast),
+            ..QosProfileConfig::default()
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -13,6 +13,7 @@
 //! - [`sequence`]: loss detection from sequence numbers.
 //! - [`stats`]: per-route counters and their table.
 //! - [`throttle`]: rate-limited and say-once log messages.
+//! - [`topics`]: which topics a route, a recording or a replay takes.
 
 // `unsafe` is allowed in one module only (`ros::rcl`), which states its
 // invariants; anywhere else it does not compile.
@@ -31,3 +32,4 @@ pub mod routes;
 pub mod sequence;
 pub mod stats;
 pub mod throttle;
+pub mod topics;

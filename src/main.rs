@@ -131,6 +131,32 @@ enum BagCommand {
     },
 }
 
+/// `bag record`'s topic arguments as one matcher. The recorder's node
+/// lives in `/`, so a relative name is resolved there.
+fn record_topics(
+    names: Vec<String>,
+    regex: Option<String>,
+    all: bool,
+) -> anyhow::Result<ros2_dora_bridge::topics::TopicMatcher> {
+    use ros2_dora_bridge::topics::{TopicMatcher, TopicSelector};
+    let mut selectors: Vec<TopicSelector> = names
+        .into_iter()
+        .map(|t| match t.starts_with('/') {
+            true => TopicSelector::Topic(t),
+            false => TopicSelector::Topic(format!("/{t}")),
+        })
+        .collect();
+    if let Some(r) = regex {
+        let re = regex::Regex::new(&r).with_context(|| format!("--regex `{r}`"))?;
+        selectors.push(TopicSelector::Pattern(re));
+    }
+    let topics = TopicMatcher::new(selectors);
+    Ok(match all {
+        true => ros2_dora_bridge::bag::record::record_all(topics),
+        false => topics,
+    })
+}
+
 fn parse_wait(text: &str) -> Result<std::time::Duration, String> {
     ros2_dora_bridge::config::parse_duration(text)
 }
@@ -214,16 +240,12 @@ fn dispatch(cli: Cli, rcl_args: Vec<String>) -> anyhow::Result<()> {
             max_bag_size,
             max_bag_duration,
         })) => {
-            let regex = regex
-                .map(|r| regex::Regex::new(&r).with_context(|| format!("--regex `{r}`")))
-                .transpose()?;
+            let topics = record_topics(topics, regex, all)?;
             let stop = ros2_dora_bridge::bag::play::stop_on_signals()?;
             ros2_dora_bridge::bag::record::record(
                 ros2_dora_bridge::bag::record::RecordOptions {
                     output,
                     topics,
-                    regex,
-                    all,
                     duration,
                     split: ros2_dora_bridge::bag::writer::SplitLimits {
                         max_bytes: max_bag_size,

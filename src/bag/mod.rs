@@ -15,6 +15,7 @@ pub mod record;
 pub mod replay;
 pub mod writer;
 
+use crate::config::QosProfileConfig;
 use anyhow::{Context, bail};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -34,34 +35,27 @@ pub struct BagMessage {
     pub data: Vec<u8>,
 }
 
-/// The QoS a topic's publishers offered while recording, as far as replay
-/// needs it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct OfferedQos {
-    pub best_effort: bool,
-    pub transient_local: bool,
-    pub depth: Option<usize>,
-}
-
 #[derive(Debug, Clone)]
 pub struct TopicInfo {
     pub name: String,
     pub type_name: String,
-    pub offered_qos: Vec<OfferedQos>,
+    /// What its publishers offered while recording.
+    pub offered_qos: Vec<QosProfileConfig>,
     pub message_count: Option<u64>,
 }
 
 impl TopicInfo {
-    /// Replay latched topics latched: TRANSIENT_LOCAL only if every recorded
-    /// publisher offered it, best effort if any did.
-    pub fn replay_qos(&self) -> OfferedQos {
-        if self.offered_qos.is_empty() {
-            return OfferedQos::default();
-        }
-        OfferedQos {
-            best_effort: self.offered_qos.iter().any(|q| q.best_effort),
-            transient_local: self.offered_qos.iter().all(|q| q.transient_local),
-            depth: self.offered_qos.iter().filter_map(|q| q.depth).max(),
+    /// Replay latched topics latched: the profile that matches every
+    /// recorded publisher, with the deepest history any of them kept.
+    pub fn replay_qos(&self) -> QosProfileConfig {
+        QosProfileConfig {
+            depth: self
+                .offered_qos
+                .iter()
+                .filter_map(|q| q.depth)
+                .filter(|d| *d > 0)
+                .max(),
+            ..QosProfileConfig::matching_all(&self.offered_qos)
         }
     }
 }
@@ -222,12 +216,12 @@ pub fn describe(bag: &Bag) -> String {
             t.name,
             t.type_name,
             t.message_count.map_or("?".to_string(), |c| c.to_string()),
-            if qos.best_effort {
+            if qos.is_best_effort() {
                 "best_effort"
             } else {
                 "reliable"
             },
-            if qos.transient_local {
+            if qos.is_transient_local() {
                 " transient_local"
             } else {
                 ""
@@ -327,7 +321,7 @@ fn from_metadata(dir: &Path, metadata: &Path) -> anyhow::Result<Bag> {
 
 /// rosbag2 stores offered QoS as a YAML list (Jazzy: strings such as
 /// `reliable`; before: enum numbers), sometimes as a YAML string holding it.
-pub fn parse_offered_qos(value: &serde_yaml::Value) -> Vec<OfferedQos> {
+pub fn parse_offered_qos(value: &serde_yaml::Value) -> Vec<QosProfileConfig> {
     let parsed;
     let list = match value {
         serde_yaml::Value::String(text) => {
@@ -339,14 +333,65 @@ pub fn parse_offered_qos(value: &serde_yaml::Value) -> Vec<OfferedQos> {
     list.as_sequence()
         .into_iter()
         .flatten()
-        .map(|q| OfferedQos {
-            best_effort: matches!(q["reliability"].as_str(), Some("best_effort"))
-                || q["reliability"].as_u64() == Some(2),
-            transient_local: matches!(q["durability"].as_str(), Some("transient_local"))
-                || q["durability"].as_u64() == Some(1),
-            depth: q["depth"].as_u64().filter(|d| *d > 0).map(|d| d as usize),
-        })
+        .map(offered_profile)
         .collect()
+}
+
+/// One profile of `offered_qos_profiles`; what it does not say (or says
+/// `unknown`, `system_default`) stays unset.
+fn offered_profile(q: &serde_yaml::Value) -> QosProfileConfig {
+    use crate::config::ReliabilityConfig::*;
+    use crate::config::{DurabilityConfig::*, HistoryConfig::*, LivelinessConfig::*};
+    let time = |key: &str| {
+        let (sec, nsec) = (q[key]["sec"].as_u64()?, q[key]["nsec"].as_u64()?);
+        // 0 and the old "infinite" marker (nsec past a second): the default.
+        let set = (sec != 0 || nsec != 0) && nsec < 1_000_000_000;
+        set.then(|| std::time::Duration::new(sec, nsec as u32))
+    };
+    QosProfileConfig {
+        reliability: choice(
+            q,
+            "reliability",
+            &[("reliable", 1, Reliable), ("best_effort", 2, BestEffort)],
+        ),
+        durability: choice(
+            q,
+            "durability",
+            &[
+                ("transient_local", 1, TransientLocal),
+                ("volatile", 2, Volatile),
+            ],
+        ),
+        history: choice(
+            q,
+            "history",
+            &[("keep_last", 1, KeepLast), ("keep_all", 2, KeepAll)],
+        ),
+        depth: q["depth"].as_u64().map(|d| d as usize),
+        deadline: time("deadline"),
+        lifespan: time("lifespan"),
+        liveliness: choice(
+            q,
+            "liveliness",
+            &[
+                ("automatic", 1, Automatic),
+                ("manual_by_topic", 3, ManualByTopic),
+            ],
+        ),
+        lease: time("liveliness_lease_duration"),
+    }
+}
+
+/// The value of a policy written by name (Jazzy) or as rmw's enum number
+/// (before Jazzy).
+fn choice<T: Copy>(q: &serde_yaml::Value, key: &str, options: &[(&str, u64, T)]) -> Option<T> {
+    let written = &q[key];
+    options
+        .iter()
+        .find(|(name, number, _)| {
+            written.as_str() == Some(name) || written.as_u64() == Some(*number)
+        })
+        .map(|(_, _, value)| *value)
 }
 
 mod mcap_storage {

@@ -2,10 +2,11 @@
 //! timing (scaled by `--rate`) and the recorded QoS (a latched topic stays
 //! latched), publishing the stored CDR as is.
 
-use super::{Bag, OfferedQos};
+use super::Bag;
 use crate::codec::{CodecOptions, MessageCodec};
+use crate::config::{QosProfileConfig, QosSetting};
 use crate::msg::{TypeName, TypeRegistry};
-use crate::ros::rcl::{self, Durability, Reliability};
+use crate::ros::rcl;
 use crate::ros::{Publisher, RosSide};
 use anyhow::{Context, bail};
 use std::collections::HashMap;
@@ -46,16 +47,11 @@ pub fn parse_remap(text: &str) -> Result<(String, String), String> {
     }
 }
 
-fn qos_for(offered: OfferedQos) -> rcl::QosProfile {
-    let mut qos = rcl::default_qos();
-    if offered.best_effort {
-        qos.reliability = Reliability::RMW_QOS_POLICY_RELIABILITY_BEST_EFFORT;
-    }
-    if offered.transient_local {
-        qos.durability = Durability::RMW_QOS_POLICY_DURABILITY_TRANSIENT_LOCAL;
-    }
-    qos.depth = offered.depth.unwrap_or(10).max(1);
-    if !offered.best_effort && !offered.transient_local {
+fn qos_for(offered: QosProfileConfig) -> rcl::QosProfile {
+    let latched_or_lossy = offered.is_best_effort() || offered.is_transient_local();
+    let mut qos = crate::ros::qos::profile(&QosSetting::Custom(offered));
+    qos.depth = qos.depth.max(1);
+    if !latched_or_lossy {
         // A reliable writer drops what is not yet acknowledged once its
         // history is full: give slow subscribers (a recorder writing to
         // disk) room to catch up. Latched topics keep their recorded depth,

@@ -13,13 +13,14 @@
 
 use super::writer::{BagWriter, SplitLimits, TopicMeta};
 use crate::msg::{TypeName, TypeRegistry};
-use crate::ros::graph::{auto_subscription_qos, describe_qos, foreign_publishers};
+use crate::ros::graph::{auto_subscription_qos, describe_qos};
+use crate::ros::graph_watch::{GraphEvent, GraphWatcher, TopicState};
 use crate::ros::rcl::{self, History, RclSubscription, SubscriptionEvent, WaitSet};
 use crate::ros::watched::{ProbeOutcome, Take, WatchedSubscription, describe_wedge};
 use crate::ros::{RosShared, RosSide};
 use crate::throttle::{RateLimiter, SayOnce};
+use crate::topics::TopicMatcher;
 use anyhow::Context;
-use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -27,17 +28,21 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 pub struct RecordOptions {
     pub output: PathBuf,
-    /// Explicit topics.
-    pub topics: Vec<String>,
-    /// Topics whose name matches.
-    pub regex: Option<regex::Regex>,
-    /// Every topic (besides the explicit ones and the regex).
-    pub all: bool,
+    /// Named topics, a pattern, every topic ([`record_all`]).
+    pub topics: TopicMatcher,
     /// Stop after this long.
     pub duration: Option<Duration>,
     /// When to start the next storage file.
     pub split: SplitLimits,
     pub rcl_args: Vec<String>,
+}
+
+/// Every topic but the graph's own bookkeeping, like `ros2 bag record -a`.
+pub fn record_all(topics: TopicMatcher) -> TopicMatcher {
+    let all = TopicMatcher::default()
+        .with_every_topic()
+        .excluding(["/rosout", "/parameter_events"]);
+    topics.union(&all)
 }
 
 /// Depth of the recorder's reader history for best-effort topics: room
@@ -66,7 +71,7 @@ struct Subscribed {
 const STALL_CHECK_INTERVAL: Duration = Duration::from_millis(250);
 
 pub fn record(options: RecordOptions, stop: Arc<AtomicBool>) -> anyhow::Result<()> {
-    if options.topics.is_empty() && options.regex.is_none() && !options.all {
+    if options.topics.is_empty() {
         anyhow::bail!("say what to record: topics, --regex RE, or --all");
     }
     let registry = Arc::new(TypeRegistry::from_environment());
@@ -129,10 +134,8 @@ fn take_loop(
 ) -> anyhow::Result<()> {
     let mut wait_set = WaitSet::new(&shared.node)?;
     let mut subscribed: Vec<Subscribed> = Vec::new();
-    let mut known: HashSet<String> = HashSet::new();
     let told = SayOnce::default();
-    let mut replan = true;
-    let mut last_plan = Instant::now() - Duration::from_secs(1);
+    let mut graph = GraphWatcher::new(options.topics.clone(), &shared.node_name);
     let mut last_stall_check = Instant::now();
     let take_errors = RateLimiter::new(Duration::from_secs(5));
     while !stop.load(Ordering::Relaxed) {
@@ -141,18 +144,10 @@ fn take_loop(
         {
             break;
         }
-        if replan && last_plan.elapsed() >= Duration::from_millis(100) {
-            replan = false;
-            last_plan = Instant::now();
-            plan(
-                shared,
-                registry,
-                options,
-                tx,
-                &mut subscribed,
-                &mut known,
-                &told,
-            )?;
+        for event in graph.look(&shared.node) {
+            if let GraphEvent::Topic(state) = event {
+                plan(shared, registry, tx, &mut subscribed, &state, &told)?;
+            }
         }
         if last_stall_check.elapsed() >= STALL_CHECK_INTERVAL {
             last_stall_check = Instant::now();
@@ -176,7 +171,7 @@ fn take_loop(
         let active = subscribed.len();
         let ready = wait_set.wait(&subs, &[], Duration::from_millis(100))?;
         if ready.graph_changed {
-            replan = true;
+            graph.graph_changed();
         }
         for (index, event) in ready.events {
             if let Some(k) = index.checked_sub(active) {
@@ -288,100 +283,96 @@ fn recover_stalled(
     Ok(())
 }
 
+/// Subscribes to a topic once it has a publisher (its type and QoS are
+/// learned from them), or updates the publishers it is matched to.
 fn plan(
     shared: &Arc<RosShared>,
     registry: &TypeRegistry,
-    options: &RecordOptions,
     tx: &std::sync::mpsc::SyncSender<ToWriter>,
     subscribed: &mut Vec<Subscribed>,
-    known: &mut HashSet<String>,
+    state: &TopicState,
     told: &SayOnce,
 ) -> anyhow::Result<()> {
-    let graph = shared.node.topic_names_and_types()?;
-    let types: HashMap<&str, &Vec<String>> = graph.iter().map(|(t, ty)| (t.as_str(), ty)).collect();
-    let mut wanted: Vec<&str> = Vec::new();
-    for (topic, _) in &graph {
-        let explicit = options.topics.iter().any(|t| t == topic);
-        let matched = options.regex.as_ref().is_some_and(|re| re.is_match(topic));
-        // `--all` skips the graph's own bookkeeping topics, like `ros2 bag record -a`.
-        let all = options.all && !matches!(topic.as_str(), "/rosout" | "/parameter_events");
-        if explicit || matched || all {
-            wanted.push(topic);
-        }
+    let topic = state.topic.as_str();
+    if let Some(sub) = subscribed.iter_mut().find(|s| &*s.topic == topic) {
+        sub.watched.set_matched(state.publisher_gids());
+        return Ok(());
     }
-    for topic in wanted {
-        let publishers = shared.node.publishers_info(topic)?;
-        if known.contains(topic) {
-            if let Some(sub) = subscribed.iter_mut().find(|s| &*s.topic == topic) {
-                sub.watched
-                    .set_matched(publishers.iter().map(|p| p.gid.clone()).collect());
-            }
-            continue;
-        }
-        let foreign: Vec<_> = foreign_publishers(&publishers, &shared.node_name).collect();
-        if foreign.is_empty() {
-            continue; // wait for a publisher to learn type and QoS
-        }
-        let type_text = match types.get(topic).map(|t| t.as_slice()) {
-            Some([one]) => one.clone(),
-            _ => {
-                if told.first(format!("type {topic}")) {
-                    tracing::warn!("{topic}: not one type in the graph; skipped");
-                }
-                continue;
-            }
-        };
-        let Ok(type_name) = TypeName::parse(&type_text) else {
-            continue;
-        };
-        let definition = match registry.concatenated_definition(&type_name) {
-            Ok(text) => text,
-            Err(e) => {
-                if told.first(format!("def {topic}")) {
-                    tracing::warn!("{topic}: {e}; recorded without an embedded definition");
-                }
-                String::new()
-            }
-        };
-        let offered: Vec<rcl::QosProfile> = foreign.iter().map(|p| p.qos).collect();
-        let mut qos = auto_subscription_qos(&offered);
-        if qos.reliability == rcl::Reliability::RMW_QOS_POLICY_RELIABILITY_RELIABLE {
-            qos.history = History::RMW_QOS_POLICY_HISTORY_KEEP_ALL;
-        } else {
-            qos.history = History::RMW_QOS_POLICY_HISTORY_KEEP_LAST;
-            qos.depth = RECORD_DEPTH;
-        }
-        let subscription = match shared.subscription(topic, &type_name, qos) {
-            Ok(s) => s,
-            Err(e) => {
-                if told.first(format!("sub {topic}")) {
-                    tracing::warn!("{topic}: {e:#}; skipped");
-                }
-                continue;
-            }
-        };
-        tracing::info!("recording {topic} ({type_text}, {})", describe_qos(&qos));
-        known.insert(topic.to_string());
-        let meta = TopicMeta {
-            name: topic.to_string(),
-            type_name: type_text,
-            definition,
-            offered_qos: offered,
-            type_hash: foreign
-                .iter()
-                .find_map(|p| p.type_hash.clone())
-                .unwrap_or_default(),
-        };
-        if tx.send(ToWriter::Topic(meta)).is_err() {
-            anyhow::bail!("the bag writer stopped");
-        }
-        let mut watched = WatchedSubscription::new(subscription, qos);
-        watched.set_matched(publishers.iter().map(|p| p.gid.clone()).collect());
-        subscribed.push(Subscribed {
-            topic: Arc::from(topic),
-            type_name,
-            watched,
-        });
+    let foreign = state.foreign_publishers();
+    if foreign.is_empty() {
+        return Ok(()); // wait for a publisher to learn type and QoS
     }
+    let [type_text] = state.types.as_slice() else {
+        if told.first(format!("type {topic}")) {
+            tracing::warn!("{topic}: not one type in the graph; skipped");
+        }
+        return Ok(());
+    };
+    let Ok(type_name) = TypeName::parse(type_text) else {
+        return Ok(());
+    };
+    let offered: Vec<rcl::QosProfile> = foreign.iter().map(|p| p.qos).collect();
+    let qos = recording_qos(&offered);
+    let subscription = match shared.subscription(topic, &type_name, qos) {
+        Ok(s) => s,
+        Err(e) => {
+            if told.first(format!("sub {topic}")) {
+                tracing::warn!("{topic}: {e:#}; skipped");
+            }
+            return Ok(());
+        }
+    };
+    tracing::info!("recording {topic} ({type_text}, {})", describe_qos(&qos));
+    let meta = TopicMeta {
+        name: topic.to_string(),
+        type_name: type_text.clone(),
+        definition: embedded_definition(registry, &type_name, topic, told),
+        offered_qos: offered.iter().map(crate::ros::qos::policies).collect(),
+        type_hash: foreign
+            .iter()
+            .find_map(|p| p.type_hash.clone())
+            .unwrap_or_default(),
+    };
+    if tx.send(ToWriter::Topic(meta)).is_err() {
+        anyhow::bail!("the bag writer stopped");
+    }
+    let mut watched = WatchedSubscription::new(subscription, qos);
+    watched.set_matched(state.publisher_gids());
+    subscribed.push(Subscribed {
+        topic: Arc::from(topic),
+        type_name,
+        watched,
+    });
     Ok(())
+}
+
+/// What the publishers offer, with a keep-all history when reliable (the
+/// taker waiting holds the publishers back) and a deep one otherwise.
+fn recording_qos(offered: &[rcl::QosProfile]) -> rcl::QosProfile {
+    let mut qos = auto_subscription_qos(offered);
+    if qos.reliability == rcl::Reliability::RMW_QOS_POLICY_RELIABILITY_RELIABLE {
+        qos.history = History::RMW_QOS_POLICY_HISTORY_KEEP_ALL;
+    } else {
+        qos.history = History::RMW_QOS_POLICY_HISTORY_KEEP_LAST;
+        qos.depth = RECORD_DEPTH;
+    }
+    qos
+}
+
+/// The type's concatenated definition, or empty (said once) when the
+/// registry does not have it.
+fn embedded_definition(
+    registry: &TypeRegistry,
+    type_name: &TypeName,
+    topic: &str,
+    told: &SayOnce,
+) -> String {
+    registry
+        .concatenated_definition(type_name)
+        .unwrap_or_else(|e| {
+            if told.first(format!("def {topic}")) {
+                tracing::warn!("{topic}: {e}; recorded without an embedded definition");
+            }
+            String::new()
+        })
 }

@@ -3,7 +3,9 @@
 //! like `ros2 bag record -b/-d`, and the `metadata.yaml` (version 9, as
 //! Jazzy's rosbag2 writes it).
 
-use crate::ros::rcl::{self, Durability, History, Liveliness, Reliability};
+use crate::config::{
+    DurabilityConfig, HistoryConfig, LivelinessConfig, QosProfileConfig, ReliabilityConfig,
+};
 use anyhow::{Context, bail};
 use std::collections::{BTreeMap, HashMap};
 use std::io::BufWriter;
@@ -37,7 +39,7 @@ pub struct TopicMeta {
     pub type_name: String,
     /// `ros2msg` concatenated definition; empty if unknown.
     pub definition: String,
-    pub offered_qos: Vec<rcl::QosProfile>,
+    pub offered_qos: Vec<QosProfileConfig>,
     /// `RIHS01_...` when known, else empty.
     pub type_hash: String,
 }
@@ -354,69 +356,55 @@ fn yaml_map(entries: Vec<(&str, serde_yaml::Value)>) -> serde_yaml::Value {
     )
 }
 
-/// Offered QoS in rosbag2's version-9 form.
-fn qos_yaml(profiles: &[rcl::QosProfile]) -> serde_yaml::Value {
-    let time = |t: rcl::RmwTime| yaml_map(vec![("sec", t.sec.into()), ("nsec", t.nsec.into())]);
-    serde_yaml::Value::Sequence(
-        profiles
-            .iter()
-            .map(|q| {
-                yaml_map(vec![
-                    (
-                        "history",
-                        match q.history {
-                            History::RMW_QOS_POLICY_HISTORY_KEEP_ALL => "keep_all",
-                            History::RMW_QOS_POLICY_HISTORY_KEEP_LAST => "keep_last",
-                            _ => "unknown",
-                        }
-                        .into(),
-                    ),
-                    ("depth", (q.depth as u64).into()),
-                    (
-                        "reliability",
-                        match q.reliability {
-                            Reliability::RMW_QOS_POLICY_RELIABILITY_BEST_EFFORT => "best_effort",
-                            Reliability::RMW_QOS_POLICY_RELIABILITY_RELIABLE => "reliable",
-                            _ => "unknown",
-                        }
-                        .into(),
-                    ),
-                    (
-                        "durability",
-                        match q.durability {
-                            Durability::RMW_QOS_POLICY_DURABILITY_TRANSIENT_LOCAL => {
-                                "transient_local"
-                            }
-                            Durability::RMW_QOS_POLICY_DURABILITY_VOLATILE => "volatile",
-                            _ => "unknown",
-                        }
-                        .into(),
-                    ),
-                    ("deadline", time(q.deadline)),
-                    ("lifespan", time(q.lifespan)),
-                    (
-                        "liveliness",
-                        match q.liveliness {
-                            Liveliness::RMW_QOS_POLICY_LIVELINESS_AUTOMATIC => "automatic",
-                            Liveliness::RMW_QOS_POLICY_LIVELINESS_MANUAL_BY_TOPIC => {
-                                "manual_by_topic"
-                            }
-                            _ => "unknown",
-                        }
-                        .into(),
-                    ),
-                    (
-                        "liveliness_lease_duration",
-                        time(q.liveliness_lease_duration),
-                    ),
-                    (
-                        "avoid_ros_namespace_conventions",
-                        q.avoid_ros_namespace_conventions.into(),
-                    ),
-                ])
-            })
-            .collect(),
-    )
+/// Offered QoS in rosbag2's version-9 form (unset policies `unknown`,
+/// unset durations 0).
+fn qos_yaml(profiles: &[QosProfileConfig]) -> serde_yaml::Value {
+    let time = |t: Option<Duration>| {
+        let t = t.unwrap_or_default();
+        yaml_map(vec![
+            ("sec", t.as_secs().into()),
+            ("nsec", u64::from(t.subsec_nanos()).into()),
+        ])
+    };
+    let name = |n: Option<&'static str>| serde_yaml::Value::from(n.unwrap_or("unknown"));
+    let profile = |q: &QosProfileConfig| {
+        yaml_map(vec![
+            (
+                "history",
+                name(q.history.map(|h| match h {
+                    HistoryConfig::KeepAll => "keep_all",
+                    HistoryConfig::KeepLast => "keep_last",
+                })),
+            ),
+            ("depth", (q.depth.unwrap_or(0) as u64).into()),
+            (
+                "reliability",
+                name(q.reliability.map(|r| match r {
+                    ReliabilityConfig::BestEffort => "best_effort",
+                    ReliabilityConfig::Reliable => "reliable",
+                })),
+            ),
+            (
+                "durability",
+                name(q.durability.map(|d| match d {
+                    DurabilityConfig::TransientLocal => "transient_local",
+                    DurabilityConfig::Volatile => "volatile",
+                })),
+            ),
+            ("deadline", time(q.deadline)),
+            ("lifespan", time(q.lifespan)),
+            (
+                "liveliness",
+                name(q.liveliness.map(|l| match l {
+                    LivelinessConfig::Automatic => "automatic",
+                    LivelinessConfig::ManualByTopic => "manual_by_topic",
+                })),
+            ),
+            ("liveliness_lease_duration", time(q.lease)),
+            ("avoid_ros_namespace_conventions", false.into()),
+        ])
+    };
+    serde_yaml::Value::Sequence(profiles.iter().map(profile).collect())
 }
 
 #[cfg(test)]
@@ -428,7 +416,7 @@ mod tests {
             name: name.into(),
             type_name: "std_msgs/msg/String".into(),
             definition: "string data\n".into(),
-            offered_qos: vec![rcl::default_qos()],
+            offered_qos: vec![QosProfileConfig::default()],
             type_hash: String::new(),
         }
     }

@@ -175,13 +175,13 @@ impl Bridge {
         )?;
         let mut stats = StatsTable::default();
         let (to_ros, own_topics) = ToRosRoutes::build(&config, &ros, &registry, &mut stats)?;
-        let (from_ros, plan) = FromRosRoutes::build(&config, &ros, &registry, &node, &mut stats)?;
+        let (from_ros, plan) =
+            FromRosRoutes::build(&config, &ros, &registry, &node, &own_topics, &mut stats)?;
         let queues = RouteQueues::new(plan.lanes);
         let mut receiver = Receiver::new(
             ros.shared().clone(),
             registry.clone(),
             plan.routes,
-            own_topics,
             queues.clone(),
         );
         let (liveness_tx, liveness_reports) = tokio::sync::mpsc::unbounded_channel();

@@ -38,7 +38,7 @@ pub fn start(
             name: publisher.topic.clone(),
             type_name: route.msg_type.clone(),
             definition,
-            offered_qos: vec![publisher.qos()],
+            offered_qos: vec![crate::ros::qos::policies(&publisher.qos())],
             // rcl computes it for our own publisher, but only the graph
             // reports it; not worth a graph query at start.
             type_hash: String::new(),

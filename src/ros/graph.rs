@@ -1,32 +1,17 @@
-//! Decisions taken from the ROS graph: which QoS a subscription needs to
-//! hear every discovered publisher, and which topics a route covers.
+//! QoS decisions taken from the ROS graph: which QoS a subscription needs
+//! to hear every discovered publisher, and when two profiles are the same.
 
-use super::rcl::{Durability, EndpointInfo, History, QosProfile, Reliability, default_qos};
+use super::rcl::{Durability, History, QosProfile, Reliability};
+use crate::config::{QosProfileConfig, QosSetting};
 
-/// The subscription QoS that matches every publisher given (the rules the
-/// well-liked bridges use): best effort if any publisher is best effort
-/// (a reliable subscription hears nothing from it), transient local only
-/// if all are (so latched data is received, and volatile publishers still
-/// match). With no publishers yet: the ROS default, reliable/volatile.
+/// The subscription QoS that hears every publisher given (the rule of
+/// [`QosProfileConfig::matching_all`]); with no publishers yet, the ROS
+/// default, reliable/volatile.
 pub fn auto_subscription_qos(publishers: &[QosProfile]) -> QosProfile {
-    let mut qos = default_qos();
-    if publishers.is_empty() {
-        return qos;
-    }
-    if publishers
-        .iter()
-        .any(|p| p.reliability == Reliability::RMW_QOS_POLICY_RELIABILITY_BEST_EFFORT)
-    {
-        qos.reliability = Reliability::RMW_QOS_POLICY_RELIABILITY_BEST_EFFORT;
-    }
-    if publishers
-        .iter()
-        .all(|p| p.durability == Durability::RMW_QOS_POLICY_DURABILITY_TRANSIENT_LOCAL)
-    {
-        qos.durability = Durability::RMW_QOS_POLICY_DURABILITY_TRANSIENT_LOCAL;
-    }
-    qos.history = History::RMW_QOS_POLICY_HISTORY_KEEP_LAST;
-    qos
+    let offered: Vec<QosProfileConfig> = publishers.iter().map(super::qos::policies).collect();
+    super::qos::profile(&QosSetting::Custom(QosProfileConfig::matching_all(
+        &offered,
+    )))
 }
 
 /// Whether two profiles would give the same subscription (what decides if
@@ -63,18 +48,10 @@ pub fn describe_qos(q: &QosProfile) -> String {
     }
 }
 
-/// Publishers other than the bridge's own node (it publishes `to_ros`
-/// topics, which patterns must not loop back into dora).
-pub fn foreign_publishers<'a>(
-    publishers: &'a [EndpointInfo],
-    own_node: &str,
-) -> impl Iterator<Item = &'a EndpointInfo> {
-    publishers.iter().filter(move |p| p.node() != own_node)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ros::rcl::default_qos;
 
     fn publisher(reliability: Reliability, durability: Durability) -> QosProfile {
         let mut q = default_qos();

@@ -3,6 +3,7 @@
 
 pub mod fastdds;
 pub mod graph;
+pub mod graph_watch;
 pub mod qos;
 pub mod queue;
 #[allow(unsafe_code)]

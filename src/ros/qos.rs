@@ -1,4 +1,5 @@
-//! Config QoS settings -> rmw QoS profiles.
+//! The QoS vocabulary of the config (also used for the graph and bags)
+//! <-> rmw QoS profiles: the one place where they are mapped.
 
 use super::rcl::{self, Durability, History, Liveliness, QosProfile, Reliability};
 use crate::config::{
@@ -68,5 +69,72 @@ fn apply(qos: &mut QosProfile, c: &QosProfileConfig) {
     }
     if let Some(d) = c.lease {
         qos.liveliness_lease_duration = rcl::rmw_time(d);
+    }
+}
+
+/// What an rmw profile (a publisher's, as the graph reports it) says, in
+/// the config's vocabulary; policies rmw leaves at system default or
+/// unknown, and durations left unset, stay unset.
+pub fn policies(q: &QosProfile) -> QosProfileConfig {
+    // Unset (0) and rmw's old "infinite" marker (nsec past a second) both
+    // mean the DDS default, infinite.
+    let duration = |t: rcl::RmwTime| {
+        let set = (t.sec != 0 || t.nsec != 0) && t.nsec < 1_000_000_000;
+        set.then(|| std::time::Duration::new(t.sec, t.nsec as u32))
+    };
+    QosProfileConfig {
+        reliability: match q.reliability {
+            Reliability::RMW_QOS_POLICY_RELIABILITY_RELIABLE => Some(ReliabilityConfig::Reliable),
+            Reliability::RMW_QOS_POLICY_RELIABILITY_BEST_EFFORT => {
+                Some(ReliabilityConfig::BestEffort)
+            }
+            _ => None,
+        },
+        durability: match q.durability {
+            Durability::RMW_QOS_POLICY_DURABILITY_VOLATILE => Some(DurabilityConfig::Volatile),
+            Durability::RMW_QOS_POLICY_DURABILITY_TRANSIENT_LOCAL => {
+                Some(DurabilityConfig::TransientLocal)
+            }
+            _ => None,
+        },
+        history: match q.history {
+            History::RMW_QOS_POLICY_HISTORY_KEEP_LAST => Some(HistoryConfig::KeepLast),
+            History::RMW_QOS_POLICY_HISTORY_KEEP_ALL => Some(HistoryConfig::KeepAll),
+            _ => None,
+        },
+        depth: Some(q.depth),
+        deadline: duration(q.deadline),
+        lifespan: duration(q.lifespan),
+        liveliness: match q.liveliness {
+            Liveliness::RMW_QOS_POLICY_LIVELINESS_AUTOMATIC => Some(LivelinessConfig::Automatic),
+            Liveliness::RMW_QOS_POLICY_LIVELINESS_MANUAL_BY_TOPIC => {
+                Some(LivelinessConfig::ManualByTopic)
+            }
+            _ => None,
+        },
+        lease: duration(q.liveliness_lease_duration),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policies_and_profile_agree() {
+        let mut q = rcl::default_qos();
+        q.reliability = Reliability::RMW_QOS_POLICY_RELIABILITY_BEST_EFFORT;
+        q.durability = Durability::RMW_QOS_POLICY_DURABILITY_TRANSIENT_LOCAL;
+        q.history = History::RMW_QOS_POLICY_HISTORY_KEEP_ALL;
+        q.depth = 7;
+        q.deadline = rcl::rmw_time(std::time::Duration::from_millis(1500));
+        q.liveliness = Liveliness::RMW_QOS_POLICY_LIVELINESS_MANUAL_BY_TOPIC;
+        let back = profile(&QosSetting::Custom(policies(&q)));
+        assert!(super::super::graph::same_qos(&q, &back));
+        assert_eq!(
+            policies(&q).deadline,
+            Some(std::time::Duration::from_millis(1500))
+        );
+        assert_eq!(policies(&rcl::default_qos()).lifespan, None);
     }
 }

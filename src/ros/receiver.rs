@@ -4,7 +4,8 @@
 //! types learned from publishers, pattern routes extended to new topics,
 //! `qos: auto` re-chosen when publishers change.
 
-use super::graph::{auto_subscription_qos, describe_qos, foreign_publishers, same_qos};
+use super::graph::{auto_subscription_qos, describe_qos, same_qos};
+use super::graph_watch::{GraphEvent, GraphWatcher, TopicState};
 use super::queue::RouteQueues;
 use super::rcl::{QosProfile, RclSubscription, SubscriptionEvent, Taken, WaitSet};
 use super::watched::{ProbeOutcome, Take, WatchedSubscription, describe_wedge};
@@ -14,21 +15,15 @@ use crate::config::QosSetting;
 use crate::msg::{TypeName, TypeRegistry};
 use crate::stats::RouteStats;
 use crate::throttle::{RateLimiter, SayOnce};
+use crate::topics::TopicMatcher;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-/// What a `from_ros` route listens to.
-pub enum RouteTarget {
-    /// One topic, already expanded and remapped.
-    Topic(String),
-    /// Every topic whose name matches.
-    Pattern(regex::Regex),
-}
-
 pub struct FromRosRoute {
-    pub target: RouteTarget,
+    /// The topic (expanded and remapped) or pattern it listens to.
+    pub target: TopicMatcher,
     pub type_name: Option<TypeName>,
     pub qos: QosSetting,
     pub options: CodecOptions,
@@ -55,6 +50,16 @@ struct Active {
     nodes_refreshed: Option<Instant>,
 }
 
+/// What a new subscription of a route gets.
+struct Subscribing {
+    type_name: TypeName,
+    qos: QosProfile,
+    /// Publisher GID -> node name, from the graph.
+    publisher_nodes: HashMap<Vec<u8>, Arc<str>>,
+    /// The publishers it is matched to.
+    matched: HashSet<Vec<u8>>,
+}
+
 /// A message from a publisher the graph did not name yet triggers a
 /// refresh of the names, at most this often per subscription.
 const NODE_REFRESH_INTERVAL: Duration = Duration::from_millis(50);
@@ -69,8 +74,6 @@ pub struct Receiver {
     shared: Arc<RosShared>,
     registry: Arc<TypeRegistry>,
     routes: Vec<FromRosRoute>,
-    /// Topics the bridge itself publishes: never picked up by patterns.
-    own_topics: HashSet<String>,
     queues: Arc<RouteQueues>,
     active: Vec<Active>,
     /// Problems already logged, so a graph change does not repeat them.
@@ -105,23 +108,17 @@ enum Drained {
 /// How often reliable subscriptions are checked for a wedged reader.
 const STALL_CHECK_INTERVAL: Duration = Duration::from_millis(250);
 
-/// Graph changes come in bursts (a node starting creates several
-/// endpoints): re-plan at most this often.
-const REPLAN_INTERVAL: Duration = Duration::from_millis(100);
-
 impl Receiver {
     pub fn new(
         shared: Arc<RosShared>,
         registry: Arc<TypeRegistry>,
         routes: Vec<FromRosRoute>,
-        own_topics: HashSet<String>,
         queues: Arc<RouteQueues>,
     ) -> Self {
         Receiver {
             shared,
             registry,
             routes,
-            own_topics,
             queues,
             active: Vec::new(),
             told: SayOnce::default(),
@@ -136,18 +133,34 @@ impl Receiver {
         self
     }
 
+    /// Shows the graph's nodes to the observer at its own deadline.
     fn observe_liveness(&mut self) {
-        let Some(observer) = &mut self.nodes else {
+        if self.nodes.is_none() {
             return;
-        };
-        let present: HashSet<String> = match self.shared.node.node_names() {
-            Ok(names) => names.into_iter().collect(),
-            Err(e) => {
-                tracing::warn!("cannot list ROS nodes: {e}");
-                return;
+        }
+        match self.shared.node.node_names() {
+            Ok(names) => self.observe_nodes(&names.into_iter().collect()),
+            Err(e) => tracing::warn!("cannot list ROS nodes: {e}"),
+        }
+    }
+
+    fn observe_nodes(&mut self, present: &HashSet<String>) {
+        if let Some(observer) = &mut self.nodes {
+            observer.observe(present, Instant::now());
+        }
+    }
+
+    fn graph_event(&mut self, event: GraphEvent) {
+        match event {
+            GraphEvent::Topic(state) => {
+                for route_index in 0..self.routes.len() {
+                    if self.routes[route_index].target.matches(&state.topic) {
+                        self.plan(route_index, &state);
+                    }
+                }
             }
-        };
-        observer.observe(&present, Instant::now());
+            GraphEvent::Nodes(present) => self.observe_nodes(&present),
+        }
     }
 
     fn liveness_deadline(&self) -> Option<Instant> {
@@ -173,24 +186,23 @@ impl Receiver {
             }
         };
         let limiter = RateLimiter::new(Duration::from_secs(5));
-        let mut replan_at = Some(Instant::now());
-        let mut last_plan = Instant::now() - REPLAN_INTERVAL;
+        let wanted = self
+            .routes
+            .iter()
+            .fold(TopicMatcher::default(), |all, r| all.union(&r.target));
+        let mut graph = GraphWatcher::new(wanted, &self.shared.node_name);
         let mut last_stall_check = Instant::now();
         while !self.shared.stop.load(Ordering::Acquire) {
-            if let Some(at) = replan_at
-                && Instant::now() >= at
-            {
-                self.plan();
-                self.observe_liveness();
-                last_plan = Instant::now();
-                replan_at = None;
+            let looked = graph.look(&self.shared.node);
+            if !looked.is_empty() {
+                looked.into_iter().for_each(|e| self.graph_event(e));
             } else if self
                 .liveness_deadline()
                 .is_some_and(|at| Instant::now() >= at)
             {
                 self.observe_liveness();
             }
-            let wake_at = [replan_at, self.liveness_deadline()]
+            let wake_at = [graph.deadline(), self.liveness_deadline()]
                 .into_iter()
                 .flatten()
                 .min();
@@ -241,8 +253,8 @@ impl Receiver {
                     }
                 }
             };
-            if ready.graph_changed && replan_at.is_none() {
-                replan_at = Some((last_plan + REPLAN_INTERVAL).max(Instant::now()));
+            if ready.graph_changed {
+                graph.graph_changed();
             }
             for (sub, event) in ready.events {
                 match sub.checked_sub(waiting_on.len()) {
@@ -438,125 +450,89 @@ impl Receiver {
         }
     }
 
-    /// Matches subscriptions to the routes and the current graph.
-    fn plan(&mut self) {
-        let graph = match self.shared.node.topic_names_and_types() {
-            Ok(topics) => topics,
-            Err(e) => {
-                tracing::warn!("cannot read the ROS graph: {e}");
-                return;
-            }
-        };
-        let graph_types: HashMap<&str, &Vec<String>> =
-            graph.iter().map(|(t, ty)| (t.as_str(), ty)).collect();
-        let own_node = self.shared.node_name.clone();
-        let mut wanted: Vec<(usize, String)> = Vec::new();
-        for (route_index, route) in self.routes.iter().enumerate() {
-            match &route.target {
-                RouteTarget::Topic(topic) => wanted.push((route_index, topic.clone())),
-                RouteTarget::Pattern(re) => {
-                    for (topic, _) in &graph {
-                        if re.is_match(topic) && !self.own_topics.contains(topic) {
-                            wanted.push((route_index, topic.clone()));
-                        }
-                    }
-                }
-            }
+    /// Matches route `route_index`'s subscription on a topic to what the
+    /// graph now shows of it.
+    fn plan(&mut self, route_index: usize, state: &TopicState) {
+        let foreign = state.foreign_publishers();
+        let route = &self.routes[route_index];
+        if route.target.named().is_empty() && foreign.is_empty() {
+            return; // a pattern's topic only the bridge (or nobody) publishes
         }
-        for (route_index, topic) in wanted {
-            let publishers = match self.shared.node.publishers_info(&topic) {
-                Ok(p) => p,
+        let Some(type_name) = self.route_type(route_index, state) else {
+            return;
+        };
+        let route = &self.routes[route_index];
+        let qos = match &route.qos {
+            QosSetting::Auto => {
+                auto_subscription_qos(&foreign.iter().map(|p| p.qos).collect::<Vec<_>>())
+            }
+            setting => super::qos::profile(setting),
+        };
+        let qos = reader_history(qos, route.reader_keeps_all);
+        let publisher_nodes = publisher_names(&state.publishers);
+        if let Some(existing) = self
+            .active
+            .iter_mut()
+            .find(|a| a.route == route_index && *a.topic == *state.topic)
+            && existing.type_name == type_name
+            && same_qos(existing.watched.qos(), &qos)
+        {
+            existing.watched.set_matched(state.publisher_gids());
+            existing.publisher_nodes = publisher_nodes;
+            return;
+        }
+        let subscription = Subscribing {
+            type_name,
+            qos,
+            publisher_nodes,
+            matched: state.publisher_gids(),
+        };
+        self.subscribe(route_index, &state.topic, subscription);
+    }
+
+    /// The route's type, or the one type the graph shows for the topic.
+    /// None (said once) while it cannot be known.
+    fn route_type(&mut self, route_index: usize, state: &TopicState) -> Option<TypeName> {
+        let route = &self.routes[route_index];
+        if let Some(t) = &route.type_name {
+            return Some(t.clone());
+        }
+        let label = route.label.clone();
+        let topic = &state.topic;
+        match state.types.as_slice() {
+            [] => {
+                let key = format!("pending {route_index} {topic}");
+                let say =
+                    || format!("{label}: waiting for a publisher on {topic} to learn its type");
+                self.tell(key, say, false);
+                None
+            }
+            [one] => match TypeName::parse(one) {
+                Ok(t) => Some(t),
                 Err(e) => {
-                    tracing::warn!("{topic}: cannot list publishers: {e}");
-                    continue;
+                    let say = || format!("{label}: {topic}: {e}");
+                    self.tell(format!("badtype {topic} {one}"), say, true);
+                    None
                 }
-            };
-            let foreign: Vec<_> = foreign_publishers(&publishers, &own_node).collect();
-            let route = &self.routes[route_index];
-            if matches!(route.target, RouteTarget::Pattern(_)) && foreign.is_empty() {
-                continue; // only the bridge (or nobody) publishes here
+            },
+            many => {
+                let many = many.join(", ");
+                let say = || {
+                    format!("{label}: {topic} has several types ({many}); give `type:` to choose")
+                };
+                self.tell(format!("multi {topic} {many}"), say, true);
+                None
             }
-            let label = route.label.clone();
-            let type_name = match &route.type_name {
-                Some(t) => t.clone(),
-                None => {
-                    let known: Vec<&String> = graph_types
-                        .get(topic.as_str())
-                        .map(|t| t.iter().collect())
-                        .unwrap_or_default();
-                    match known.as_slice() {
-                        [] => {
-                            self.tell(format!("pending {route_index} {topic}"), || {
-                                format!("{label}: waiting for a publisher on {topic} to learn its type")
-                            }, false);
-                            continue;
-                        }
-                        [one] => match TypeName::parse(one) {
-                            Ok(t) => t,
-                            Err(e) => {
-                                self.tell(
-                                    format!("badtype {topic} {one}"),
-                                    || format!("{label}: {topic}: {e}"),
-                                    true,
-                                );
-                                continue;
-                            }
-                        },
-                        many => {
-                            let many = many
-                                .iter()
-                                .map(|s| s.as_str())
-                                .collect::<Vec<_>>()
-                                .join(", ");
-                            self.tell(format!("multi {topic} {many}"), || {
-                                format!("{label}: {topic} has several types ({many}); give `type:` to choose")
-                            }, true);
-                            continue;
-                        }
-                    }
-                }
-            };
-            let qos = match &route.qos {
-                QosSetting::Auto => {
-                    auto_subscription_qos(&foreign.iter().map(|p| p.qos).collect::<Vec<_>>())
-                }
-                setting => super::qos::profile(setting),
-            };
-            let qos = reader_history(qos, route.reader_keeps_all);
-            let publisher_nodes = publisher_names(&publishers);
-            if let Some(existing) = self
-                .active
-                .iter_mut()
-                .find(|a| a.route == route_index && *a.topic == *topic)
-                && existing.type_name == type_name
-                && same_qos(existing.watched.qos(), &qos)
-            {
-                let matched: HashSet<Vec<u8>> = publishers.iter().map(|p| p.gid.clone()).collect();
-                existing.watched.set_matched(matched);
-                existing.publisher_nodes = publisher_nodes;
-                continue;
-            }
-            let matched = publishers.iter().map(|p| p.gid.clone()).collect();
-            self.subscribe(
-                route_index,
-                &topic,
-                type_name,
-                qos,
-                publisher_nodes,
-                matched,
-            );
         }
     }
 
-    fn subscribe(
-        &mut self,
-        route_index: usize,
-        topic: &str,
-        type_name: TypeName,
-        qos: QosProfile,
-        publisher_nodes: HashMap<Vec<u8>, Arc<str>>,
-        matched: HashSet<Vec<u8>>,
-    ) {
+    fn subscribe(&mut self, route_index: usize, topic: &str, new: Subscribing) {
+        let Subscribing {
+            type_name,
+            qos,
+            publisher_nodes,
+            matched,
+        } = new;
         let route = &self.routes[route_index];
         let label = route.label.clone();
         let codec = match MessageCodec::new(&self.registry, &type_name, route.options) {

@@ -8,14 +8,16 @@ use crate::config::QueuePolicy;
 use crate::config::{Config, TopicSelector};
 use crate::dora_side::{self, OutputNumbering, ShmPoolAdvisor};
 use crate::msg::{TypeName, TypeRegistry};
-use crate::ros::receiver::{FromRosRoute, RouteTarget};
+use crate::ros::receiver::FromRosRoute;
 use crate::ros::{Received, RosSide};
 use crate::stats::{Direction, RouteStats, StatsTable};
 use crate::throttle::RateLimiter;
+use crate::topics::TopicMatcher;
 use anyhow::Context;
 use arrow::array::{Array, ArrayRef};
 use dora_node_api::DoraNode;
 use dora_node_api::dora_core::config::DataId;
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -46,12 +48,14 @@ pub struct FromRosRoutes {
 
 impl FromRosRoutes {
     /// Resolves every route (topics, patterns, types); their counters go
-    /// into `stats`.
+    /// into `stats`. Patterns never take `own_topics` (the bridge's
+    /// `to_ros` topics), which would loop dora's data back into dora.
     pub fn build(
         config: &Config,
         ros: &RosSide,
         registry: &TypeRegistry,
         node: &DoraNode,
+        own_topics: &HashSet<String>,
         stats: &mut StatsTable,
     ) -> anyhow::Result<(Self, ReceiverPlan)> {
         let mut plan = ReceiverPlan {
@@ -60,13 +64,14 @@ impl FromRosRoutes {
         };
         let mut outputs = Vec::new();
         for (i, route) in config.from_ros.iter().enumerate() {
-            let target = match &route.source {
-                TopicSelector::Topic(topic) => RouteTarget::Topic(
+            let selector = match &route.source {
+                TopicSelector::Topic(topic) => TopicSelector::Topic(
                     ros.resolve_topic(topic)
                         .with_context(|| format!("from_ros[{i}].topic"))?,
                 ),
-                TopicSelector::Pattern(pattern) => RouteTarget::Pattern(pattern.clone()),
+                pattern => pattern.clone(),
             };
+            let target = TopicMatcher::new([selector]).excluding(own_topics.iter().cloned());
             let type_name = match &route.msg_type {
                 Some(t) => {
                     let name = TypeName::parse(t).map_err(anyhow::Error::msg)?;
