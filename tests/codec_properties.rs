@@ -1,11 +1,17 @@
 //! Properties of the codec over every installed type of the packages the
 //! bridge is tested with, without Python: big-endian input decodes like
 //! little-endian; corrupted, truncated and forged input gives errors, never a
-//! panic or a huge allocation; bad Arrow input gives errors naming the field.
+//! panic or a huge allocation (proptest: a failure shrinks to the smallest
+//! damage); bad Arrow input gives errors naming the field.
 
 mod common;
 use arrow::array::{Array, ArrayRef, Int64Array, StringArray, StructArray, UInt32Array};
 use arrow::datatypes::{DataType, Field};
+use proptest::prelude::*;
+use proptest::sample::Index;
+use proptest::test_runner::{
+    Config as ProptestConfig, RngAlgorithm, TestCaseError, TestRng, TestRunner,
+};
 use ros2_dora_bridge::codec::{CodecOptions, MessageCodec, synthesize_cdr};
 use ros2_dora_bridge::msg::{TypeName, TypeRegistry};
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -99,71 +105,100 @@ fn big_endian_decodes_like_little_endian() {
     }
 }
 
-/// xorshift: deterministic corruption.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
+/// One way of damaging a valid message. Positions are fractions of the
+/// message (`Index`), so that proptest shrinks them towards the start.
+#[derive(Debug, Clone)]
+enum Damage {
+    /// Cut anywhere, including inside the header.
+    Truncate(Index),
+    /// Flip a few bits.
+    FlipBits(Vec<(Index, u8)>),
+    /// A huge length at an aligned position (where CDR lengths live).
+    ForgeLength(Index, u32),
+    /// Garbage after a valid header.
+    Garbage(Vec<u8>),
+}
+
+fn damage() -> impl Strategy<Value = Damage> {
+    prop_oneof![
+        any::<Index>().prop_map(Damage::Truncate),
+        prop::collection::vec((any::<Index>(), 0u8..8), 1..5).prop_map(Damage::FlipBits),
+        (
+            any::<Index>(),
+            prop::sample::select(vec![0xffff_fff0u32, 0x7fff_ffff, 0x0100_0000])
+        )
+            .prop_map(|(at, len)| Damage::ForgeLength(at, len)),
+        prop::collection::vec(any::<u8>(), 0..256).prop_map(Damage::Garbage),
+    ]
+}
+
+fn apply(damage: &Damage, valid: &[u8]) -> Vec<u8> {
+    let mut bytes = valid.to_vec();
+    match damage {
+        Damage::Truncate(at) => bytes.truncate(at.index(valid.len().max(1))),
+        Damage::FlipBits(flips) => {
+            for (at, bit) in flips {
+                bytes[at.index(valid.len())] ^= 1 << bit;
+            }
+        }
+        Damage::ForgeLength(at, len) => {
+            let positions = valid.len().saturating_sub(8) / 4;
+            let at = 4 + 4 * at.index(positions.max(1));
+            if at + 4 <= bytes.len() {
+                bytes[at..at + 4].copy_from_slice(&len.to_le_bytes());
+            }
+        }
+        Damage::Garbage(tail) => {
+            bytes.truncate(4);
+            bytes.extend_from_slice(tail);
+        }
     }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
+    bytes
 }
 
 #[test]
 fn corrupted_truncated_and_forged_input_is_an_error_not_a_panic() {
     let codecs = codecs();
-    let mut rng = Rng(0x5eed);
-    let mut errors = 0usize;
-    let mut cases = 0usize;
-    for codec in &codecs {
-        let valid = synthesize_cdr(codec.layout(), 9, &|_| 4, false);
+    let valid: Vec<Vec<u8>> = codecs
+        .iter()
+        .map(|c| synthesize_cdr(c.layout(), 9, &|_| 4, false))
+        .collect();
+    let errors = AtomicUsize::new(0);
+    let cases = AtomicUsize::new(0);
+    let config = ProptestConfig {
+        cases: 20_000,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    };
+    let mut runner =
+        TestRunner::new_with_rng(config, TestRng::deterministic_rng(RngAlgorithm::ChaCha));
+    let strategy = (0..codecs.len(), damage());
+    let outcome = runner.run(&strategy, |(which, damage)| {
+        let (codec, valid) = (&codecs[which], &valid[which]);
+        let bytes = apply(&damage, valid);
         LARGEST.store(0, Ordering::Relaxed);
-        for round in 0..300 {
-            let mut bytes = valid.clone();
-            match round % 4 {
-                // Truncate anywhere, including inside the header.
-                0 => bytes.truncate(rng.below(valid.len())),
-                // Flip a few random bytes.
-                1 => {
-                    for _ in 0..1 + rng.below(4) {
-                        let i = rng.below(bytes.len());
-                        bytes[i] ^= 1 << rng.below(8);
-                    }
-                }
-                // Forge a huge length at an aligned position (where CDR
-                // lengths live).
-                2 => {
-                    let positions = (bytes.len().saturating_sub(8)) / 4;
-                    let at = 4 + 4 * rng.below(positions);
-                    if at + 4 <= bytes.len() {
-                        let forged = [0xffff_fff0u32, 0x7fff_ffff, 0x0100_0000][rng.below(3)];
-                        bytes[at..at + 4].copy_from_slice(&forged.to_le_bytes());
-                    }
-                }
-                // Random garbage after a valid header.
-                _ => {
-                    let len = rng.below(256);
-                    bytes.truncate(4);
-                    bytes.extend((0..len).map(|_| rng.next() as u8));
-                }
-            }
-            cases += 1;
-            if codec.decode(&bytes).is_err() {
-                errors += 1;
-            }
-        }
+        let result = std::panic::catch_unwind(|| codec.decode(&bytes).is_err());
         let largest = LARGEST.load(Ordering::Relaxed);
-        assert!(
+        let Ok(rejected) = result else {
+            return Err(TestCaseError::fail(format!(
+                "{}: decode panicked",
+                codec.type_name()
+            )));
+        };
+        prop_assert!(
             largest < 64 * valid.len() + (1 << 20),
-            "{}: an allocation of {largest} bytes for {}-byte inputs",
+            "{}: an allocation of {largest} bytes for a {}-byte input",
             codec.type_name(),
-            valid.len()
+            bytes.len()
         );
+        cases.fetch_add(1, Ordering::Relaxed);
+        errors.fetch_add(usize::from(rejected), Ordering::Relaxed);
+        Ok(())
+    });
+    if let Err(e) = outcome {
+        panic!("{e}");
     }
+    let (errors, cases) = (errors.into_inner(), cases.into_inner());
     assert!(
         errors > cases / 4,
         "only {errors} of {cases} corrupted inputs were rejected"
