@@ -36,14 +36,18 @@ fn handful_of_types_including_4k_image_round_trip_through_dora() {
         .unwrap();
     }
     s.write("bridge.yaml", &config);
-    let outputs: Vec<String> = (0..types.len()).map(|k| format!("ros_{k}")).collect();
-    let mut bridge_inputs = String::new();
-    let mut echo_inputs = String::new();
+    let (mut bridge, mut echo) = (
+        Node::bridge("--config bridge.yaml"),
+        Node::python("echo", "dora_echo.py"),
+    );
     for k in 0..types.len() {
-        writeln!(bridge_inputs, "      back_{k}: echo/m_{k}").unwrap();
-        writeln!(echo_inputs, "      m_{k}: bridge/ros_{k}").unwrap();
+        bridge = bridge
+            .input(&format!("back_{k}"), &format!("echo/m_{k}"))
+            .output(&format!("ros_{k}"));
+        echo = echo
+            .input(&format!("m_{k}"), &format!("bridge/ros_{k}"))
+            .output(&format!("m_{k}"));
     }
-    let echo_outputs: Vec<String> = (0..types.len()).map(|k| format!("m_{k}")).collect();
 
     let mut pingpong_args = vec!["0.5"];
     pingpong_args.extend(types);
@@ -56,15 +60,7 @@ fn handful_of_types_including_4k_image_round_trip_through_dora() {
         dump(&pingpong)
     );
 
-    let mut dora = s.dora_run(&format!(
-        "nodes:\n\
-         \x20 - id: bridge\n    path: {bridge}\n    args: --config bridge.yaml\n    inputs:\n{bridge_inputs}    outputs: [{outputs}]\n\
-         \x20 - id: echo\n    path: {echo}\n    inputs:\n{echo_inputs}    outputs: [{echo_outputs}]\n",
-        bridge = bridge_bin(),
-        echo = p(&python_script("dora_echo.py")),
-        outputs = outputs.join(", "),
-        echo_outputs = echo_outputs.join(", "),
-    ));
+    let mut dora = s.dora_run(&Dataflow::new().node(bridge).node(echo).yaml());
     let done = pingpong.wait_for_line(Duration::from_secs(120), |l| l == "all matched");
     let report = pingpong.output().join("\n");
     assert!(
@@ -181,28 +177,14 @@ fn the_shipped_large_messages_profile_is_taken_by_fast_dds_and_silences_the_advi
     );
     let dataflow = s.write(
         "dataflow.yml",
-        &format!(
-            "nodes:\n\
-             \x20 - id: bridge\n    path: {bridge}\n    args: --config bridge.yaml\n    \
-             env: {{FASTRTPS_DEFAULT_PROFILES_FILE: {profile}}}\n    \
-             inputs:\n      back: echo/m\n    outputs: [image]\n\
-             \x20 - id: echo\n    path: {echo}\n    inputs:\n      m: bridge/image\n    outputs: [m]\n",
-            bridge = bridge_bin(),
-            profile = p(&profile),
-            echo = p(&python_script("dora_echo.py")),
+        &image_echo_dataflow(
+            Node::bridge("--config bridge.yaml").env("FASTRTPS_DEFAULT_PROFILES_FILE", p(&profile)),
         ),
     );
     let mut cmd = s.command("dora");
     cmd.arg("run").arg(&dataflow).args(["--stop-after", "120s"]);
     let mut dora = s.spawn("dora run", cmd);
-    let done = pingpong.wait_for_line(Duration::from_secs(120), |l| l == "all matched");
-    assert!(
-        done.is_some(),
-        "the 4K image did not make the round trip:\n{}\n{}\n{}",
-        dump(&pingpong),
-        dump(&dora),
-        s.node_logs()
-    );
+    assert_round_trip(&s, &pingpong, &dora, "the 4K image");
     // Fast DDS took the profile in both processes: each has mapped two
     // segments of its size, its own and the other's (without the profile,
     // the bridge's own would be 512 KB). Neither complained about the XML.
@@ -252,22 +234,10 @@ fn with_fastdds_defaults_the_bridge_keeps_the_512_kb_segment_and_advises_both_wa
         "{}",
         dump(&pingpong)
     );
-    let mut dora = s.dora_run(&format!(
-        "nodes:\n\
-         \x20 - id: bridge\n    path: {bridge}\n    args: --config bridge.yaml --fastdds-defaults\n    \
-         inputs:\n      back: echo/m\n    outputs: [image]\n\
-         \x20 - id: echo\n    path: {echo}\n    inputs:\n      m: bridge/image\n    outputs: [m]\n",
-        bridge = bridge_bin(),
-        echo = p(&python_script("dora_echo.py")),
-    ));
-    let done = pingpong.wait_for_line(Duration::from_secs(120), |l| l == "all matched");
-    assert!(
-        done.is_some(),
-        "the 4K image did not make the round trip:\n{}\n{}\n{}",
-        dump(&pingpong),
-        dump(&dora),
-        s.node_logs()
-    );
+    let mut dora = s.dora_run(&image_echo_dataflow(Node::bridge(
+        "--config bridge.yaml --fastdds-defaults",
+    )));
+    assert_round_trip(&s, &pingpong, &dora, "the 4K image");
     let bridge = bridge_pid(&s).expect("the bridge process of this test");
     assert_eq!(large_fastdds_segments_mapped(bridge, 32 << 20), 0, "bridge");
     let output = dora.output();
@@ -301,5 +271,29 @@ fn with_fastdds_defaults_the_bridge_keeps_the_512_kb_segment_and_advises_both_wa
         status.is_some_and(|s| s.success()),
         "dora run did not stop cleanly\n{}",
         dump(&dora)
+    );
+}
+
+/// `bridge` (image out, back in) and an echo between.
+fn image_echo_dataflow(bridge: Node) -> String {
+    Dataflow::new()
+        .node(bridge.input("back", "echo/m").output("image"))
+        .node(
+            Node::python("echo", "dora_echo.py")
+                .input("m", "bridge/image")
+                .output("m"),
+        )
+        .yaml()
+}
+
+/// Waits for the pinger's "all matched", failing with every log.
+fn assert_round_trip(s: &Scenario, pingpong: &Proc, dora: &Proc, what: &str) {
+    let done = pingpong.wait_for_line(Duration::from_secs(120), |l| l == "all matched");
+    assert!(
+        done.is_some(),
+        "{what} did not make the round trip:\n{}\n{}\n{}",
+        dump(pingpong),
+        dump(dora),
+        s.node_logs()
     );
 }

@@ -73,17 +73,23 @@ fn mistyped_arrow_from_dora_is_counted_and_good_messages_keep_flowing() {
         "{}",
         dump(&subscriber)
     );
-    let record = s.path("received.jsonl");
-    let mut dora = s.dora_run(&format!(
-        "nodes:\n\
-         \x20 - id: sender\n    path: {sender}\n    env:\n      SEND_OUTPUT: text\n      SEND_JSON: '[{{\"data\": \"fine\"}}]'\n      SEND_BAD_JSON: '[{{\"data\": 42}}]'\n    inputs:\n      tick: dora/timer/millis/50\n    outputs: [text]\n\
-         \x20 - id: bridge\n    path: {bridge}\n    args: --config bridge.yaml\n    inputs:\n      text: sender/text\n    outputs: [stats]\n\
-         \x20 - id: recorder\n    path: {recorder}\n    env:\n      RECORD_FILE: {record}\n    inputs:\n      stats: bridge/stats\n",
-        sender = p(&python_script("dora_send.py")),
-        bridge = bridge_bin(),
-        recorder = p(&python_script("dora_record.py")),
-        record = p(&record),
-    ));
+    let sender = Node::python("sender", "dora_send.py")
+        .env("SEND_OUTPUT", "text")
+        .env("SEND_JSON", r#"[{"data": "fine"}]"#)
+        .env("SEND_BAD_JSON", r#"[{"data": 42}]"#)
+        .input("tick", "dora/timer/millis/50")
+        .output("text");
+    let bridge = Node::bridge("--config bridge.yaml")
+        .input("text", "sender/text")
+        .output("stats");
+    let recorder = s.recorder().input("stats", "bridge/stats");
+    let mut dora = s.dora_run(
+        &Dataflow::new()
+            .node(sender)
+            .node(bridge)
+            .node(recorder)
+            .yaml(),
+    );
     let row = wait_for_stats(&s, "to_ros[0]", |r| {
         r["encode_errors"].as_u64() >= Some(3) && r["forwarded"].as_u64() >= Some(3)
     });
@@ -138,16 +144,12 @@ fn a_burst_faster_than_dora_is_accounted_for_message_by_message() {
     // forwarded under this burst when the machine was busy, silently
     // (docs/configuration.md, drop point 4), which would hide what this
     // test is about.
-    let mut dora = s.dora_run(&format!(
-        "nodes:\n\
-         \x20 - id: bridge\n    path: {bridge}\n    args: --config bridge.yaml\n    outputs: [burst, stats]\n\
-         \x20 - id: recorder\n    path: {recorder}\n    env:\n      RECORD_FILE: {record}\n    inputs:\n\
-         \x20     burst: {{source: bridge/burst, queue_size: 10000, queue_policy: backpressure}}\n\
-         \x20     stats: {{source: bridge/stats, queue_size: 10000, queue_policy: backpressure}}\n",
-        bridge = bridge_bin(),
-        recorder = p(&python_script("dora_record.py")),
-        record = p(&s.path("received.jsonl")),
-    ));
+    let bridge = Node::bridge("--config bridge.yaml").outputs(["burst", "stats"]);
+    let recorder = s
+        .recorder()
+        .lossless_input("burst", "bridge/burst", 10000)
+        .lossless_input("stats", "bridge/stats", 10000);
+    let mut dora = s.dora_run(&Dataflow::new().node(bridge).node(recorder).yaml());
     // Wait until the bridge is up (its stats rows flow), then burst.
     assert!(
         wait_for_stats(&s, "from_ros[0]", |_| true).is_some(),

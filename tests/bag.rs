@@ -168,22 +168,20 @@ fn play_onto_ros(storage: &str, domain: u32) {
         sub.wait_for_line(Duration::from_secs(30), |l| l == "ready")
             .unwrap_or_else(|| panic!("{}", dump(sub)));
     }
-    let mut cmd = s.command(bridge_bin());
-    cmd.args([
-        "bag",
-        "play",
+    let play = play_to_the_end(
+        &s,
         &bag,
-        "--topic",
-        "/chatter",
-        "--topic",
-        "/image",
-        "--wait-for-subscribers",
-        "--delay",
-        "0.5s",
-    ]);
-    let mut play = s.spawn("bag play", cmd);
-    let status = play.wait_exit(Duration::from_secs(60));
-    assert!(status.is_some_and(|s| s.success()), "{}", dump(&play));
+        &[
+            "--topic",
+            "/chatter",
+            "--topic",
+            "/image",
+            "--wait-for-subscribers",
+            "--delay",
+            "0.5s",
+        ],
+        &[],
+    );
     // A subscriber joining after the end still gets the latched message.
     let late = s.python("late", "ros_sub.py", &["/latched", "std_msgs/msg/String"]);
     // (the player is gone: latching needs a live publisher, so check during
@@ -337,28 +335,21 @@ fn a_bag_recorded_by_the_bridge_in_split_files_opens_with_rosbags_and_holds_what
         "/latched",
     ]);
     let mut recorder = s.spawn("bag record", cmd);
-    let mut cmd = s.command(bridge_bin());
-    cmd.args([
-        "bag",
-        "play",
+    play_to_the_end(
+        &s,
         &bag,
-        "--topic",
-        "/chatter",
-        "--topic",
-        "/image",
-        "--topic",
-        "/latched",
-        "--wait-for-subscribers",
-        "--delay",
-        "0.3s",
-    ]);
-    let mut play = s.spawn("bag play", cmd);
-    assert!(
-        play.wait_exit(Duration::from_secs(60))
-            .is_some_and(|s| s.success()),
-        "{}\n{}",
-        dump(&play),
-        dump(&recorder)
+        &[
+            "--topic",
+            "/chatter",
+            "--topic",
+            "/image",
+            "--topic",
+            "/latched",
+            "--wait-for-subscribers",
+            "--delay",
+            "0.3s",
+        ],
+        &[&recorder],
     );
     recorder.signal("INT");
     let status = recorder.wait_exit(Duration::from_secs(30));
@@ -457,13 +448,15 @@ fn what_dora_publishes_through_the_bridge_is_recorded_into_a_bag() {
             "to_ros:\n  - {{input: text, topic: /from_dora, type: std_msgs/msg/String}}\nrecord:\n  bag: {out}\n"
         ),
     );
-    let mut dora = s.dora_run(&format!(
-        "nodes:\n\
-         \x20 - id: sender\n    path: {sender}\n    env:\n      SEND_OUTPUT: text\n      SEND_JSON: '[{{\"data\": \"result\"}}]'\n      SEND_EXIT_AFTER: \"20\"\n      SEND_EXIT_CODE: \"0\"\n    inputs:\n      tick: dora/timer/millis/50\n    outputs: [text]\n\
-         \x20 - id: bridge\n    path: {bridge}\n    args: --config bridge.yaml\n    inputs:\n      text: sender/text\n",
-        sender = p(&python_script("dora_send.py")),
-        bridge = bridge_bin(),
-    ));
+    let sender = Node::python("sender", "dora_send.py")
+        .env("SEND_OUTPUT", "text")
+        .env("SEND_JSON", r#"[{"data": "result"}]"#)
+        .env("SEND_EXIT_AFTER", "20")
+        .env("SEND_EXIT_CODE", "0")
+        .input("tick", "dora/timer/millis/50")
+        .output("text");
+    let bridge = Node::bridge("--config bridge.yaml").input("text", "sender/text");
+    let mut dora = s.dora_run(&Dataflow::new().node(sender).node(bridge).yaml());
     let status = dora.wait_exit(Duration::from_secs(60));
     assert!(status.is_some_and(|s| s.success()), "{}", dump(&dora));
     let got = read_with_rosbags(&s, &out);
@@ -505,27 +498,21 @@ fn play_remaps_topics_and_skips_the_start_offset() {
     replayed
         .wait_for_line(Duration::from_secs(30), |l| l == "ready")
         .unwrap_or_else(|| panic!("{}", dump(&replayed)));
-    let mut cmd = s.command(bridge_bin());
-    cmd.args([
-        "bag",
-        "play",
+    let play = play_to_the_end(
+        &s,
         &bag,
-        "--topic",
-        "/chatter",
-        "--remap",
-        "/chatter:=/replayed",
-        "--start-offset",
-        "0.45s",
-        "--rate",
-        "2",
-        "--wait-for-subscribers",
-    ]);
-    let mut play = s.spawn("bag play", cmd);
-    assert!(
-        play.wait_exit(Duration::from_secs(60))
-            .is_some_and(|s| s.success()),
-        "{}",
-        dump(&play)
+        &[
+            "--topic",
+            "/chatter",
+            "--remap",
+            "/chatter:=/replayed",
+            "--start-offset",
+            "0.45s",
+            "--rate",
+            "2",
+            "--wait-for-subscribers",
+        ],
+        &[],
     );
     let texts: Vec<String> = replayed
         .output()
@@ -540,4 +527,21 @@ fn play_remaps_topics_and_skips_the_start_offset() {
         "{}",
         dump(&play)
     );
+}
+
+/// Runs `bag play BAG ARGS...` and asserts it ends successfully within a
+/// minute (dumping `others` too when it does not).
+fn play_to_the_end(s: &Scenario, bag: &str, args: &[&str], others: &[&Proc]) -> Proc {
+    let mut cmd = s.command(bridge_bin());
+    cmd.args(["bag", "play", bag]).args(args);
+    let mut play = s.spawn("bag play", cmd);
+    let status = play.wait_exit(Duration::from_secs(60));
+    let others: Vec<String> = others.iter().map(|p| dump(p)).collect();
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "{}\n{}",
+        dump(&play),
+        others.join("\n")
+    );
+    play
 }

@@ -123,14 +123,19 @@ fn check_against_the_dataflow_names_undeclared_ids_and_lossy_inputs() {
          to_ros:\n  - {input: cmd, topic: /cmd_vel, type: geometry_msgs/msg/Twist}\n",
     )
     .unwrap();
-    let dataflow = |bridge_outputs: &str, odom_input: &str| {
-        format!(
-            "nodes:\n  - id: bridge\n    path: /opt/ros2-dora-bridge\n    args: --config bridge.yaml\n\
-             \x20   inputs:\n      cmd: {{source: planner/cmd, queue_policy: backpressure}}\n\
-             \x20   outputs: [{bridge_outputs}]\n\
-             \x20 - id: planner\n    path: planner.py\n    inputs:\n      odom: {odom_input}\n      scan: bridge/scan\n\
-             \x20   outputs: [cmd]\n"
-        )
+    let backpressure = [("queue_policy", "backpressure".into())];
+    let dataflow = |bridge_outputs: &[&str], lossless_odom: bool| {
+        let bridge = Node::new("bridge", "/opt/ros2-dora-bridge")
+            .args("--config bridge.yaml")
+            .input_with("cmd", "planner/cmd", &backpressure)
+            .outputs(bridge_outputs);
+        let planner = Node::new("planner", "planner.py");
+        let planner = match lossless_odom {
+            true => planner.input_with("odom", "bridge/odom", &backpressure),
+            false => planner.input("odom", "bridge/odom"),
+        };
+        let planner = planner.input("scan", "bridge/scan").output("cmd");
+        Dataflow::new().node(bridge).node(planner).yaml()
     };
     let path = dir.path().join("dataflow.yml");
     let check = |text: String| {
@@ -145,7 +150,7 @@ fn check_against_the_dataflow_names_undeclared_ids_and_lossy_inputs() {
     };
     // The reliable /odom reaches `planner` through dora's default delivery:
     // a warning with the YAML; the best-effort /scan is fine as it is.
-    let (ok, out, err) = check(dataflow("odom, scan", "bridge/odom"));
+    let (ok, out, err) = check(dataflow(&["odom", "scan"], false));
     assert!(ok, "{out}{err}");
     assert!(
         err.contains("from_ros[0] (/odom)")
@@ -155,13 +160,10 @@ fn check_against_the_dataflow_names_undeclared_ids_and_lossy_inputs() {
     );
     assert!(!err.contains("/scan"), "{err}");
     // Lossless: no warning.
-    let (ok, out, err) = check(dataflow(
-        "odom, scan",
-        "{source: bridge/odom, queue_policy: backpressure}",
-    ));
+    let (ok, out, err) = check(dataflow(&["odom", "scan"], true));
     assert!(ok && !err.contains("warning"), "{out}{err}");
     // An output the bridge's node does not declare is an error.
-    let (ok, _, err) = check(dataflow("odom", "bridge/odom"));
+    let (ok, _, err) = check(dataflow(&["odom"], false));
     assert!(!ok);
     assert!(err.contains("from_ros[1].output `scan`"), "{err}");
 }

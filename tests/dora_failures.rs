@@ -14,14 +14,18 @@ fn bridge_config(s: &Scenario) {
     );
 }
 
-fn dataflow(s: &Scenario, sender_env: &str, bridge_input: &str) -> Proc {
-    s.dora_run(&format!(
-        "nodes:\n\
-         \x20 - id: sender\n    path: {sender}\n    env:\n      SEND_JSON: '[{{\"data\": \"go\"}}]'\n      SEND_OUTPUT: out\n{sender_env}    inputs:\n      tick: dora/timer/millis/100\n    outputs: [out]\n\
-         \x20 - id: bridge\n    path: {bridge}\n    args: --config bridge.yaml\n    inputs:\n      cmd:\n{bridge_input}",
-        sender = p(&python_script("dora_send.py")),
-        bridge = bridge_bin(),
-    ))
+/// A sender (with `sender_env` besides its message) into `bridge`.
+fn dataflow(s: &Scenario, sender_env: &[(&str, &str)], bridge: Node) -> Proc {
+    let sender = sender_env
+        .iter()
+        .fold(Node::python("sender", "dora_send.py"), |node, (k, v)| {
+            node.env(k, v)
+        })
+        .env("SEND_JSON", r#"[{"data": "go"}]"#)
+        .env("SEND_OUTPUT", "out")
+        .input("tick", "dora/timer/millis/100")
+        .output("out");
+    s.dora_run(&Dataflow::new().node(sender).node(bridge).yaml())
 }
 
 fn json_lines(proc: &Proc) -> Vec<serde_json::Value> {
@@ -44,6 +48,17 @@ fn wait_json(
 }
 
 /// Statuses in a DiagnosticArray line from ros_sub.py: (level, name, message).
+/// rclpy listeners: /diagnostics, and the graph's publishers on /out.
+fn watch_diagnostics_and_out(s: &Scenario) -> (Proc, Proc) {
+    let diag = s.python(
+        "diagnostics",
+        "ros_sub.py",
+        &["/diagnostics", "diagnostic_msgs/msg/DiagnosticArray"],
+    );
+    let graph = s.python("graph", "ros_graph.py", &["--topic", "/out"]);
+    (diag, graph)
+}
+
 fn statuses(v: &serde_json::Value) -> Vec<(u64, String, String)> {
     v["message"]["status"]
         .as_array()
@@ -69,12 +84,7 @@ fn statuses(v: &serde_json::Value) -> Vec<(u64, String, String)> {
 fn a_failed_dora_node_shows_as_error_diagnostics_and_its_publisher_vanishes() {
     let s = Scenario::new(65);
     bridge_config(&s);
-    let diag = s.python(
-        "diagnostics",
-        "ros_sub.py",
-        &["/diagnostics", "diagnostic_msgs/msg/DiagnosticArray"],
-    );
-    let graph = s.python("graph", "ros_graph.py", &["--topic", "/out"]);
+    let (diag, graph) = watch_diagnostics_and_out(&s);
     let out = s.python("out", "ros_sub.py", &["/out", "std_msgs/msg/String"]);
     for helper in [&diag, &out] {
         helper
@@ -84,8 +94,13 @@ fn a_failed_dora_node_shows_as_error_diagnostics_and_its_publisher_vanishes() {
     // Long enough a healthy phase for the OK status to be seen first.
     let dora = dataflow(
         &s,
-        "      SEND_EXIT_AFTER: \"80\"\n      SEND_EXIT_MESSAGE: camera driver exploded\n",
-        "        source: sender/out\n      keepalive: dora/timer/secs/1\n",
+        &[
+            ("SEND_EXIT_AFTER", "80"),
+            ("SEND_EXIT_MESSAGE", "camera driver exploded"),
+        ],
+        Node::bridge("--config bridge.yaml")
+            .input("cmd", "sender/out")
+            .input("keepalive", "dora/timer/secs/1"),
     );
     // Healthy first: OK status at 1 Hz, the publisher is there, data flows.
     wait_json(&diag, Duration::from_secs(60), |v| {
@@ -139,16 +154,15 @@ fn a_failed_dora_node_shows_as_error_diagnostics_and_its_publisher_vanishes() {
 fn a_stalled_source_withdraws_the_publisher_and_recovery_brings_it_back() {
     let s = Scenario::new(66);
     bridge_config(&s);
-    let diag = s.python(
-        "diagnostics",
-        "ros_sub.py",
-        &["/diagnostics", "diagnostic_msgs/msg/DiagnosticArray"],
-    );
-    let graph = s.python("graph", "ros_graph.py", &["--topic", "/out"]);
+    let (diag, graph) = watch_diagnostics_and_out(&s);
     let dora = dataflow(
         &s,
-        "      SEND_PAUSE: \"20:4\"\n",
-        "        source: sender/out\n        input_timeout: 1.0\n",
+        &[("SEND_PAUSE", "20:4")],
+        Node::bridge("--config bridge.yaml").input_with(
+            "cmd",
+            "sender/out",
+            &[("input_timeout", 1.0.into())],
+        ),
     );
     let up = wait_json(&graph, Duration::from_secs(60), |v| {
         v["publishers"]["/out"] == 1

@@ -25,13 +25,16 @@ fn string_from_dora_arrives_at_rclpy_subscriber() {
         "{}",
         dump(&subscriber)
     );
-    let mut dora = s.dora_run(&format!(
-        "nodes:\n\
-         \x20 - id: sender\n    path: {sender}\n    env:\n      SEND_OUTPUT: text\n      SEND_JSON: '[{{\"data\": \"{text}\"}}]'\n    inputs:\n      tick: dora/timer/millis/100\n    outputs: [text]\n\
-         \x20 - id: bridge\n    path: {bridge}\n    args: --config bridge.yaml\n    inputs:\n      text: sender/text\n",
-        sender = p(&python_script("dora_send.py")),
-        bridge = bridge_bin(),
-    ));
+    let sender = Node::python("sender", "dora_send.py")
+        .env("SEND_OUTPUT", "text")
+        .env(
+            "SEND_JSON",
+            serde_json::json!([{ "data": text }]).to_string(),
+        )
+        .input("tick", "dora/timer/millis/100")
+        .output("text");
+    let bridge = Node::bridge("--config bridge.yaml").input("text", "sender/text");
+    let mut dora = s.dora_run(&Dataflow::new().node(sender).node(bridge).yaml());
     let line = subscriber.wait_for_line(Duration::from_secs(60), |l| {
         l.starts_with('{') && l.contains("\"message\"")
     });

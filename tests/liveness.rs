@@ -16,15 +16,18 @@ fn now() -> f64 {
 
 /// Bridge (watching `/talker`, bridging /chatter) feeding a recorder that
 /// keeps a timer input open so it sees `NodeFailed`.
-fn dataflow(s: &Scenario, bridge_extra: &str) -> Proc {
-    s.dora_run(&format!(
-        "nodes:\n\
-         \x20 - id: bridge\n    path: {bridge}\n    args: --config bridge.yaml\n    outputs: [chatter, liveness]\n{bridge_extra}\
-         \x20 - id: recorder\n    path: {recorder}\n    env:\n      RECORD_FILE: {record}\n    inputs:\n      chatter: bridge/chatter\n      liveness: bridge/liveness\n      tick: dora/timer/millis/100\n",
-        bridge = bridge_bin(),
-        recorder = p(&python_script("dora_record.py")),
-        record = p(&s.path("received.jsonl")),
-    ))
+fn dataflow(s: &Scenario, bridge: Node) -> Proc {
+    let recorder = s
+        .recorder()
+        .input("chatter", "bridge/chatter")
+        .input("liveness", "bridge/liveness")
+        .input("tick", "dora/timer/millis/100");
+    let bridge = bridge.outputs(["chatter", "liveness"]);
+    s.dora_run(&Dataflow::new().node(bridge).node(recorder).yaml())
+}
+
+fn bridge() -> Node {
+    Node::bridge("--config bridge.yaml")
 }
 
 fn talker(s: &Scenario, name: &str, text: &str, profile: bool) -> Proc {
@@ -85,7 +88,7 @@ fn clean_exit_of_a_watched_node_is_node_failed_downstream_within_1s() {
          liveness:\n  watch: [/talker]\n  on_lost: fail\n",
     );
     let mut talker = talker(&s, "talker", "hi", false);
-    let mut dora = dataflow(&s, "");
+    let mut dora = dataflow(&s, bridge());
     wait_for_chatter(&s, &dora, "hi", 0.0);
     wait_alive(&dora, &s);
 
@@ -122,7 +125,7 @@ fn sigkill_under_the_shipped_profile_is_node_failed_within_4s() {
          liveness:\n  watch: [/talker]\n  on_lost: fail\n",
     );
     let talker = talker(&s, "talker", "hi", true);
-    let dora = dataflow(&s, "");
+    let dora = dataflow(&s, bridge());
     wait_for_chatter(&s, &dora, "hi", 0.0);
     wait_alive(&dora, &s);
 
@@ -152,7 +155,7 @@ fn report_mode_emits_a_lost_row_and_keeps_bridging() {
     );
     let watched = talker(&s, "talker", "watched", true);
     let _other = talker(&s, "other_talker", "other", false);
-    let dora = dataflow(&s, "");
+    let dora = dataflow(&s, bridge());
     s.wait_for_record("received.jsonl", Duration::from_secs(60), |r| {
         r["id"] == "liveness" && r["value"][0]["state"] == "alive"
     })
@@ -201,7 +204,11 @@ fn with_restart_policy_the_bridge_comes_back_and_resumes_when_the_node_returns()
     // from_ros routes needs one (a timer), see docs/lifecycle.md.
     let dora = dataflow(
         &s,
-        "    inputs:\n      keepalive: dora/timer/secs/1\n    restart_policy: on-failure\n    max_restarts: 3\n    restart_delay: 0.5\n",
+        bridge()
+            .input("keepalive", "dora/timer/secs/1")
+            .set("restart_policy", "on-failure")
+            .set("max_restarts", 3)
+            .set("restart_delay", 0.5),
     );
     wait_for_chatter(&s, &dora, "first", 0.0);
     wait_alive(&dora, &s);

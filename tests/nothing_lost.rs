@@ -324,19 +324,23 @@ fn messages_lost_inside_dora_are_counted_on_the_way_back_and_the_risk_named_at_s
          to_ros:\n  - {input: back, topic: /back, type: std_msgs/msg/String}\n\
          stats: {output: stats, interval: 200ms}\n",
     );
-    let record = s.path("received.jsonl");
     // A slow echo behind a one-message drop_oldest queue: dora drops most
     // of a burst there, silently.
-    let mut dora = s.dora_run(&format!(
-        "nodes:\n\
-         \x20 - id: bridge\n    path: {bridge}\n    args: --config bridge.yaml\n    inputs:\n      back: echo/out\n    outputs: [out, stats]\n\
-         \x20 - id: echo\n    path: {echo}\n    env:\n      ECHO_DELAY: '0.02'\n    inputs:\n      out:\n        source: bridge/out\n        queue_size: 1\n    outputs: [out]\n\
-         \x20 - id: recorder\n    path: {recorder}\n    env:\n      RECORD_FILE: {record}\n    inputs:\n      stats: bridge/stats\n",
-        bridge = bridge_bin(),
-        echo = p(&python_script("dora_echo.py")),
-        recorder = p(&python_script("dora_record.py")),
-        record = p(&record),
-    ));
+    let bridge = Node::bridge("--config bridge.yaml")
+        .input("back", "echo/out")
+        .outputs(["out", "stats"]);
+    let echo = Node::python("echo", "dora_echo.py")
+        .env("ECHO_DELAY", "0.02")
+        .queued_input("out", "bridge/out", 1)
+        .output("out");
+    let recorder = s.recorder().input("stats", "bridge/stats");
+    let mut dora = s.dora_run(
+        &Dataflow::new()
+            .node(bridge)
+            .node(echo)
+            .node(recorder)
+            .yaml(),
+    );
     let publisher = s.python(
         "publisher",
         "ros_pub_samples.py",
@@ -432,37 +436,19 @@ fn burst_dataflow(s: &Scenario) -> String {
     }
     config.push_str("stats: {log_interval: 2s}\n");
     s.write("bridge.yaml", &config);
-    let lossless = |source: &str| {
-        format!(
-            "\n        source: {source}\n        queue_policy: backpressure\n        queue_size: 100\n"
-        )
-    };
-    let (mut bridge_inputs, mut echo_inputs) = (String::new(), String::new());
+    let (mut bridge, mut echo) = (
+        Node::bridge("--config bridge.yaml"),
+        Node::python("echo", "dora_echo.py"),
+    );
     for k in 0..BURST_TYPES.len() {
-        write!(
-            bridge_inputs,
-            "      back_{k}:{}",
-            lossless(&format!("echo/m_{k}"))
-        )
-        .unwrap();
-        write!(
-            echo_inputs,
-            "      m_{k}:{}",
-            lossless(&format!("bridge/ros_{k}"))
-        )
-        .unwrap();
+        bridge = bridge
+            .lossless_input(&format!("back_{k}"), &format!("echo/m_{k}"), 100)
+            .output(&format!("ros_{k}"));
+        echo = echo
+            .lossless_input(&format!("m_{k}"), &format!("bridge/ros_{k}"), 100)
+            .output(&format!("m_{k}"));
     }
-    let outputs: Vec<String> = (0..BURST_TYPES.len()).map(|k| format!("ros_{k}")).collect();
-    let echo_outputs: Vec<String> = (0..BURST_TYPES.len()).map(|k| format!("m_{k}")).collect();
-    format!(
-        "nodes:\n\
-         \x20 - id: bridge\n    path: {bridge}\n    args: --config bridge.yaml\n    inputs:\n{bridge_inputs}    outputs: [{outputs}]\n\
-         \x20 - id: echo\n    path: {echo}\n    inputs:\n{echo_inputs}    outputs: [{echo_outputs}]\n",
-        bridge = bridge_bin(),
-        echo = p(&python_script("dora_echo.py")),
-        outputs = outputs.join(", "),
-        echo_outputs = echo_outputs.join(", "),
-    )
+    Dataflow::new().node(bridge).node(echo).yaml()
 }
 
 #[test]
@@ -517,21 +503,13 @@ fn a_bag_replayed_at_full_speed_arrives_whole_and_in_order() {
     }
     s.write("bridge.yaml", &config);
     let result = s.path("result.json");
-    let inputs: String = (0..4)
-        .map(|k| {
-            format!(
-                "      many_{k}:\n        source: bridge/many_{k}\n        queue_policy: backpressure\n        queue_size: 100\n"
-            )
-        })
-        .collect();
-    let mut dora = s.dora_run(&format!(
-        "nodes:\n\
-         \x20 - id: bridge\n    path: {bridge}\n    args: --config bridge.yaml\n    outputs: [many_0, many_1, many_2, many_3]\n\
-         \x20 - id: sink\n    path: {sink}\n    env:\n      RESULT_FILE: {result}\n    inputs:\n{inputs}",
-        bridge = bridge_bin(),
-        sink = p(&example_bin("dora_sink")),
-        result = p(&result),
-    ));
+    let outputs: Vec<String> = (0..4).map(|k| format!("many_{k}")).collect();
+    let sink = outputs.iter().fold(
+        Node::new("sink", example_bin("dora_sink")).env("RESULT_FILE", p(&result)),
+        |sink, o| sink.lossless_input(o, &format!("bridge/{o}"), 100),
+    );
+    let bridge = Node::bridge("--config bridge.yaml").outputs(&outputs);
+    let mut dora = s.dora_run(&Dataflow::new().node(bridge).node(sink).yaml());
     let status = dora.wait_exit(Duration::from_secs(300));
     let summary: Value = std::fs::read_to_string(&result)
         .ok()

@@ -8,7 +8,6 @@ use std::time::Duration;
 #[test]
 fn string_from_rclpy_arrives_at_dora_as_one_row_struct_array() {
     let s = Scenario::new(21);
-    let record = s.path("received.jsonl");
     s.write(
         "bridge.yaml",
         "from_ros:\n  - topic: /greeting\n    type: std_msgs/msg/String\n    output: greeting\n",
@@ -24,14 +23,11 @@ fn string_from_rclpy_arrives_at_dora_as_one_row_struct_array() {
             "10",
         ],
     );
-    let mut dora = s.dora_run(&format!(
-        "nodes:\n\
-         \x20 - id: bridge\n    path: {bridge}\n    args: --config bridge.yaml\n    shared_memory_pool_size: 16MB\n    outputs: [greeting]\n\
-         \x20 - id: recorder\n    path: {recorder}\n    env:\n      RECORD_FILE: {record}\n    inputs:\n      greeting: bridge/greeting\n",
-        bridge = bridge_bin(),
-        recorder = p(&python_script("dora_record.py")),
-        record = p(&record),
-    ));
+    let bridge = Node::bridge("--config bridge.yaml")
+        .set("shared_memory_pool_size", "16MB")
+        .output("greeting");
+    let recorder = s.recorder().input("greeting", "bridge/greeting");
+    let mut dora = s.dora_run(&Dataflow::new().node(bridge).node(recorder).yaml());
     let got = s.wait_for_record("received.jsonl", Duration::from_secs(60), |r| {
         r["event"] == "INPUT"
     });

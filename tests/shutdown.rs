@@ -26,18 +26,15 @@ fn config(s: &Scenario) -> String {
 /// Bridge (spawned, or `dynamic`) + a recorder that keeps a timer input
 /// open, so only a real stop ends it.
 fn dataflow_yaml(s: &Scenario, bridge_path: &str) -> String {
-    let bridge_args = if bridge_path == "dynamic" {
-        String::new()
-    } else {
-        format!("    args: --config {}\n", config(s))
-    };
-    format!(
-        "nodes:\n\
-         \x20 - id: bridge\n    path: {bridge_path}\n{bridge_args}    outputs: [chatter]\n\
-         \x20 - id: recorder\n    path: {recorder}\n    env:\n      RECORD_FILE: {record}\n    inputs:\n      chatter: bridge/chatter\n      tick: dora/timer/millis/100\n",
-        recorder = p(&python_script("dora_record.py")),
-        record = p(&s.path("received.jsonl")),
-    )
+    let mut bridge = Node::new("bridge", bridge_path).output("chatter");
+    if bridge_path != "dynamic" {
+        bridge = bridge.args(&format!("--config {}", config(s)));
+    }
+    let recorder = s
+        .recorder()
+        .input("chatter", "bridge/chatter")
+        .input("tick", "dora/timer/millis/100");
+    Dataflow::new().node(bridge).node(recorder).yaml()
 }
 
 fn json(l: &str) -> Option<serde_json::Value> {

@@ -4,6 +4,9 @@
 //! tests run in parallel. Waits are on conditions with timeouts, never sleeps.
 #![allow(dead_code)]
 
+mod dataflow;
+pub use dataflow::{Dataflow, Node};
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -250,28 +253,22 @@ impl Scenario {
         outputs: &[&str],
         bridge_inputs: &[(&str, &str)],
     ) -> Proc {
-        let bridge_inputs: String = bridge_inputs
+        let bridge = bridge_inputs
             .iter()
-            .map(|(id, source)| format!("      {id}: {source}\n"))
-            .collect();
-        let bridge_inputs = if bridge_inputs.is_empty() {
-            String::new()
-        } else {
-            format!("    inputs:\n{bridge_inputs}")
-        };
-        let inputs: String = outputs
-            .iter()
-            .map(|o| format!("      {o}:\n        source: bridge/{o}\n        queue_size: 10000\n"))
-            .collect();
-        self.dora_run(&format!(
-            "nodes:\n\
-             \x20 - id: bridge\n    path: {bridge}\n    args: {bridge_args}\n{bridge_inputs}    outputs: [{outputs}]\n\
-             \x20 - id: recorder\n    path: {recorder}\n    env:\n      RECORD_FILE: {record}\n    inputs:\n{inputs}",
-            bridge = bridge_bin(),
-            outputs = outputs.join(", "),
-            recorder = p(&python_script("dora_record.py")),
-            record = p(&self.path("received.jsonl")),
-        ))
+            .fold(Node::bridge(bridge_args), |node, (id, source)| {
+                node.input(id, source)
+            })
+            .outputs(outputs);
+        let recorder = outputs.iter().fold(self.recorder(), |node, o| {
+            node.queued_input(o, &format!("bridge/{o}"), 10000)
+        });
+        self.dora_run(&Dataflow::new().node(bridge).node(recorder).yaml())
+    }
+
+    /// `dora_record.py`, writing every input it gets to `received.jsonl`.
+    pub fn recorder(&self) -> Node {
+        Node::python("recorder", "dora_record.py")
+            .env("RECORD_FILE", p(&self.path("received.jsonl")))
     }
 
     /// Lines of a JSON-lines file written by `dora_record.py`.
