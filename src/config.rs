@@ -20,6 +20,12 @@ pub struct Config {
     pub from_ros: Vec<FromRos>,
     #[serde(default)]
     pub to_ros: Vec<ToRos>,
+    /// dora nodes call ROS services (the bridge is the ROS client).
+    #[serde(default)]
+    pub service_clients: Vec<ServiceClient>,
+    /// ROS clients call services that dora nodes implement.
+    #[serde(default)]
+    pub service_servers: Vec<ServiceServer>,
     #[serde(default)]
     pub liveness: Option<Liveness>,
     #[serde(default)]
@@ -226,6 +232,57 @@ pub struct ToRos {
     pub msg_type: String,
     #[serde(default)]
     pub qos: QosSetting,
+}
+
+/// A ROS service the bridge calls for dora nodes: each row on `request` is
+/// one call, answered on `response` (metadata `request_id`, and `error` on
+/// failure).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceClient {
+    pub service: String,
+    /// `pkg/srv/Type`.
+    #[serde(rename = "type")]
+    pub srv_type: String,
+    /// dora input: one row per call.
+    pub request: String,
+    /// dora output: one row per answer.
+    pub response: String,
+    /// How long a call waits for a server, and then for its answer.
+    #[serde(default = "default_call_timeout", deserialize_with = "duration")]
+    pub timeout: Duration,
+    /// Calls outstanding at once; more wait in order. The default matches
+    /// a server's default request history (keep last 10), which would
+    /// drop calls beyond it.
+    #[serde(default = "default_max_in_flight")]
+    pub max_in_flight: usize,
+}
+
+/// A ROS service the bridge offers, answered by a dora node: each ROS call
+/// goes out on `request` (metadata `request_id`), the handler's row with
+/// that id on `response` answers it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceServer {
+    pub service: String,
+    /// `pkg/srv/Type`.
+    #[serde(rename = "type")]
+    pub srv_type: String,
+    /// dora output: one row per ROS call.
+    pub request: String,
+    /// dora input: the handler's answers.
+    pub response: String,
+    /// A call not answered by then is forgotten (counted, logged).
+    #[serde(default = "default_call_timeout", deserialize_with = "duration")]
+    pub timeout: Duration,
+}
+
+fn default_call_timeout() -> Duration {
+    Duration::from_secs(5)
+}
+
+fn default_max_in_flight() -> usize {
+    10
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -594,8 +651,71 @@ impl Config {
                 );
             }
         }
+        self.validate_services(&mut inputs, &mut outputs)
+    }
+
+    /// Service routes: names, `pkg/srv/Type`, limits, and dora ids used once.
+    fn validate_services<'a>(
+        &'a self,
+        inputs: &mut HashSet<&'a str>,
+        outputs: &mut HashSet<&'a str>,
+    ) -> anyhow::Result<()> {
+        if self.replay.is_some()
+            && !(self.service_clients.is_empty() && self.service_servers.is_empty())
+        {
+            bail!("replay: a bag replay runs without ROS; service routes cannot be used with it");
+        }
+        let clients = self.service_clients.iter().map(|r| {
+            let ids = [(&r.request, true), (&r.response, false)];
+            ("service_clients", &r.service, &r.srv_type, r.timeout, ids)
+        });
+        let servers = self.service_servers.iter().map(|r| {
+            let ids = [(&r.request, false), (&r.response, true)];
+            ("service_servers", &r.service, &r.srv_type, r.timeout, ids)
+        });
+        let mut counts: std::collections::HashMap<&str, usize> = Default::default();
+        for (section, service, srv_type, timeout, ids) in clients.chain(servers) {
+            let index = counts.entry(section).or_default();
+            let at = format!("{section}[{index}]");
+            *index += 1;
+            check_topic(service).with_context(|| format!("{at}.service"))?;
+            check_service_type(srv_type).with_context(|| format!("{at}.type"))?;
+            if timeout.is_zero() {
+                bail!("{at}.timeout: must be longer than 0");
+            }
+            for (id, is_input) in ids {
+                let (set, what) = match is_input {
+                    true => (&mut *inputs, "input"),
+                    false => (&mut *outputs, "output"),
+                };
+                if id.is_empty() || id.contains('/') || !set.insert(id.as_str()) {
+                    bail!(
+                        "{at}: dora {what} `{id}` is empty, has a `/`, or is used by another route"
+                    );
+                }
+            }
+        }
+        if let Some((i, _)) = self
+            .service_clients
+            .iter()
+            .enumerate()
+            .find(|(_, r)| r.max_in_flight == 0)
+        {
+            bail!("service_clients[{i}].max_in_flight: must be at least 1");
+        }
         Ok(())
     }
+}
+
+/// `pkg/srv/Type`: a service type, not a message type.
+fn check_service_type(text: &str) -> anyhow::Result<()> {
+    let name = crate::msg::TypeName::parse(text).map_err(anyhow::Error::msg)?;
+    if name.kind != "srv" {
+        bail!(
+            "`{text}` is not a service type; expected `package/srv/Type`, e.g. `std_srvs/srv/SetBool`"
+        );
+    }
+    Ok(())
 }
 
 fn check_topic(topic: &str) -> anyhow::Result<()> {
@@ -654,6 +774,39 @@ mod tests {
         assert!(format!("{:#}", Config::from_yaml(bad).unwrap_err()).contains("to_ros[0].type"));
         assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
         assert!(parse_duration("10").is_err());
+    }
+
+    #[test]
+    fn service_routes_parse_with_defaults_and_errors_name_the_route() {
+        let c = Config::from_yaml(
+            "service_clients:\n  - {service: /add, type: test_msgs/srv/BasicTypes, request: q, response: a}\n\
+             service_servers:\n  - {service: set, type: std_srvs/srv/SetBool, request: sq, response: sa, timeout: 2s}\n",
+        )
+        .unwrap();
+        let client = &c.service_clients[0];
+        assert_eq!(client.timeout, Duration::from_secs(5));
+        assert_eq!(client.max_in_flight, 10);
+        assert_eq!(c.service_servers[0].timeout, Duration::from_secs(2));
+        let error = |yaml: &str| format!("{:#}", Config::from_yaml(yaml).unwrap_err());
+        let msg_type = error(
+            "service_clients:\n  - {service: /a, type: std_msgs/msg/String, request: q, response: a}\n",
+        );
+        assert!(
+            msg_type.contains("service_clients[0].type") && msg_type.contains("not a service type"),
+            "{msg_type}"
+        );
+        let reused = error(
+            "to_ros:\n  - {input: q, topic: /t, type: std_msgs/msg/String}\n\
+             service_clients:\n  - {service: /a, type: std_srvs/srv/SetBool, request: q, response: a}\n",
+        );
+        assert!(
+            reused.contains("service_clients[0]") && reused.contains("`q`"),
+            "{reused}"
+        );
+        let zero = error(
+            "service_clients:\n  - {service: /a, type: std_srvs/srv/SetBool, request: q, response: a, max_in_flight: 0}\n",
+        );
+        assert!(zero.contains("max_in_flight"), "{zero}");
     }
 
     #[test]

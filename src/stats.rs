@@ -31,6 +31,15 @@ pub struct RouteStats {
     /// this route (gaps in the `bridge_seq` metadata that a dora node
     /// passed on).
     pub lost_in_dora: AtomicU64,
+    /// service_clients: calls answered with an `error` (no server, no
+    /// answer in time, the server left, a request row that does not fit).
+    /// service_servers: ROS calls left unanswered (no answer in time, the
+    /// handler failed).
+    pub failed: AtomicU64,
+    /// service_servers: answers from dora for no call waiting (unknown,
+    /// repeated or late `request_id`). service_clients: answers from ROS
+    /// for a call already failed.
+    pub unmatched: AtomicU64,
 }
 
 /// A moment's values of a route's counters.
@@ -44,6 +53,8 @@ pub struct StatsSnapshot {
     pub encode_errors: u64,
     pub publish_errors: u64,
     pub lost_in_dora: u64,
+    pub failed: u64,
+    pub unmatched: u64,
 }
 
 impl RouteStats {
@@ -58,13 +69,15 @@ impl RouteStats {
             encode_errors: load(&self.encode_errors),
             publish_errors: load(&self.publish_errors),
             lost_in_dora: load(&self.lost_in_dora),
+            failed: load(&self.failed),
+            unmatched: load(&self.unmatched),
         }
     }
 }
 
 impl StatsSnapshot {
     /// Every counter with its name, in the order of the stats rows.
-    pub fn named(&self) -> [(&'static str, u64); 8] {
+    pub fn named(&self) -> [(&'static str, u64); 10] {
         [
             ("received", self.received),
             ("forwarded", self.forwarded),
@@ -74,6 +87,8 @@ impl StatsSnapshot {
             ("encode_errors", self.encode_errors),
             ("publish_errors", self.publish_errors),
             ("lost_in_dora", self.lost_in_dora),
+            ("failed", self.failed),
+            ("unmatched", self.unmatched),
         ]
     }
 
@@ -82,9 +97,10 @@ impl StatsSnapshot {
         self.dropped_queue_full + self.dropped_by_middleware + self.lost_in_dora
     }
 
-    /// Messages dropped as bad data (decode, encode, publish).
+    /// Messages dropped as bad data (decode, encode, publish), calls
+    /// failed and answers matching no call.
     pub fn errors(&self) -> u64 {
-        self.decode_errors + self.encode_errors + self.publish_errors
+        self.decode_errors + self.encode_errors + self.publish_errors + self.failed + self.unmatched
     }
 }
 
@@ -93,6 +109,10 @@ impl StatsSnapshot {
 pub enum Direction {
     FromRos,
     ToRos,
+    /// dora calls a ROS service.
+    ServiceClient,
+    /// ROS calls a service a dora node serves.
+    ServiceServer,
 }
 
 impl Direction {
@@ -100,6 +120,8 @@ impl Direction {
         match self {
             Direction::FromRos => "from_ros",
             Direction::ToRos => "to_ros",
+            Direction::ServiceClient => "service_client",
+            Direction::ServiceServer => "service_server",
         }
     }
 }
@@ -220,7 +242,9 @@ mod tests {
                 "decode_errors",
                 "encode_errors",
                 "publish_errors",
-                "lost_in_dora"
+                "lost_in_dora",
+                "failed",
+                "unmatched"
             ]
         );
         let lost = rows

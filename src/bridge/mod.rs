@@ -16,8 +16,11 @@ use crate::lifecycle::shutdown::{self, Launcher, ParentWatch};
 use crate::msg::{TypeName, TypeRegistry};
 use crate::ros::queue::RouteQueues;
 use crate::ros::receiver::Receiver;
+use crate::ros::services::{ServiceEvent, ServiceHub};
 use crate::ros::{self, Received, RosSide};
 use crate::routes::from_ros::FromRosRoutes;
+use crate::routes::service_client::ServiceClientRoutes;
+use crate::routes::service_server::ServiceServerRoutes;
 use crate::routes::to_ros::ToRosRoutes;
 use crate::stats::StatsTable;
 use crate::throttle::RateLimiter;
@@ -41,6 +44,8 @@ const STOP_REQUEST_TIMEOUT: Duration = Duration::from_secs(4);
 const PARENT_POLL: Duration = Duration::from_millis(200);
 /// `diagnostic_updater`'s default period.
 const DIAGNOSTICS_PERIOD: Duration = Duration::from_secs(1);
+/// How often service calls are checked against their timeouts.
+const SERVICE_TICK: Duration = Duration::from_millis(50);
 
 pub struct RunOptions {
     pub config: Config,
@@ -92,6 +97,9 @@ enum Input {
     Dora(Option<Event>),
     Liveness(Option<LivenessReport>),
     FromRos(Vec<Received>),
+    /// From the services thread; `None` once it stopped.
+    Service(Option<ServiceEvent>),
+    ServiceTick,
     StatsTick,
     DiagnosticsTick,
     LogTick,
@@ -111,6 +119,75 @@ struct Timers {
     log: tokio::time::Interval,
     diagnostics: tokio::time::Interval,
     parent: tokio::time::Interval,
+    services: tokio::time::Interval,
+}
+
+/// The service routes and the hub their ROS clients and servers live in.
+struct Services {
+    hub: ServiceHub,
+    events: UnboundedReceiver<ServiceEvent>,
+    clients: ServiceClientRoutes,
+    servers: ServiceServerRoutes,
+}
+
+impl Services {
+    /// None when the config has no service route.
+    fn set_up(
+        config: &Config,
+        ros: &RosSide,
+        registry: &TypeRegistry,
+        stats: &mut StatsTable,
+    ) -> anyhow::Result<Option<Self>> {
+        if config.service_clients.is_empty() && config.service_servers.is_empty() {
+            return Ok(None);
+        }
+        let mut hub = ServiceHub::new(ros.shared())?;
+        let clients = ServiceClientRoutes::build(config, ros, &hub, registry, stats)?;
+        let servers = ServiceServerRoutes::build(config, ros, &hub, registry, stats)?;
+        let (events_tx, events) = tokio::sync::mpsc::unbounded_channel();
+        hub.start(events_tx)?;
+        Ok(Some(Services {
+            hub,
+            events,
+            clients,
+            servers,
+        }))
+    }
+
+    async fn next_event(services: &mut Option<Services>) -> Option<ServiceEvent> {
+        match services {
+            Some(s) => s.events.recv().await,
+            None => std::future::pending().await,
+        }
+    }
+
+    fn on_event(&mut self, node: &mut DoraNode, event: ServiceEvent) {
+        match event {
+            ServiceEvent::Response {
+                client,
+                sequence,
+                cdr,
+            } => self.clients.on_response(node, client, sequence, &cdr),
+            ServiceEvent::Request {
+                server,
+                header,
+                cdr,
+            } => self.servers.on_request(node, server, header, &cdr),
+            ServiceEvent::GraphChanged => self.clients.on_graph_changed(node),
+        }
+    }
+
+    /// A dora input for a service route; false if none reads it.
+    fn on_input(
+        &mut self,
+        node: &mut DoraNode,
+        id: &DataId,
+        params: &MetadataParameters,
+        data: ArrayRef,
+    ) -> bool {
+        self.clients.on_request(node, id, params, data.clone())
+            || self.servers.on_response(&self.hub, id, params, data)
+    }
 }
 
 struct Bridge {
@@ -119,6 +196,7 @@ struct Bridge {
     ros: RosSide,
     from_ros: FromRosRoutes,
     to_ros: ToRosRoutes,
+    services: Option<Services>,
     queues: Arc<RouteQueues>,
     stats: StatsTable,
     diagnostics: Option<Diagnostics>,
@@ -206,6 +284,7 @@ impl Bridge {
             }));
         }
         ros.spawn_receiver(receiver, queues.clone())?;
+        let services = Services::set_up(&config, &ros, &registry, &mut stats)?;
         let recording = match &config.record {
             Some(section) => Some(recording::start(section, &config, &to_ros, &registry)?),
             None => None,
@@ -218,9 +297,11 @@ impl Bridge {
         tracing::debug!("launched by {launcher:?}");
         from_ros.warm_up(&mut node);
         tracing::info!(
-            "bridging {} from_ros and {} to_ros route(s)",
+            "bridging {} from_ros, {} to_ros, {} service client and {} service server route(s)",
             config.from_ros.len(),
-            config.to_ros.len()
+            config.to_ros.len(),
+            config.service_clients.len(),
+            config.service_servers.len()
         );
         Ok(Bridge {
             timers: Timers {
@@ -228,6 +309,7 @@ impl Bridge {
                 log: tokio::time::interval(config.stats.log_interval),
                 diagnostics: tokio::time::interval(DIAGNOSTICS_PERIOD),
                 parent: tokio::time::interval(PARENT_POLL),
+                services: tokio::time::interval(SERVICE_TICK),
             },
             liveness_open: config.liveness.is_some(),
             dataflow_id: node.dataflow_id().to_string(),
@@ -236,6 +318,7 @@ impl Bridge {
             ros,
             from_ros,
             to_ros,
+            services,
             queues,
             stats,
             diagnostics,
@@ -276,6 +359,8 @@ impl Bridge {
             event = events.next() => Input::Dora(event),
             report = self.liveness_reports.recv(), if self.liveness_open => Input::Liveness(report),
             batch = queues.pop_batch(BATCH) => Input::FromRos(batch),
+            event = Services::next_event(&mut self.services), if self.services.is_some() => Input::Service(event),
+            _ = self.timers.services.tick(), if self.services.is_some() => Input::ServiceTick,
             _ = self.timers.stats.tick(), if has_stats_output => Input::StatsTick,
             _ = self.timers.diagnostics.tick(), if self.diagnostics.is_some() => Input::DiagnosticsTick,
             _ = self.timers.log.tick() => Input::LogTick,
@@ -309,6 +394,22 @@ impl Bridge {
                 self.from_ros.send(&mut self.node, batch);
                 None
             }
+            Input::Service(None) => Some(Err(anyhow::anyhow!(
+                "the ROS services thread stopped unexpectedly"
+            ))),
+            Input::Service(Some(event)) => {
+                if let Some(services) = &mut self.services {
+                    services.on_event(&mut self.node, event);
+                }
+                None
+            }
+            Input::ServiceTick => {
+                if let Some(services) = &mut self.services {
+                    services.clients.on_tick(&mut self.node);
+                    services.servers.on_tick();
+                }
+                None
+            }
             Input::StatsTick => {
                 self.send_stats();
                 None
@@ -329,13 +430,24 @@ impl Bridge {
         }
     }
 
-    /// A dora input that feeds a `to_ros` route.
+    /// A dora input that feeds a `to_ros` or a service route.
     fn on_dora_input(&mut self, id: DataId, params: &MetadataParameters, data: ArrayRef) {
-        match self.to_ros.publish(&id, params, data, &self.limiter) {
+        match self
+            .to_ros
+            .publish(&id, params, data.clone(), &self.limiter)
+        {
             // Publishing re-created it; say why it is back.
             Some(true) => self.recovered_input(&id, "sends data again"),
             Some(false) => {}
-            None => tracing::debug!("input `{id}` feeds no to_ros route; ignored"),
+            None => {
+                let for_service = self
+                    .services
+                    .as_mut()
+                    .is_some_and(|s| s.on_input(&mut self.node, &id, params, data));
+                if !for_service {
+                    tracing::debug!("input `{id}` feeds no route; ignored");
+                }
+            }
         }
     }
 
@@ -378,6 +490,7 @@ impl Bridge {
         }
         self.queues.close();
         self.ros.stop_receiver();
+        drop(self.services);
         drop(self.diagnostics);
         self.to_ros.clear_taps();
         drop(self.to_ros);

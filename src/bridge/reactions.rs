@@ -59,6 +59,7 @@ impl Bridge {
             Event::InputRecovered { id } => {
                 tracing::info!("input `{id}` recovered");
                 self.to_ros.restore(&id);
+                self.restore_service(&id);
                 self.recovered_input(&id, "recovered");
             }
             Event::NodeRestarted { id } => self.on_node_restarted(id.as_ref()),
@@ -109,6 +110,7 @@ impl Bridge {
             .collect();
         for input in &inputs {
             self.to_ros.restore(input);
+            self.restore_service(input);
         }
         if let Some(d) = self.diagnostics.as_mut() {
             d.node_restarted(node_id);
@@ -124,6 +126,7 @@ impl Bridge {
             );
             d.publish(&d.statuses("a dora node failed", Vec::new()));
         }
+        self.withdraw_services(source, inputs);
         if !self.withdraw_on_failure() {
             return;
         }
@@ -137,6 +140,28 @@ impl Bridge {
                     route.publisher.topic
                 );
             }
+        }
+    }
+
+    /// A failed handler's services leave the ROS graph: ROS clients see no
+    /// server rather than calls that hang.
+    fn withdraw_services(&mut self, source: &str, inputs: &[DataId]) {
+        let Some(services) = self.services.as_mut() else {
+            return;
+        };
+        for input in inputs {
+            if let Some(label) = services.servers.withdraw(&services.hub, input) {
+                tracing::warn!(
+                    "{label}: service withdrawn (its handler `{source}` failed); \
+                     offered again when the handler is back"
+                );
+            }
+        }
+    }
+
+    fn restore_service(&mut self, input: &DataId) {
+        if let Some(services) = &self.services {
+            services.servers.restore(&services.hub, input);
         }
     }
 

@@ -22,6 +22,33 @@ pub const META_PUBLISHER_NODE: &str = "ros_publisher_node";
 pub const META_BRIDGE_SEQ: &str = "bridge_seq";
 /// Which numbering `bridge_seq` belongs to: `<bridge node id>/<output>`.
 pub const META_BRIDGE_STREAM: &str = "bridge_stream";
+/// A service call's id: on a `service_clients` request (optional) and its
+/// response; on a `service_servers` request and the handler's answer.
+pub const META_REQUEST_ID: &str = "request_id";
+/// Why a call failed, on a `service_clients` response (whose row is then empty).
+pub const META_ERROR: &str = "error";
+
+/// The `request_id` a dora node put on a row (a string, or an integer).
+pub fn request_id(params: &MetadataParameters) -> Option<String> {
+    match params.get(META_REQUEST_ID)? {
+        Parameter::String(id) => Some(id.clone()),
+        Parameter::Integer(id) => Some(id.to_string()),
+        _ => None,
+    }
+}
+
+/// Metadata of a service row: its `request_id`, and `error` if it failed.
+pub fn call_metadata(request_id: &str, error: Option<&str>) -> MetadataParameters {
+    let mut params = MetadataParameters::default();
+    params.insert(
+        META_REQUEST_ID.into(),
+        Parameter::String(request_id.to_string()),
+    );
+    if let Some(error) = error {
+        params.insert(META_ERROR.into(), Parameter::String(error.to_string()));
+    }
+    params
+}
 
 /// Numbers the messages of each output the bridge sends into dora.
 pub struct OutputNumbering {
@@ -149,6 +176,40 @@ pub fn undeclared(
                 "to_ros[{i}].input `{}` is not declared under `inputs:` of node `{node_id}` (declared: [{}])",
                 route.input,
                 inputs.join(", ")
+            ));
+        }
+    }
+    let clients = config
+        .service_clients
+        .iter()
+        .enumerate()
+        .flat_map(|(i, r)| {
+            let at = format!("service_clients[{i}]");
+            [
+                (at.clone(), "request", &r.request, true),
+                (at, "response", &r.response, false),
+            ]
+        });
+    let servers = config
+        .service_servers
+        .iter()
+        .enumerate()
+        .flat_map(|(i, r)| {
+            let at = format!("service_servers[{i}]");
+            [
+                (at.clone(), "request", &r.request, false),
+                (at, "response", &r.response, true),
+            ]
+        });
+    for (at, key, id, is_input) in clients.chain(servers) {
+        let (declared, section) = match is_input {
+            true => (inputs, "inputs"),
+            false => (outputs, "outputs"),
+        };
+        if !declared.contains(id) {
+            problems.push(format!(
+                "{at}.{key} `{id}` is not declared under `{section}:` of node `{node_id}` (declared: [{}])",
+                declared.join(", ")
             ));
         }
     }

@@ -31,6 +31,25 @@ impl TypeName {
         }
     }
 
+    /// For a service type `pkg/srv/Name`: its implied request message type,
+    /// `pkg/srv/Name_Request` (defined by the first half of the `.srv` file).
+    pub fn request(&self) -> TypeName {
+        self.suffixed("_Request")
+    }
+
+    /// For a service type: `pkg/srv/Name_Response`.
+    pub fn response(&self) -> TypeName {
+        self.suffixed("_Response")
+    }
+
+    fn suffixed(&self, suffix: &str) -> TypeName {
+        TypeName {
+            package: self.package.clone(),
+            kind: self.kind.clone(),
+            name: format!("{}{suffix}", self.name),
+        }
+    }
+
     /// Accepts `pkg/msg/Type` and the short `pkg/Type`.
     pub fn parse(text: &str) -> Result<Self, String> {
         let parts: Vec<&str> = text.split('/').collect();

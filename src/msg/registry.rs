@@ -146,10 +146,9 @@ impl TypeRegistry {
                     name.package, name.name
                 ));
             }
-            let text = match self.source_file(name) {
-                Some(path) => std::fs::read_to_string(&path)
-                    .map_err(|err| TypeResolveError::Io { path, err })?,
-                None => rebuild_text(&*self.get(name)?),
+            let text = match self.installed_text(name) {
+                Ok((text, _)) => text,
+                Err(_) => rebuild_text(&*self.get(name)?),
             };
             out.push_str(text.trim_end());
             out.push('\n');
@@ -157,29 +156,37 @@ impl TypeRegistry {
         Ok(out)
     }
 
-    fn source_file(&self, name: &TypeName) -> Option<PathBuf> {
+    /// The installed definition text of `name` and the file it is in: a
+    /// `.msg` file, or one section of a `.srv` file for the implied
+    /// `<Service>_Request` / `<Service>_Response` types.
+    fn installed_text(&self, name: &TypeName) -> Result<(String, PathBuf), TypeResolveError> {
+        let service_half = match name.kind.as_str() {
+            "srv" => ServiceHalf::of(&name.name),
+            _ => None,
+        };
+        let file = match service_half {
+            Some((service, _)) => format!("{service}.srv"),
+            None => format!("{}.msg", name.name),
+        };
         let relative = Path::new("share")
             .join(&name.package)
             .join(&name.kind)
-            .join(format!("{}.msg", name.name));
-        self.prefixes
-            .iter()
-            .map(|p| p.join(&relative))
-            .find(|p| p.is_file())
+            .join(file);
+        let path = self.find(&relative, name)?;
+        let text = std::fs::read_to_string(&path).map_err(|err| TypeResolveError::Io {
+            path: path.clone(),
+            err,
+        })?;
+        match service_half {
+            Some((_, half)) => Ok((half.section(&text).to_string(), path)),
+            None => Ok((text, path)),
+        }
     }
 
-    fn load(&self, name: &TypeName) -> Result<Arc<MessageDef>, TypeResolveError> {
-        if let Some(def) = self.defs.read().expect("registry lock poisoned").get(name) {
-            return Ok(def.clone());
-        }
-        let relative = Path::new("share")
-            .join(&name.package)
-            .join(&name.kind)
-            .join(format!("{}.msg", name.name));
-        let path = self
-            .prefixes
+    fn find(&self, relative: &Path, name: &TypeName) -> Result<PathBuf, TypeResolveError> {
+        self.prefixes
             .iter()
-            .map(|p| p.join(&relative))
+            .map(|p| p.join(relative))
             .find(|p| p.is_file())
             .ok_or_else(|| TypeResolveError::NotFound {
                 name: name.to_string(),
@@ -193,11 +200,14 @@ impl TypeRegistry {
                         .collect::<Vec<_>>()
                         .join(":")
                 },
-            })?;
-        let text = std::fs::read_to_string(&path).map_err(|err| TypeResolveError::Io {
-            path: path.clone(),
-            err,
-        })?;
+            })
+    }
+
+    fn load(&self, name: &TypeName) -> Result<Arc<MessageDef>, TypeResolveError> {
+        if let Some(def) = self.defs.read().expect("registry lock poisoned").get(name) {
+            return Ok(def.clone());
+        }
+        let (text, path) = self.installed_text(name)?;
         let def = parse_message_definition(name, &text).map_err(|message| {
             TypeResolveError::Malformed {
                 name: name.to_string(),
@@ -234,6 +244,42 @@ impl TypeRegistry {
             }
         }
         Ok(())
+    }
+}
+
+/// Which half of a service a type implied by a `.srv` file is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ServiceHalf {
+    Request,
+    Response,
+}
+
+impl ServiceHalf {
+    /// `AddTwoInts_Request` -> (`AddTwoInts`, Request).
+    fn of(type_name: &str) -> Option<(&str, ServiceHalf)> {
+        if let Some(service) = type_name.strip_suffix("_Request") {
+            return Some((service, ServiceHalf::Request));
+        }
+        let service = type_name.strip_suffix("_Response")?;
+        Some((service, ServiceHalf::Response))
+    }
+
+    /// This half's text of a `.srv` file: before or after the `---` line.
+    fn section(self, srv: &str) -> &str {
+        let mut offset = 0;
+        for line in srv.split_inclusive('\n') {
+            if line.trim() == "---" {
+                return match self {
+                    ServiceHalf::Request => &srv[..offset],
+                    ServiceHalf::Response => &srv[offset + line.len()..],
+                };
+            }
+            offset += line.len();
+        }
+        match self {
+            ServiceHalf::Request => srv,
+            ServiceHalf::Response => "",
+        }
     }
 }
 
@@ -281,5 +327,30 @@ mod tests {
         again.add_concatenated(&root, &text).unwrap();
         assert_eq!(*again.resolve(&root).unwrap(), *def);
         assert!(text.contains("MSG: builtin_interfaces/Time"), "{text}");
+    }
+
+    #[test]
+    fn service_halves_come_from_the_srv_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let srv = dir.path().join("share/demo_srvs/srv");
+        std::fs::create_dir_all(&srv).unwrap();
+        std::fs::write(
+            srv.join("AddTwo.srv"),
+            "# adds\nint64 a\nint64 b\n---\nint64 sum\n",
+        )
+        .unwrap();
+        std::fs::write(srv.join("Ping.srv"), "---\n").unwrap();
+        let registry = TypeRegistry::with_prefixes(vec![dir.path().to_path_buf()]);
+        let service = TypeName::parse("demo_srvs/srv/AddTwo").unwrap();
+        let request = registry.resolve(&service.request()).unwrap();
+        let names: Vec<&str> = request.fields.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["a", "b"]);
+        let response = registry.resolve(&service.response()).unwrap();
+        assert_eq!(response.fields.len(), 1);
+        assert_eq!(response.fields[0].name, "sum");
+        let ping = TypeName::parse("demo_srvs/srv/Ping").unwrap();
+        assert!(registry.resolve(&ping.request()).unwrap().fields.is_empty());
+        let missing = registry.resolve(&TypeName::parse("demo_srvs/srv/Nope").unwrap().request());
+        assert!(missing.unwrap_err().to_string().contains("Nope.srv"));
     }
 }

@@ -9,6 +9,7 @@ pub mod queue;
 #[allow(unsafe_code)]
 pub mod rcl;
 pub mod receiver;
+pub mod services;
 pub mod stall;
 pub mod watched;
 

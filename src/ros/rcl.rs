@@ -19,6 +19,9 @@
 //!   copies what it keeps. The one block that goes the other way, a take
 //!   buffer handed over to Arrow, is detached from rcl first ([`Taken`]).
 
+mod services;
+pub use services::{RclClient, RclService, RequestHeader, ServiceTypeSupport, ServicesReady};
+
 use r2r_rcl as sys;
 use std::ffi::{CStr, CString, c_char};
 use std::path::PathBuf;
@@ -235,53 +238,47 @@ impl TypeSupport {
         let symbol = format!(
             "rosidl_typesupport_c__get_message_type_support_handle__{package}__{kind}__{name}\0"
         );
-        let candidates: Vec<PathBuf> = prefixes
-            .iter()
-            .map(|p| p.join("lib").join(&file))
-            .filter(|p| p.is_file())
-            .chain(std::iter::once(PathBuf::from(&file)))
-            .collect();
-        let mut errors = Vec::new();
-        for candidate in candidates {
-            // SAFETY: loading a rosidl type support library runs only its
-            // static initialisers, which register type support and nothing else.
-            let library = match unsafe { libloading::Library::new(&candidate) } {
-                Ok(lib) => lib,
-                Err(e) => {
-                    errors.push(format!("{}: {e}", candidate.display()));
-                    continue;
-                }
-            };
-            // SAFETY: rosidl generates this symbol with exactly this signature.
-            let handle = unsafe {
-                let get: libloading::Symbol<
-                    unsafe extern "C" fn() -> *const sys::rosidl_message_type_support_t,
-                > = match library.get(symbol.as_bytes()) {
-                    Ok(f) => f,
-                    Err(e) => {
-                        errors.push(format!("{}: {e}", candidate.display()));
-                        continue;
-                    }
-                };
-                get()
-            };
-            if handle.is_null() {
-                errors.push(format!(
-                    "{}: type support handle is null",
-                    candidate.display()
-                ));
-                continue;
-            }
-            return Ok(Arc::new(TypeSupport {
-                handle,
-                _library: library,
-            }));
+        let library = open_library(prefixes, &file)
+            .map_err(|e| format!("no type support for {package}/{kind}/{name}: {e}"))?;
+        // SAFETY: rosidl generates this symbol with exactly this signature.
+        let handle = unsafe {
+            let get: libloading::Symbol<
+                unsafe extern "C" fn() -> *const sys::rosidl_message_type_support_t,
+            > = library
+                .get(symbol.as_bytes())
+                .map_err(|e| format!("no type support for {package}/{kind}/{name}: {e}"))?;
+            get()
+        };
+        if handle.is_null() {
+            return Err(format!(
+                "{package}/{kind}/{name}: type support handle is null"
+            ));
         }
-        Err(format!(
-            "no type support for {package}/{kind}/{name}: {}",
-            errors.join("; ")
-        ))
+        Ok(Arc::new(TypeSupport {
+            handle,
+            _library: library,
+        }))
     }
+}
+
+/// Opens a rosidl library, searching the `lib/` folder of each ROS prefix
+/// first, then the dynamic loader's path.
+fn open_library(prefixes: &[PathBuf], file: &str) -> Result<libloading::Library, String> {
+    let candidates = prefixes
+        .iter()
+        .map(|p| p.join("lib").join(file))
+        .filter(|p| p.is_file())
+        .chain(std::iter::once(PathBuf::from(file)));
+    let mut errors = Vec::new();
+    for candidate in candidates {
+        // SAFETY: loading a rosidl library runs only its static
+        // initialisers, which register type support and nothing else.
+        match unsafe { libloading::Library::new(&candidate) } {
+            Ok(library) => return Ok(library),
+            Err(e) => errors.push(format!("{}: {e}", candidate.display())),
+        }
+    }
+    Err(errors.join("; "))
 }
 
 /// QoS as rmw sees it; built by `ros::qos`.
@@ -1010,6 +1007,36 @@ impl RclNode {
             sys::rmw_names_and_types_fini(&mut names_and_types);
             Ok(topics)
         }
+    }
+
+    /// Every service in the graph with its types.
+    pub fn service_names_and_types(&self) -> Result<Vec<(String, Vec<String>)>, RclError> {
+        // SAFETY: as for topic_names_and_types.
+        unsafe {
+            let mut allocator = sys::rcutils_get_default_allocator();
+            let mut names_and_types = sys::rmw_get_zero_initialized_names_and_types();
+            check(
+                "rcl_get_service_names_and_types",
+                sys::rcl_get_service_names_and_types(
+                    self.node.as_ref(),
+                    &mut allocator,
+                    &mut names_and_types,
+                ),
+            )?;
+            let names = string_array(&names_and_types.names);
+            let services = names
+                .into_iter()
+                .enumerate()
+                .map(|(i, name)| (name, string_array(&*names_and_types.types.add(i))))
+                .collect();
+            sys::rmw_names_and_types_fini(&mut names_and_types);
+            Ok(services)
+        }
+    }
+
+    /// A guard condition on this node's context.
+    pub fn guard_condition(&self) -> Result<Arc<GuardCondition>, RclError> {
+        GuardCondition::new(&self.context)
     }
 
     /// The publishers on `topic` (a fully qualified name).

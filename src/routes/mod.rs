@@ -4,6 +4,10 @@
 //!
 //! - [`from_ros`]: ROS topic(s) -> dora output.
 //! - [`to_ros`]: dora input -> ROS topic.
+//! - [`service_client`]: dora calls a ROS service.
+//! - [`service_server`]: ROS calls a service a dora node answers.
 
 pub mod from_ros;
+pub mod service_client;
+pub mod service_server;
 pub mod to_ros;

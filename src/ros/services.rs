@@ -1,0 +1,322 @@
+//! The bridge's service clients and servers, and the thread that takes
+//! what arrives for them: one rcl wait set over every client and server;
+//! responses and requests go to the bridge as [`ServiceEvent`]s, with a
+//! [`ServiceEvent::GraphChanged`] when servers may have come or gone.
+//! Requests and responses are sent from the bridge's own thread (rcl
+//! allows sending while another thread takes).
+
+use super::RosShared;
+use super::rcl::{
+    GuardCondition, QosProfile, RclClient, RclService, RequestHeader, ServiceTypeSupport, WaitSet,
+};
+use crate::msg::TypeName;
+use crate::throttle::RateLimiter;
+use anyhow::Context;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+use tokio::sync::mpsc::UnboundedSender;
+
+/// What the services thread hands to the bridge.
+#[derive(Debug)]
+pub enum ServiceEvent {
+    /// A response to a call that client `client` sent.
+    Response {
+        client: usize,
+        sequence: i64,
+        cdr: Vec<u8>,
+    },
+    /// A ROS call of server `server`.
+    Request {
+        server: usize,
+        header: RequestHeader,
+        cdr: Vec<u8>,
+    },
+    /// The graph changed: a server may have come or gone.
+    GraphChanged,
+}
+
+/// A server as configured, so that it can be offered again after a
+/// withdrawal.
+struct ServerSpec {
+    service: String,
+    types: Arc<ServiceTypeSupport>,
+    qos: QosProfile,
+    offered: Option<Arc<RclService>>,
+}
+
+#[derive(Default)]
+struct Entities {
+    clients: Vec<Arc<RclClient>>,
+    servers: Vec<ServerSpec>,
+}
+
+pub struct ServiceHub {
+    shared: Arc<RosShared>,
+    entities: Arc<Mutex<Entities>>,
+    types: Mutex<HashMap<TypeName, Arc<ServiceTypeSupport>>>,
+    wake: Arc<GuardCondition>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// How long the thread waits before looking at its entity list again even
+/// without a wake-up.
+const IDLE_WAIT: Duration = Duration::from_millis(500);
+
+impl ServiceHub {
+    pub fn new(shared: &Arc<RosShared>) -> anyhow::Result<Self> {
+        Ok(ServiceHub {
+            shared: shared.clone(),
+            entities: Arc::default(),
+            types: Mutex::default(),
+            wake: shared.node.guard_condition()?,
+            stop: Arc::default(),
+            thread: None,
+        })
+    }
+
+    fn type_support(&self, service_type: &TypeName) -> anyhow::Result<Arc<ServiceTypeSupport>> {
+        let mut cache = self.types.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(types) = cache.get(service_type) {
+            return Ok(types.clone());
+        }
+        let types = ServiceTypeSupport::load(
+            &self.shared.prefixes,
+            &service_type.package,
+            &service_type.name,
+        )
+        .map_err(anyhow::Error::msg)?;
+        cache.insert(service_type.clone(), types.clone());
+        Ok(types)
+    }
+
+    /// Creates a client; returns its index (as in [`ServiceEvent::Response`]).
+    pub fn add_client(
+        &self,
+        service: &str,
+        service_type: &TypeName,
+        qos: QosProfile,
+    ) -> anyhow::Result<(usize, Arc<RclClient>)> {
+        let types = self.type_support(service_type)?;
+        let client = RclClient::new(&self.shared.node, &types, service, qos)
+            .with_context(|| format!("cannot create a client of {service} ({service_type})"))?;
+        let client = Arc::new(client);
+        let mut entities = self.lock();
+        entities.clients.push(client.clone());
+        self.poke();
+        Ok((entities.clients.len() - 1, client))
+    }
+
+    /// Offers a service; returns its index (as in [`ServiceEvent::Request`]).
+    pub fn add_server(
+        &self,
+        service: &str,
+        service_type: &TypeName,
+        qos: QosProfile,
+    ) -> anyhow::Result<usize> {
+        let types = self.type_support(service_type)?;
+        let mut spec = ServerSpec {
+            service: service.to_string(),
+            types,
+            qos,
+            offered: None,
+        };
+        spec.offered = Some(Arc::new(offer(&self.shared, &spec)?));
+        let mut entities = self.lock();
+        entities.servers.push(spec);
+        self.poke();
+        Ok(entities.servers.len() - 1)
+    }
+
+    /// Server `index`, unless withdrawn.
+    pub fn server(&self, index: usize) -> Option<Arc<RclService>> {
+        self.lock().servers.get(index)?.offered.clone()
+    }
+
+    /// Takes server `index` out of the ROS graph; whether it was offered.
+    pub fn withdraw_server(&self, index: usize) -> bool {
+        let withdrawn = self
+            .lock()
+            .servers
+            .get_mut(index)
+            .and_then(|s| s.offered.take());
+        self.poke();
+        // Dropped here, outside the lock; the thread drops its copy after
+        // its current wait.
+        withdrawn.is_some()
+    }
+
+    /// Offers server `index` again; whether it was withdrawn.
+    pub fn restore_server(&self, index: usize) -> anyhow::Result<bool> {
+        let mut entities = self.lock();
+        let Some(spec) = entities.servers.get_mut(index) else {
+            return Ok(false);
+        };
+        if spec.offered.is_some() {
+            return Ok(false);
+        }
+        spec.offered = Some(Arc::new(offer(&self.shared, spec)?));
+        self.poke();
+        Ok(true)
+    }
+
+    /// Starts the thread; what it takes goes to `events`.
+    pub fn start(&mut self, events: UnboundedSender<ServiceEvent>) -> anyhow::Result<()> {
+        let taker = Taker {
+            node: self.shared.node.clone(),
+            entities: self.entities.clone(),
+            wake: self.wake.clone(),
+            stop: self.stop.clone(),
+            events,
+        };
+        let handle = std::thread::Builder::new()
+            .name("ros-services".into())
+            .spawn(move || taker.run())
+            .context("cannot start the ROS services thread")?;
+        self.thread = Some(handle);
+        Ok(())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Entities> {
+        self.entities.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Makes the thread look at its entity list again.
+    fn poke(&self) {
+        if let Err(e) = self.wake.trigger() {
+            tracing::warn!("cannot wake the ROS services thread: {e}");
+        }
+    }
+}
+
+impl Drop for ServiceHub {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Release);
+        self.poke();
+        if let Some(handle) = self.thread.take() {
+            let _ = handle.join();
+        }
+    }
+}
+
+fn offer(shared: &RosShared, spec: &ServerSpec) -> anyhow::Result<RclService> {
+    RclService::new(&shared.node, &spec.types, &spec.service, spec.qos)
+        .with_context(|| format!("cannot offer the service {}", spec.service))
+}
+
+/// Offered servers with their index (as in [`ServiceEvent::Request`]).
+type OfferedServers = Vec<(usize, Arc<RclService>)>;
+
+/// The services thread's state.
+struct Taker {
+    node: Arc<super::rcl::RclNode>,
+    entities: Arc<Mutex<Entities>>,
+    wake: Arc<GuardCondition>,
+    stop: Arc<AtomicBool>,
+    events: UnboundedSender<ServiceEvent>,
+}
+
+impl Taker {
+    fn run(self) {
+        let mut wait_set = match WaitSet::new(&self.node) {
+            Ok(ws) => ws,
+            Err(e) => {
+                tracing::error!("cannot create the ROS services wait set: {e}");
+                return;
+            }
+        };
+        let errors = RateLimiter::new(Duration::from_secs(5));
+        while !self.stop.load(Ordering::Acquire) {
+            let (clients, servers) = self.snapshot();
+            let server_refs: Vec<&RclService> = servers.iter().map(|(_, s)| s.as_ref()).collect();
+            let client_refs: Vec<&RclClient> = clients.iter().map(Arc::as_ref).collect();
+            let ready = match wait_set.wait_services(
+                &client_refs,
+                &server_refs,
+                &[&self.wake],
+                IDLE_WAIT,
+            ) {
+                Ok(ready) => ready,
+                Err(e) => {
+                    errors.warn(|| format!("waiting for ROS services failed: {e}"));
+                    std::thread::sleep(Duration::from_millis(50));
+                    continue;
+                }
+            };
+            let mut open = true;
+            if ready.graph_changed {
+                open &= self.events.send(ServiceEvent::GraphChanged).is_ok();
+            }
+            for index in ready.clients {
+                open &= self.take_responses(index, &clients[index], &errors);
+            }
+            for index in ready.services {
+                let (server, service) = &servers[index];
+                open &= self.take_requests(*server, service, &errors);
+            }
+            if !open {
+                return; // the bridge is gone
+            }
+        }
+    }
+
+    /// Every client, and every offered server with its index.
+    fn snapshot(&self) -> (Vec<Arc<RclClient>>, OfferedServers) {
+        let entities = self.entities.lock().unwrap_or_else(|p| p.into_inner());
+        let servers = entities
+            .servers
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| Some((i, s.offered.clone()?)))
+            .collect();
+        (entities.clients.clone(), servers)
+    }
+
+    /// False once the bridge is gone.
+    fn take_responses(&self, client: usize, rcl: &RclClient, errors: &RateLimiter) -> bool {
+        loop {
+            match rcl.take() {
+                Ok(Some((sequence, cdr))) => {
+                    let event = ServiceEvent::Response {
+                        client,
+                        sequence,
+                        cdr,
+                    };
+                    if self.events.send(event).is_err() {
+                        return false;
+                    }
+                }
+                Ok(None) => return true,
+                Err(e) => {
+                    errors.warn(|| format!("cannot take a service response: {e}"));
+                    return true;
+                }
+            }
+        }
+    }
+
+    fn take_requests(&self, server: usize, rcl: &RclService, errors: &RateLimiter) -> bool {
+        loop {
+            match rcl.take() {
+                Ok(Some((header, cdr))) => {
+                    let event = ServiceEvent::Request {
+                        server,
+                        header,
+                        cdr,
+                    };
+                    if self.events.send(event).is_err() {
+                        return false;
+                    }
+                }
+                Ok(None) => return true,
+                Err(e) => {
+                    errors.warn(|| format!("cannot take a service request: {e}"));
+                    return true;
+                }
+            }
+        }
+    }
+}
