@@ -21,13 +21,13 @@ STAMP="$WB/setup.stamp"
 PYTHON="${PYTHON:-python3}"
 
 # Bump when the package list below changes so existing workbenches update.
-SETUP_VERSION=4
+SETUP_VERSION=5
 DORA_VERSION="1.1.0"
 ROS_WHEELS=(
   "ros-jazzy-rclpy[fastrtps]"
   ros-jazzy-std-msgs ros-jazzy-builtin-interfaces ros-jazzy-geometry-msgs
   ros-jazzy-sensor-msgs ros-jazzy-nav-msgs ros-jazzy-diagnostic-msgs
-  ros-jazzy-test-msgs
+  ros-jazzy-test-msgs ros-jazzy-std-srvs
 )
 TOOL_WHEELS=(
   "dora-rs-cli==$DORA_VERSION" "dora-rs==$DORA_VERSION"
@@ -135,7 +135,7 @@ write_env_file() {
 verify() {
   # shellcheck disable=SC1090
   ( . "$ENV_FILE"
-    python -c 'import rclpy, std_msgs.msg, sensor_msgs.msg, test_msgs.msg, pyarrow, dora' \
+    python -c 'import rclpy, std_msgs.msg, sensor_msgs.msg, test_msgs.msg, std_srvs.srv, pyarrow, dora' \
       || die "Python imports failed: rerun with ROS2_DORA_BRIDGE_REINSTALL=1"
     dora --version >/dev/null || die "dora CLI not working"
     [[ -n "$system_ros" ]] || [[ -e "$VENV/lib/librmw_implementation.so" ]] || die "rmw symlink missing"

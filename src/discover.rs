@@ -11,6 +11,63 @@ use std::time::{Duration, Instant};
 /// Topics every ROS system has that nobody wants in a dataflow.
 const INFRASTRUCTURE: &[&str] = &["/rosout", "/parameter_events"];
 
+/// Services every node offers (parameters, type descriptions): left out of
+/// the listing and the starter config.
+fn is_infrastructure_service(service_type: &str) -> bool {
+    service_type.starts_with("rcl_interfaces/srv/")
+        || service_type.starts_with("type_description_interfaces/srv/")
+}
+
+/// A service in the graph: its types and the nodes serving it.
+struct ServiceRow {
+    service: String,
+    types: Vec<String>,
+    servers: Vec<String>,
+}
+
+/// The services other nodes serve, infrastructure left out.
+fn services(node: &RclNode, own: &str) -> anyhow::Result<Vec<ServiceRow>> {
+    let mut rows: Vec<ServiceRow> = Vec::new();
+    for (server, services) in node.servers_by_node()? {
+        if server == own {
+            continue;
+        }
+        for (service, types) in services {
+            if types.iter().any(|t| is_infrastructure_service(t)) {
+                continue;
+            }
+            match rows.iter_mut().find(|r| r.service == service) {
+                Some(row) => row.servers.push(server.clone()),
+                None => rows.push(ServiceRow {
+                    service,
+                    types,
+                    servers: vec![server.clone()],
+                }),
+            }
+        }
+    }
+    rows.sort_by(|a, b| a.service.cmp(&b.service));
+    Ok(rows)
+}
+
+/// The service rows as a `service_clients:` starter section.
+fn service_clients_section(rows: &[ServiceRow], used: &mut HashSet<String>) -> String {
+    let mut body = String::new();
+    for row in rows.iter().filter(|r| r.types.len() == 1) {
+        let mut id = crate::dora_side::identifier(row.service.trim_start_matches('/'));
+        while !used.insert(id.clone()) {
+            id.push('_');
+        }
+        let _ = writeln!(
+            body,
+            "  - service: {}\n    type: {}\n    request: {id}_request     # dora input: one row per call\n    \
+             response: {id}_response   # dora output: one answer per call (metadata request_id, error)",
+            row.service, row.types[0]
+        );
+    }
+    body
+}
+
 pub fn discover(rcl_args: &[String], wait: Duration) -> anyhow::Result<String> {
     let context = RclContext::new(rcl_args).context("cannot initialise ROS 2 (rcl)")?;
     let node = RclNode::new(&context, "ros2_dora_bridge_discover", "/")?;
@@ -32,6 +89,8 @@ pub fn discover(rcl_args: &[String], wait: Duration) -> anyhow::Result<String> {
         }
     }
     let own = node.name();
+    let own_fqn = format!("{}/{own}", node.namespace().trim_end_matches('/'));
+    let service_rows = services(&node, &own_fqn)?;
     let mut out = String::new();
     let domain = std::env::var("ROS_DOMAIN_ID").unwrap_or_else(|_| "0".into());
     let mut rows = Vec::new();
@@ -58,6 +117,20 @@ pub fn discover(rcl_args: &[String], wait: Duration) -> anyhow::Result<String> {
             out,
             "#   {topic}  {}  publishers: {pubs}",
             types.join(" | ")
+        )?;
+    }
+    writeln!(
+        out,
+        "# {} service(s) (parameter and type-description services not shown)",
+        service_rows.len()
+    )?;
+    for row in &service_rows {
+        writeln!(
+            out,
+            "#   {}  {}  servers: {}",
+            row.service,
+            row.types.join(" | "),
+            row.servers.join(", ")
         )?;
     }
     writeln!(
@@ -98,6 +171,14 @@ pub fn discover(rcl_args: &[String], wait: Duration) -> anyhow::Result<String> {
                 "#       {output}: bridge/{output}   # best effort (sensor data): dora's drop_oldest keeps the newest"
             )?;
         }
+    }
+    let service_body = service_clients_section(&service_rows, &mut used);
+    if !service_body.is_empty() {
+        writeln!(
+            out,
+            "# Declare each service route's `request` under the bridge node's `inputs:` and its\n\
+             # `response` under `outputs:`.\nservice_clients:\n{service_body}"
+        )?;
     }
     if body.is_empty() {
         writeln!(out, "from_ros: []   # no topics with publishers found")?;

@@ -294,17 +294,25 @@ fn load_config(path: Option<PathBuf>) -> anyhow::Result<Config> {
     Config::from_file(&path)
 }
 
+/// A message type's Arrow layout; for a service type (`pkg/srv/Type`),
+/// the layouts of its request and its response.
 fn print_schema(type_text: &str, bytes_as_binary: bool) -> anyhow::Result<()> {
     let name = TypeName::parse(type_text).map_err(anyhow::Error::msg)?;
-    let codec = MessageCodec::new(
-        &TypeRegistry::from_environment(),
-        &name,
-        CodecOptions { bytes_as_binary },
-    )?;
-    print!(
-        "{}",
-        ros2_dora_bridge::codec::describe_schema(&codec.schema())
-    );
+    let registry = TypeRegistry::from_environment();
+    let options = CodecOptions { bytes_as_binary };
+    let describe = |name: &TypeName| -> anyhow::Result<String> {
+        let codec = MessageCodec::new(&registry, name, options)?;
+        Ok(ros2_dora_bridge::codec::describe_schema(&codec.schema()))
+    };
+    if name.kind == "srv" {
+        let (request, response) = (name.request(), name.response());
+        println!("# request ({request}):");
+        print!("{}", describe(&request)?);
+        println!("# response ({response}):");
+        print!("{}", describe(&response)?);
+    } else {
+        print!("{}", describe(&name)?);
+    }
     Ok(())
 }
 
@@ -334,10 +342,22 @@ fn check(
                 .enumerate()
                 .map(|(i, r)| (format!("to_ros[{i}].type"), &r.msg_type)),
         );
-    for (key, type_text) in types {
+    let service_types = config
+        .service_clients
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (format!("service_clients[{i}].type"), &r.srv_type))
+        .chain(
+            config
+                .service_servers
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (format!("service_servers[{i}].type"), &r.srv_type)),
+        );
+    for (key, type_text) in types.chain(service_types) {
         let result = TypeName::parse(type_text)
             .map_err(anyhow::Error::msg)
-            .and_then(|name| Ok(registry.resolve(&name)?));
+            .and_then(|name| resolve_all(&registry, &name));
         if let Err(e) = result {
             problems.push(format!("{key}: {e:#}"));
         }
@@ -345,9 +365,12 @@ fn check(
     if problems.is_empty() {
         let against = dataflow.map_or(String::new(), |p| format!(", matches {}", p.display()));
         println!(
-            "config OK: {} from_ros and {} to_ros routes, all types resolved{against}",
+            "config OK: {} from_ros, {} to_ros, {} service client and {} service server routes, \
+             all types resolved{against}",
             config.from_ros.len(),
-            config.to_ros.len()
+            config.to_ros.len(),
+            config.service_clients.len(),
+            config.service_servers.len()
         );
         Ok(())
     } else {
@@ -357,6 +380,20 @@ fn check(
 
 /// `check --dataflow`: the problems (undeclared ids) and, printed as
 /// warnings, the inputs through which a reliable route can lose messages.
+/// A message type, or both halves of a service type.
+fn resolve_all(registry: &TypeRegistry, name: &TypeName) -> anyhow::Result<()> {
+    match name.kind.as_str() {
+        "srv" => {
+            registry.resolve(&name.request())?;
+            registry.resolve(&name.response())?;
+        }
+        _ => {
+            registry.resolve(name)?;
+        }
+    }
+    Ok(())
+}
+
 fn check_dataflow(
     config: &Config,
     path: &std::path::Path,

@@ -1085,6 +1085,21 @@ impl RclNode {
 
     /// Fully qualified names of the nodes in the graph.
     pub fn node_names(&self) -> Result<Vec<String>, RclError> {
+        Ok(self
+            .names_and_namespaces()?
+            .into_iter()
+            .map(|(name, ns)| {
+                if ns.ends_with('/') {
+                    format!("{ns}{name}")
+                } else {
+                    format!("{ns}/{name}")
+                }
+            })
+            .collect())
+    }
+
+    /// (name, namespace) of every node in the graph.
+    fn names_and_namespaces(&self) -> Result<Vec<(String, String)>, RclError> {
         // SAFETY: zero-initialised string arrays, finalised before returning.
         unsafe {
             let mut names = sys::rcutils_get_zero_initialized_string_array();
@@ -1101,13 +1116,6 @@ impl RclNode {
             let result = string_array(&names)
                 .into_iter()
                 .zip(string_array(&namespaces))
-                .map(|(name, ns)| {
-                    if ns.ends_with('/') {
-                        format!("{ns}{name}")
-                    } else {
-                        format!("{ns}/{name}")
-                    }
-                })
                 .collect();
             sys::rcutils_string_array_fini(&mut names);
             sys::rcutils_string_array_fini(&mut namespaces);

@@ -1,5 +1,12 @@
 """Test helper, a real rclpy service client: `ros_service_client.py SERVICE
-TYPE N` waits for the service, sends N calls at once (int32_value = i),
+TYPE N` waits for the service, makes one warm-up call and waits for its
+answer (so that both ends have matched each other: a DDS writer can see a
+reader before that reader has matched it, and requests sent then are
+delivered only from the writer's history, keep-last 10 by default), then
+sends N calls at once (int32_value = i) through a client whose response
+history holds them all (depth 100: with rclpy's default 10, answers
+arriving faster than rclpy takes them overwrite each other, whoever the
+server is),
 waits for every answer (30 s at most) and prints one JSON line:
 {"sent": N, "answered": a, "correct": c} where correct answers echo their
 call's int32_value. With `--expect-absent` it only checks that no server
@@ -10,6 +17,7 @@ import time
 
 import rclpy
 from rclpy.node import Node
+from rclpy.qos import QoSProfile
 
 from ros_node import message_class
 
@@ -23,9 +31,14 @@ def main():
     srv = message_class(args.type)
     rclpy.init()
     node = Node("service_client")
-    client = node.create_client(srv, args.service)
+    client = node.create_client(srv, args.service, qos_profile=QoSProfile(depth=100))
     if not client.wait_for_service(timeout_sec=60.0):
         print(json.dumps({"server": False}), flush=True)
+        return
+    warm_up = client.call_async(srv.Request())
+    rclpy.spin_until_future_complete(node, warm_up, timeout_sec=30.0)
+    if not warm_up.done():
+        print(json.dumps({"warm_up": "unanswered"}), flush=True)
         return
     futures = []
     for i in range(args.count):

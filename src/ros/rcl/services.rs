@@ -393,6 +393,48 @@ impl Drop for RclService {
     }
 }
 
+impl RclNode {
+    /// The services each node serves: (node's fully qualified name,
+    /// [(service, types)]), nodes without services left out.
+    pub fn servers_by_node(&self) -> Result<Vec<(String, Vec<(String, Vec<String>)>)>, RclError> {
+        let mut servers = Vec::new();
+        for (name, namespace) in self.names_and_namespaces()? {
+            let (c_name, c_namespace) = (cstring("node", &name)?, cstring("namespace", &namespace)?);
+            // SAFETY: zero-initialised output, finalised before returning;
+            // the strings are copied out first.
+            let services = unsafe {
+                let mut allocator = sys::rcutils_get_default_allocator();
+                let mut names_and_types = sys::rmw_get_zero_initialized_names_and_types();
+                let ret = sys::rcl_get_service_names_and_types_by_node(
+                    self.node.as_ref(),
+                    &mut allocator,
+                    c_name.as_ptr(),
+                    c_namespace.as_ptr(),
+                    &mut names_and_types,
+                );
+                // A node that left between the two queries: skip it.
+                if ret != sys::RCL_RET_OK as sys::rcl_ret_t {
+                    sys::rcutils_reset_error();
+                    continue;
+                }
+                let names = super::string_array(&names_and_types.names);
+                let services: Vec<(String, Vec<String>)> = names
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, n)| (n, super::string_array(&*names_and_types.types.add(i))))
+                    .collect();
+                sys::rmw_names_and_types_fini(&mut names_and_types);
+                services
+            };
+            if !services.is_empty() {
+                let node = format!("{}/{name}", namespace.trim_end_matches('/'));
+                servers.push((node, services));
+            }
+        }
+        Ok(servers)
+    }
+}
+
 /// Which entities of a services wait became ready (indices into the
 /// slices given to [`WaitSet::wait_services`]).
 #[derive(Debug, Default)]
