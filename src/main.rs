@@ -256,15 +256,11 @@ fn dispatch(cli: Cli, rcl_args: Vec<String>) -> anyhow::Result<()> {
                 stop,
             )
         }
-        Some(Command::Bag(BagCommand::Info { bag })) => {
-            print!(
-                "{}",
-                ros2_dora_bridge::bag::describe(&ros2_dora_bridge::bag::Bag::open(&bag)?)
-            );
-            Ok(())
-        }
+        Some(Command::Bag(BagCommand::Info { bag })) => emit(&ros2_dora_bridge::bag::describe(
+            &ros2_dora_bridge::bag::Bag::open(&bag)?,
+        )),
         Some(Command::Discover { wait }) => {
-            print!("{}", ros2_dora_bridge::discover::discover(&rcl_args, wait)?);
+            emit(&ros2_dora_bridge::discover::discover(&rcl_args, wait)?)?;
             Ok(())
         }
         None => {
@@ -306,14 +302,25 @@ fn print_schema(type_text: &str, bytes_as_binary: bool) -> anyhow::Result<()> {
     };
     if name.kind == "srv" {
         let (request, response) = (name.request(), name.response());
-        println!("# request ({request}):");
-        print!("{}", describe(&request)?);
-        println!("# response ({response}):");
-        print!("{}", describe(&response)?);
+        emit(&format!(
+            "# request ({request}):\n{}# response ({response}):\n{}",
+            describe(&request)?,
+            describe(&response)?
+        ))
     } else {
-        print!("{}", describe(&name)?);
+        emit(&describe(&name)?)
     }
-    Ok(())
+}
+
+/// Writes command output to stdout; a reader that went away (`| head`)
+/// ends the output quietly instead of a panic.
+fn emit(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
 }
 
 fn check(

@@ -35,19 +35,6 @@ fn json_lines(proc: &Proc) -> Vec<serde_json::Value> {
         .collect()
 }
 
-/// Waits for a JSON line from `proc` matching `pred`.
-fn wait_json(
-    proc: &Proc,
-    timeout: Duration,
-    pred: impl Fn(&serde_json::Value) -> bool,
-) -> Option<serde_json::Value> {
-    proc.wait_for_line(timeout, |l| {
-        serde_json::from_str::<serde_json::Value>(l).is_ok_and(|v| pred(&v))
-    })
-    .and_then(|l| serde_json::from_str(&l).ok())
-}
-
-/// Statuses in a DiagnosticArray line from ros_sub.py: (level, name, message).
 /// rclpy listeners: /diagnostics, and the graph's publishers on /out.
 fn watch_diagnostics_and_out(s: &Scenario) -> (Proc, Proc) {
     let diag = s.python(
@@ -57,27 +44,6 @@ fn watch_diagnostics_and_out(s: &Scenario) -> (Proc, Proc) {
     );
     let graph = s.python("graph", "ros_graph.py", &["--topic", "/out"]);
     (diag, graph)
-}
-
-fn statuses(v: &serde_json::Value) -> Vec<(u64, String, String)> {
-    v["message"]["status"]
-        .as_array()
-        .map(|all| {
-            all.iter()
-                .map(|st| {
-                    let level = st["level"]
-                        .as_u64()
-                        .or_else(|| st["level"][0].as_u64())
-                        .unwrap_or(99);
-                    (
-                        level,
-                        st["name"].as_str().unwrap_or("").to_string(),
-                        st["message"].as_str().unwrap_or("").to_string(),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 #[test]

@@ -37,10 +37,23 @@ fn wait_for_answers(s: &Scenario, count: usize, timeout: Duration) -> HashMap<St
     }
 }
 
+/// `dora_caller.py` sending `calls` calls on each of `outputs` (named
+/// `..call..`); it reads the answers on the matching `..answer..` inputs.
 fn caller(s: &Scenario, outputs: &[&str], calls: usize) -> Node {
-    let mut caller = Node::python("caller", "dora_caller.py")
+    let caller = Node::python("caller", "dora_caller.py")
         .env("CALL_OUTPUTS", outputs.join(","))
-        .env("CALLS", calls.to_string())
+        .env("CALLS", calls.to_string());
+    with_answers(s, caller, outputs)
+}
+
+/// `dora_caller.py` sending the calls of `spec` (see the script).
+fn caller_with_spec(s: &Scenario, outputs: &[&str], spec: Value) -> Node {
+    let caller = Node::python("caller", "dora_caller.py").env("CALL_SPEC", spec.to_string());
+    with_answers(s, caller, outputs)
+}
+
+fn with_answers(s: &Scenario, caller: Node, outputs: &[&str]) -> Node {
+    let mut caller = caller
         .env("RESULT_FILE", p(&s.path("answers.jsonl")))
         .input("tick", "dora/timer/millis/500")
         .outputs(outputs);
@@ -49,6 +62,26 @@ fn caller(s: &Scenario, outputs: &[&str], calls: usize) -> Node {
         caller = caller.lossless_input(&answer, &format!("bridge/{answer}"), 1000);
     }
     caller
+}
+
+/// The bridge node of a test: `config` in bridge.yaml, `calls` read
+/// losslessly from the caller, answers out on the matching `..answer..`.
+fn bridge_for_calls(calls: &[&str]) -> Node {
+    calls
+        .iter()
+        .fold(Node::bridge("--config bridge.yaml"), |node, call| {
+            node.lossless_input(call, &format!("caller/{call}"), 1000)
+                .output(&call.replace("call", "answer"))
+        })
+}
+
+fn wait_ready(proc: &Proc) {
+    assert!(
+        proc.wait_for_line(Duration::from_secs(30), |l| l == "ready")
+            .is_some(),
+        "{}",
+        dump(proc)
+    );
 }
 
 #[test]
@@ -67,18 +100,9 @@ fn dora_calls_a_ros_service_with_many_calls_in_flight_and_each_is_answered_once(
         "ros_service_server.py",
         &["/echo", BASIC, "--delay", "0.02"],
     );
-    assert!(
-        server
-            .wait_for_line(Duration::from_secs(30), |l| l == "ready")
-            .is_some(),
-        "{}",
-        dump(&server)
-    );
-    let bridge = Node::bridge("--config bridge.yaml")
-        .lossless_input("call", "caller/call", 1000)
-        .lossless_input("call_absent", "caller/call_absent", 1000)
-        .outputs(["answer", "answer_absent"]);
-    let calls = 30;
+    wait_ready(&server);
+    let bridge = bridge_for_calls(&["call", "call_absent"]);
+    let calls = 50;
     let flow = Dataflow::new()
         .node(bridge)
         .node(caller(&s, &["call", "call_absent"], calls));
@@ -102,7 +126,7 @@ fn dora_calls_a_ros_service_with_many_calls_in_flight_and_each_is_answered_once(
     let served = server
         .output()
         .iter()
-        .filter(|l| l.contains("call"))
+        .filter(|l| l.starts_with("{\"call\""))
         .count();
     assert_eq!(served, calls, "{}", dump(&server));
     dora.stop();
@@ -124,22 +148,11 @@ fn calls_in_flight_fail_at_once_when_the_server_leaves() {
         "ros_service_server.py",
         &["/slow", BASIC, "--delay", "2", "--exit-after", "1"],
     );
-    assert!(
-        server
-            .wait_for_line(Duration::from_secs(30), |l| l == "ready")
-            .is_some(),
-        "{}",
-        dump(&server)
-    );
-    let bridge = Node::bridge("--config bridge.yaml")
-        .lossless_input("call", "caller/call", 1000)
-        .output("answer");
-    let mut dora = s.dora_run(
-        &Dataflow::new()
-            .node(bridge)
-            .node(caller(&s, &["call"], 3))
-            .yaml(),
-    );
+    wait_ready(&server);
+    let flow = Dataflow::new()
+        .node(bridge_for_calls(&["call"]))
+        .node(caller(&s, &["call"], 3));
+    let mut dora = s.dora_run(&flow.yaml());
     let left = server.wait_exit(Duration::from_secs(60));
     assert!(left.is_some(), "{}", dump(&server));
     let left_at = Instant::now();
@@ -204,5 +217,209 @@ fn a_burst_of_50_ros_calls_is_answered_by_a_dora_node() {
     assert_eq!(row["direction"], "service_server", "{row}");
     assert_eq!(row["unmatched"], 1, "{row}");
     assert_eq!(row["failed"], 0, "{row}");
+    dora.stop();
+}
+
+#[test]
+fn std_srvs_a_large_request_and_a_mistyped_row_through_service_clients() {
+    let s = Scenario::new(124);
+    s.write(
+        "bridge.yaml",
+        &format!(
+            "service_clients:\n\
+             \x20 - {{service: /set_mode, type: std_srvs/srv/SetBool, request: set_mode_call, response: set_mode_answer}}\n\
+             \x20 - {{service: /trigger, type: std_srvs/srv/Trigger, request: trigger_call, response: trigger_answer}}\n\
+             \x20 - {{service: /empty, type: std_srvs/srv/Empty, request: empty_call, response: empty_answer}}\n\
+             \x20 - {{service: /echo, type: {BASIC}, request: big_call, response: big_answer, timeout: 20s}}\n"
+        ),
+    );
+    let server = s.python(
+        "server",
+        "ros_service_server.py",
+        &[
+            "/set_mode",
+            "std_srvs/srv/SetBool",
+            "/trigger",
+            "std_srvs/srv/Trigger",
+            "/empty",
+            "std_srvs/srv/Empty",
+            "/echo",
+            BASIC,
+        ],
+    );
+    wait_ready(&server);
+    let megabyte = 1 << 20;
+    let spec = serde_json::json!([
+        {"output": "set_mode_call", "request_id": "on", "row": {"data": true}, "types": {"data": "bool_"}},
+        {"output": "set_mode_call", "request_id": "mistyped", "row": {"data": "yes"}, "types": {"data": "string"}},
+        {"output": "trigger_call", "request_id": "trigger", "row": {}},
+        {"output": "empty_call", "request_id": "empty", "row": {}},
+        {"output": "big_call", "request_id": "big", "row": {"string_value": {"repeat": "x", "times": megabyte}}},
+    ]);
+    let calls = ["set_mode_call", "trigger_call", "empty_call", "big_call"];
+    let flow = Dataflow::new()
+        .node(bridge_for_calls(&calls))
+        .node(caller_with_spec(&s, &calls, spec));
+    let mut dora = s.dora_run(&flow.yaml());
+    let got = wait_for_answers(&s, 5, Duration::from_secs(60));
+    let context = format!("{}\n{}\n{}", dump(&dora), dump(&server), s.node_logs());
+    let answer = |id: &str| {
+        got.get(id)
+            .unwrap_or_else(|| panic!("{id} not answered: {:?}\n{context}", got.keys()))
+    };
+    assert_eq!(answer("on")["error"], Value::Null, "{}", answer("on"));
+    assert_eq!(answer("on")["row"]["success"], true, "{}", answer("on"));
+    assert_eq!(answer("on")["row"]["message"], "/set_mode done");
+    let mistyped = answer("mistyped");
+    let error = mistyped["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("`data`"),
+        "the error names the field: {mistyped}"
+    );
+    assert_eq!(mistyped["len"], 0, "{mistyped}");
+    assert_eq!(
+        answer("trigger")["row"]["success"],
+        true,
+        "{}",
+        answer("trigger")
+    );
+    assert_eq!(answer("empty")["error"], Value::Null, "{}", answer("empty"));
+    assert_eq!(answer("empty")["len"], 1, "{}", answer("empty"));
+    let big = answer("big");
+    assert_eq!(big["error"], Value::Null);
+    let echoed = big["row"]["string_value"].as_str().unwrap_or_default();
+    assert_eq!(echoed.len(), megabyte);
+    // The bridge took the mistyped row in its stride: the calls after it came through.
+    dora.stop();
+}
+
+#[test]
+fn a_server_killed_mid_call_fails_its_calls_long_before_the_timeout() {
+    let s = Scenario::new(125);
+    s.write(
+        "bridge.yaml",
+        &format!(
+            "service_clients:\n\
+             \x20 - {{service: /doomed, type: {BASIC}, request: call, response: answer, timeout: 60s}}\n"
+        ),
+    );
+    // The server announces a 2 s lease (the shipped profile), so its
+    // death shows in the graph within seconds, as for a watched node.
+    let mut cmd = s.command("python");
+    cmd.arg(python_script("ros_service_server.py"))
+        .args(["/doomed", BASIC, "--delay", "30"])
+        .env(
+            "FASTRTPS_DEFAULT_PROFILES_FILE",
+            repo_root().join("config/fastdds_fast_liveness.xml"),
+        );
+    let server = s.spawn("server", cmd);
+    wait_ready(&server);
+    let flow = Dataflow::new()
+        .node(bridge_for_calls(&["call"]))
+        .node(caller(&s, &["call"], 2));
+    let mut dora = s.dora_run(&flow.yaml());
+    let handling = server.wait_for_line(Duration::from_secs(60), |l| l.contains("handling"));
+    assert!(handling.is_some(), "{}\n{}", dump(&server), s.node_logs());
+    server.signal("KILL");
+    let killed_at = Instant::now();
+    let got = wait_for_answers(&s, 2, Duration::from_secs(30));
+    let took = killed_at.elapsed();
+    let context = format!("{got:?}\n{}\n{}", dump(&dora), s.node_logs());
+    assert_eq!(got.len(), 2, "{context}");
+    for answer in got.values() {
+        let error = answer["error"].as_str().unwrap_or_default();
+        assert!(error.contains("left the ROS graph"), "{context}");
+    }
+    assert!(took < Duration::from_secs(15), "{took:?}: {context}");
+    dora.stop();
+}
+
+/// A `service_servers` dataflow for /fragile whose handler gets `handler_env`
+/// and whose answers reach the bridge through `response` (with `options`).
+fn fragile_service(
+    s: &Scenario,
+    handler_env: (&str, &str),
+    options: &[(&str, serde_yaml::Value)],
+) -> Proc {
+    s.write(
+        "bridge.yaml",
+        &format!(
+            "service_servers:\n\
+             \x20 - {{service: /fragile, type: {BASIC}, request: request, response: response}}\n"
+        ),
+    );
+    // The bridge keeps a timer input, so dora tells it when the handler fails.
+    let bridge = Node::bridge("--config bridge.yaml")
+        .input_with("response", "handler/response", options)
+        .input("keepalive", "dora/timer/secs/1")
+        .output("request");
+    let handler = Node::python("handler", "dora_service_handler.py")
+        .env(handler_env.0, handler_env.1)
+        .lossless_input("request", "bridge/request", 1000)
+        .output("response");
+    s.dora_run(&Dataflow::new().node(bridge).node(handler).yaml())
+}
+
+#[test]
+fn a_failed_handler_withdraws_the_service_and_reports_error_diagnostics() {
+    let s = Scenario::new(126);
+    let diagnostics = s.python(
+        "diagnostics",
+        "ros_sub.py",
+        &["/diagnostics", "diagnostic_msgs/msg/DiagnosticArray"],
+    );
+    let watch = s.python("watch", "ros_service_watch.py", &["/fragile", BASIC]);
+    let mut dora = fragile_service(&s, ("HANDLER_EXIT_AFTER", "3"), &[]);
+    let context = |what: &str| {
+        format!(
+            "{what}\n{}\n{}\n{}",
+            dump(&watch),
+            dump(&dora),
+            s.node_logs()
+        )
+    };
+    let first = wait_json(&watch, Duration::from_secs(60), |v| v["answered"] == 1)
+        .unwrap_or_else(|| panic!("{}", context("never answered")));
+    wait_json(&watch, Duration::from_secs(60), |v| {
+        v["ready"] == false && v["t"].as_f64() > first["t"].as_f64()
+    })
+    .unwrap_or_else(|| panic!("{}", context("not withdrawn")));
+    let error = wait_json(&diagnostics, Duration::from_secs(30), |v| {
+        statuses(v)
+            .iter()
+            .any(|(level, _, message)| *level == 2 && message.contains("handler exits on purpose"))
+    });
+    assert!(error.is_some(), "{}", context(&dump(&diagnostics)));
+    dora.stop();
+}
+
+#[test]
+fn a_stalled_handler_withdraws_the_service_until_it_answers_again() {
+    let s = Scenario::new(127);
+    let watch = s.python("watch", "ros_service_watch.py", &["/fragile", BASIC]);
+    let options = [("input_timeout", 1.0.into())];
+    let mut dora = fragile_service(&s, ("HANDLER_PAUSE", "3:4"), &options);
+    let context = |what: &str| {
+        format!(
+            "{what}\n{}\n{}\n{}",
+            dump(&watch),
+            dump(&dora),
+            s.node_logs()
+        )
+    };
+    let first = wait_json(&watch, Duration::from_secs(60), |v| v["answered"] == 1)
+        .unwrap_or_else(|| panic!("{}", context("never answered")));
+    let gone = wait_json(&watch, Duration::from_secs(60), |v| {
+        v["ready"] == false && v["t"].as_f64() > first["t"].as_f64()
+    })
+    .unwrap_or_else(|| panic!("{}", context("not withdrawn")));
+    let back = wait_json(&watch, Duration::from_secs(60), |v| {
+        v["ready"] == true && v["t"].as_f64() > gone["t"].as_f64()
+    })
+    .unwrap_or_else(|| panic!("{}", context("not offered again")));
+    wait_json(&watch, Duration::from_secs(30), |v| {
+        v["answered"].is_number() && v["t"].as_f64() > back["t"].as_f64()
+    })
+    .unwrap_or_else(|| panic!("{}", context("not answered once back")));
     dora.stop();
 }

@@ -82,10 +82,15 @@ impl Bridge {
         let Some((source, timeout)) = stalled else {
             return;
         };
-        let Some(route) = self.to_ros.get(id) else {
+        let serves = self.services.as_ref().is_some_and(|s| s.servers.reads(id));
+        let Some(what) = self
+            .to_ros
+            .get(id)
+            .map(|route| format!("{}: publisher", route.publisher.topic))
+            .or_else(|| serves.then(|| format!("the service answered on `{id}`")))
+        else {
             return;
         };
-        let topic = route.publisher.topic.clone();
         tracing::warn!(
             "input `{id}`: no data from dora node `{source}` for {timeout} s (input_timeout)"
         );
@@ -93,8 +98,10 @@ impl Bridge {
             d.node_stalled(&source, id.as_ref(), timeout);
             d.publish(&d.statuses("a dora node stalled", Vec::new()));
         }
-        if self.withdraw_on_failure() && self.to_ros.withdraw(id) {
-            tracing::warn!("{topic}: publisher withdrawn until `{source}` sends again");
+        if serves {
+            self.withdraw_services(&source, std::slice::from_ref(id));
+        } else if self.withdraw_on_failure() && self.to_ros.withdraw(id) {
+            tracing::warn!("{what} withdrawn until `{source}` sends again");
         }
     }
 
@@ -152,7 +159,7 @@ impl Bridge {
         for input in inputs {
             if let Some(label) = services.servers.withdraw(&services.hub, input) {
                 tracing::warn!(
-                    "{label}: service withdrawn (its handler `{source}` failed); \
+                    "{label}: service withdrawn (its handler `{source}` failed or stalled); \
                      offered again when the handler is back"
                 );
             }

@@ -1,23 +1,45 @@
 """Test helper, a real dora node calling ROS services through the bridge.
-On its first `tick` it sends CALLS calls on each output named in
-CALL_OUTPUTS (comma separated), one row per call, with int32_value = i and
-metadata request_id `<output>-<i>`; every other input (the responses) is
-written as a JSON line to RESULT_FILE: input id, request_id, error, and
-int32_value when the row has one."""
+
+On its first `tick` it sends its calls, one row per call:
+- CALL_OUTPUTS (comma separated) and CALLS=N: N calls on each output, with
+  int32_value = i and request_id `<output>-<i>`;
+- CALL_SPEC, a JSON list of {"output", "request_id", "row", "types"}: one
+  call each; `types` maps field names to pyarrow type names (int32, bool,
+  string, ...), and a value {"repeat": s, "times": n} stands for s * n.
+Every other input (the answers) is written as a JSON line to RESULT_FILE:
+input id, request_id, error, the number of rows, and the row itself."""
 import json
 import os
 
 import pyarrow as pa
 from dora import Node
 
-
 # The fields left out take their .srv defaults in the bridge.
-ROW = pa.struct([("int32_value", pa.int32())])
+BURST_ROW = pa.struct([("int32_value", pa.int32())])
+
+
+def expand(value):
+    if isinstance(value, dict) and set(value) == {"repeat", "times"}:
+        return value["repeat"] * value["times"]
+    return value
+
+
+def spec_call(spec):
+    row = {k: expand(v) for k, v in spec["row"].items()}
+    types = spec.get("types", {})
+    fields = [(name, getattr(pa, types.get(name, "string"))()) for name in row]
+    return spec["output"], pa.array([row], type=pa.struct(fields)), spec["request_id"]
+
+
+def calls():
+    for output in filter(None, os.environ.get("CALL_OUTPUTS", "").split(",")):
+        for i in range(int(os.environ.get("CALLS", "10"))):
+            yield output, pa.array([{"int32_value": i}], type=BURST_ROW), f"{output}-{i}"
+    for spec in json.loads(os.environ.get("CALL_SPEC", "[]")):
+        yield spec_call(spec)
 
 
 def main():
-    outputs = os.environ["CALL_OUTPUTS"].split(",")
-    calls = int(os.environ.get("CALLS", "10"))
     result = open(os.environ["RESULT_FILE"], "a", buffering=1)
     node = Node()
     sent = False
@@ -27,21 +49,18 @@ def main():
         if event["id"] == "tick":
             if not sent:
                 sent = True
-                for output in outputs:
-                    for i in range(calls):
-                        row = pa.array([{"int32_value": i}], type=ROW)
-                        node.send_output(output, row, {"request_id": f"{output}-{i}"})
+                for output, row, request_id in calls():
+                    node.send_output(output, row, {"request_id": request_id})
             continue
-        value = event["value"]
-        rows = value.to_pylist()
-        metadata = event["metadata"]
+        rows = event["value"].to_pylist()
         result.write(json.dumps({
             "id": event["id"],
-            "request_id": metadata.get("request_id"),
-            "error": metadata.get("error"),
-            "len": len(value),
+            "request_id": event["metadata"].get("request_id"),
+            "error": event["metadata"].get("error"),
+            "len": len(rows),
+            "row": rows[0] if rows else None,
             "int32_value": rows[0].get("int32_value") if rows else None,
-        }) + "\n")
+        }, default=str) + "\n")
 
 
 if __name__ == "__main__":

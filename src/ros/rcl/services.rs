@@ -393,13 +393,17 @@ impl Drop for RclService {
     }
 }
 
+/// Names with their types, as the graph lists topics and services.
+pub type NamesAndTypes = Vec<(String, Vec<String>)>;
+
 impl RclNode {
     /// The services each node serves: (node's fully qualified name,
     /// [(service, types)]), nodes without services left out.
-    pub fn servers_by_node(&self) -> Result<Vec<(String, Vec<(String, Vec<String>)>)>, RclError> {
+    pub fn servers_by_node(&self) -> Result<Vec<(String, NamesAndTypes)>, RclError> {
         let mut servers = Vec::new();
         for (name, namespace) in self.names_and_namespaces()? {
-            let (c_name, c_namespace) = (cstring("node", &name)?, cstring("namespace", &namespace)?);
+            let (c_name, c_namespace) =
+                (cstring("node", &name)?, cstring("namespace", &namespace)?);
             // SAFETY: zero-initialised output, finalised before returning;
             // the strings are copied out first.
             let services = unsafe {
@@ -418,7 +422,7 @@ impl RclNode {
                     continue;
                 }
                 let names = super::string_array(&names_and_types.names);
-                let services: Vec<(String, Vec<String>)> = names
+                let services: NamesAndTypes = names
                     .into_iter()
                     .enumerate()
                     .map(|(i, n)| (n, super::string_array(&*names_and_types.types.add(i))))
