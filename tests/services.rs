@@ -423,3 +423,41 @@ fn a_stalled_handler_withdraws_the_service_until_it_answers_again() {
     .unwrap_or_else(|| panic!("{}", context("not answered once back")));
     dora.stop();
 }
+
+#[test]
+fn the_bridge_answers_the_parameter_services_of_its_node_read_only() {
+    let s = Scenario::new(128);
+    s.write(
+        "bridge.yaml",
+        "from_ros:\n  - {topic: /heard, type: std_msgs/msg/String, output: heard}\n",
+    );
+    let bridge = Node::bridge("--config bridge.yaml")
+        .input("keepalive", "dora/timer/secs/1")
+        .output("heard");
+    let mut dora = s.dora_run(&Dataflow::new().node(bridge).yaml());
+    let client = s.python("params", "ros_param_client.py", &["/bridge"]);
+    let line = client.wait_for_line(Duration::from_secs(90), |l| l.starts_with('{'));
+    let got: Value = line
+        .and_then(|l| serde_json::from_str(&l).ok())
+        .unwrap_or_else(|| panic!("{}\n{}\n{}", dump(&client), dump(&dora), s.node_logs()));
+    let names: Vec<&str> = got["names"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    for name in ["use_sim_time", "dora_node_id", "from_ros"] {
+        assert!(names.contains(&name), "{name} not listed: {got}");
+    }
+    assert_eq!(got["values"]["use_sim_time"], false, "{got}");
+    assert_eq!(got["values"]["dora_node_id"], "bridge", "{got}");
+    assert_eq!(got["values"]["from_ros"][0], "/heard -> heard", "{got}");
+    assert_eq!(got["read_only"]["use_sim_time"], true, "{got}");
+    assert_eq!(got["set_successful"], false, "{got}");
+    assert!(
+        got["set_reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("read-only"),
+        "{got}"
+    );
+    dora.stop();
+}

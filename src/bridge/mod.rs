@@ -6,6 +6,7 @@
 
 mod reactions;
 mod recording;
+mod services;
 
 use crate::codec::{CodecOptions, MessageCodec};
 use crate::config::{Config, OnLost};
@@ -16,11 +17,9 @@ use crate::lifecycle::shutdown::{self, Launcher, ParentWatch};
 use crate::msg::{TypeName, TypeRegistry};
 use crate::ros::queue::RouteQueues;
 use crate::ros::receiver::Receiver;
-use crate::ros::services::{ServiceEvent, ServiceHub};
+use crate::ros::services::ServiceEvent;
 use crate::ros::{self, Received, RosSide};
 use crate::routes::from_ros::FromRosRoutes;
-use crate::routes::service_client::ServiceClientRoutes;
-use crate::routes::service_server::ServiceServerRoutes;
 use crate::routes::to_ros::ToRosRoutes;
 use crate::stats::StatsTable;
 use crate::throttle::RateLimiter;
@@ -122,81 +121,13 @@ struct Timers {
     services: tokio::time::Interval,
 }
 
-/// The service routes and the hub their ROS clients and servers live in.
-struct Services {
-    hub: ServiceHub,
-    events: UnboundedReceiver<ServiceEvent>,
-    clients: ServiceClientRoutes,
-    servers: ServiceServerRoutes,
-}
-
-impl Services {
-    /// None when the config has no service route.
-    fn set_up(
-        config: &Config,
-        ros: &RosSide,
-        registry: &TypeRegistry,
-        stats: &mut StatsTable,
-    ) -> anyhow::Result<Option<Self>> {
-        if config.service_clients.is_empty() && config.service_servers.is_empty() {
-            return Ok(None);
-        }
-        let mut hub = ServiceHub::new(ros.shared())?;
-        let clients = ServiceClientRoutes::build(config, ros, &hub, registry, stats)?;
-        let servers = ServiceServerRoutes::build(config, ros, &hub, registry, stats)?;
-        let (events_tx, events) = tokio::sync::mpsc::unbounded_channel();
-        hub.start(events_tx)?;
-        Ok(Some(Services {
-            hub,
-            events,
-            clients,
-            servers,
-        }))
-    }
-
-    async fn next_event(services: &mut Option<Services>) -> Option<ServiceEvent> {
-        match services {
-            Some(s) => s.events.recv().await,
-            None => std::future::pending().await,
-        }
-    }
-
-    fn on_event(&mut self, node: &mut DoraNode, event: ServiceEvent) {
-        match event {
-            ServiceEvent::Response {
-                client,
-                sequence,
-                cdr,
-            } => self.clients.on_response(node, client, sequence, &cdr),
-            ServiceEvent::Request {
-                server,
-                header,
-                cdr,
-            } => self.servers.on_request(node, server, header, &cdr),
-            ServiceEvent::GraphChanged => self.clients.on_graph_changed(node),
-        }
-    }
-
-    /// A dora input for a service route; false if none reads it.
-    fn on_input(
-        &mut self,
-        node: &mut DoraNode,
-        id: &DataId,
-        params: &MetadataParameters,
-        data: ArrayRef,
-    ) -> bool {
-        self.clients.on_request(node, id, params, data.clone())
-            || self.servers.on_response(&self.hub, id, params, data)
-    }
-}
-
 struct Bridge {
     config: Config,
     node: DoraNode,
     ros: RosSide,
     from_ros: FromRosRoutes,
     to_ros: ToRosRoutes,
-    services: Option<Services>,
+    services: Option<services::Services>,
     queues: Arc<RouteQueues>,
     stats: StatsTable,
     diagnostics: Option<Diagnostics>,
@@ -284,7 +215,7 @@ impl Bridge {
             }));
         }
         ros.spawn_receiver(receiver, queues.clone())?;
-        let services = Services::set_up(&config, &ros, &registry, &mut stats)?;
+        let services = services::Services::set_up(&config, &ros, &registry, &node, &mut stats)?;
         let recording = match &config.record {
             Some(section) => Some(recording::start(section, &config, &to_ros, &registry)?),
             None => None,
@@ -359,7 +290,7 @@ impl Bridge {
             event = events.next() => Input::Dora(event),
             report = self.liveness_reports.recv(), if self.liveness_open => Input::Liveness(report),
             batch = queues.pop_batch(BATCH) => Input::FromRos(batch),
-            event = Services::next_event(&mut self.services), if self.services.is_some() => Input::Service(event),
+            event = services::Services::next_event(&mut self.services), if self.services.is_some() => Input::Service(event),
             _ = self.timers.services.tick(), if self.services.is_some() => Input::ServiceTick,
             _ = self.timers.stats.tick(), if has_stats_output => Input::StatsTick,
             _ = self.timers.diagnostics.tick(), if self.diagnostics.is_some() => Input::DiagnosticsTick,

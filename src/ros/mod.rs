@@ -4,6 +4,7 @@
 pub mod fastdds;
 pub mod graph;
 pub mod graph_watch;
+pub mod parameters;
 pub mod qos;
 pub mod queue;
 #[allow(unsafe_code)]

@@ -1,0 +1,150 @@
+//! The bridge's ROS services: the service routes, the parameter services of
+//! its node, and the hub their rcl clients and servers live in.
+
+use crate::config::Config;
+use crate::msg::TypeRegistry;
+use crate::ros::RosSide;
+use crate::ros::parameters::{ParameterValue, Parameters};
+use crate::ros::services::{ServiceEvent, ServiceHub};
+use crate::routes::service_client::ServiceClientRoutes;
+use crate::routes::service_server::ServiceServerRoutes;
+use crate::stats::StatsTable;
+use arrow::array::ArrayRef;
+use dora_node_api::dora_core::config::DataId;
+use dora_node_api::{DoraNode, MetadataParameters};
+use std::collections::BTreeMap;
+use tokio::sync::mpsc::UnboundedReceiver;
+
+/// The service routes and the hub their ROS clients and servers live in.
+pub(super) struct Services {
+    pub(super) hub: ServiceHub,
+    events: UnboundedReceiver<ServiceEvent>,
+    pub(super) clients: ServiceClientRoutes,
+    pub(super) servers: ServiceServerRoutes,
+    /// The standard parameter services of the bridge's node.
+    parameters: Parameters,
+}
+
+impl Services {
+    /// The service routes, and the parameter services every ROS node has.
+    pub(super) fn set_up(
+        config: &Config,
+        ros: &RosSide,
+        registry: &TypeRegistry,
+        node: &DoraNode,
+        stats: &mut StatsTable,
+    ) -> anyhow::Result<Option<Self>> {
+        let mut hub = ServiceHub::new(ros.shared())?;
+        let clients = ServiceClientRoutes::build(config, ros, &hub, registry, stats)?;
+        let servers = ServiceServerRoutes::build(config, ros, &hub, registry, stats)?;
+        let values = parameter_values(config, node);
+        let parameters = Parameters::offer(&hub, registry, ros.node_name(), values)?;
+        let (events_tx, events) = tokio::sync::mpsc::unbounded_channel();
+        hub.start(events_tx)?;
+        Ok(Some(Services {
+            hub,
+            events,
+            clients,
+            servers,
+            parameters,
+        }))
+    }
+
+    pub(super) async fn next_event(services: &mut Option<Services>) -> Option<ServiceEvent> {
+        match services {
+            Some(s) => s.events.recv().await,
+            None => std::future::pending().await,
+        }
+    }
+
+    pub(super) fn on_event(&mut self, node: &mut DoraNode, event: ServiceEvent) {
+        match event {
+            ServiceEvent::Response {
+                client,
+                sequence,
+                cdr,
+            } => self.clients.on_response(node, client, sequence, &cdr),
+            ServiceEvent::Request {
+                server,
+                header,
+                cdr,
+            } if self.parameters.serves(server) => {
+                self.parameters.answer(&self.hub, server, header, &cdr)
+            }
+            ServiceEvent::Request {
+                server,
+                header,
+                cdr,
+            } => self.servers.on_request(node, server, header, &cdr),
+            ServiceEvent::GraphChanged => self.clients.on_graph_changed(node),
+        }
+    }
+
+    /// A dora input for a service route; false if none reads it.
+    pub(super) fn on_input(
+        &mut self,
+        node: &mut DoraNode,
+        id: &DataId,
+        params: &MetadataParameters,
+        data: ArrayRef,
+    ) -> bool {
+        self.clients.on_request(node, id, params, data.clone())
+            || self.servers.on_response(&self.hub, id, params, data)
+    }
+}
+
+/// What the bridge runs with, as read-only ROS parameters.
+fn parameter_values(config: &Config, node: &DoraNode) -> BTreeMap<String, ParameterValue> {
+    let strings = |items: Vec<String>| ParameterValue::StringArray(items);
+    let mut values = BTreeMap::new();
+    values.insert("use_sim_time".into(), ParameterValue::Bool(false));
+    values.insert(
+        "bridge_version".into(),
+        ParameterValue::String(env!("CARGO_PKG_VERSION").into()),
+    );
+    values.insert(
+        "dora_node_id".into(),
+        ParameterValue::String(node.id().to_string()),
+    );
+    values.insert(
+        "dora_dataflow_id".into(),
+        ParameterValue::String(node.dataflow_id().to_string()),
+    );
+    let from_ros = config.from_ros.iter();
+    values.insert(
+        "from_ros".into(),
+        strings(
+            from_ros
+                .map(|r| format!("{} -> {}", r.describe(), r.output))
+                .collect(),
+        ),
+    );
+    let to_ros = config.to_ros.iter();
+    values.insert(
+        "to_ros".into(),
+        strings(
+            to_ros
+                .map(|r| format!("{} -> {}", r.input, r.topic))
+                .collect(),
+        ),
+    );
+    let clients = config.service_clients.iter();
+    values.insert(
+        "service_clients".into(),
+        strings(
+            clients
+                .map(|r| format!("{} -> {}", r.request, r.service))
+                .collect(),
+        ),
+    );
+    let servers = config.service_servers.iter();
+    values.insert(
+        "service_servers".into(),
+        strings(
+            servers
+                .map(|r| format!("{} -> {}", r.service, r.request))
+                .collect(),
+        ),
+    );
+    values
+}

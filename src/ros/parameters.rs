@@ -1,0 +1,219 @@
+//! The bridge's own ROS parameters: the standard parameter services of its
+//! node (list, get, get types, describe; set is refused, the values being
+//! what the bridge runs with), so that `ros2 param list/get/dump` and rclpy
+//! parameter clients work on it as on any node.
+
+use super::rcl::RequestHeader;
+use super::services::ServiceHub;
+use crate::codec::{CodecOptions, MessageCodec};
+use crate::msg::{TypeName, TypeRegistry};
+use anyhow::Context;
+use arrow::array::{Array, AsArray, StructArray};
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+/// A parameter's value, as rcl_interfaces/ParameterValue types it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ParameterValue {
+    Bool(bool),
+    Integer(i64),
+    String(String),
+    StringArray(Vec<String>),
+}
+
+impl ParameterValue {
+    /// rcl_interfaces/ParameterType.
+    fn type_id(&self) -> u8 {
+        match self {
+            ParameterValue::Bool(_) => 1,
+            ParameterValue::Integer(_) => 2,
+            ParameterValue::String(_) => 4,
+            ParameterValue::StringArray(_) => 9,
+        }
+    }
+
+    /// An rcl_interfaces/ParameterValue as JSON.
+    fn to_json(&self) -> Value {
+        let mut value = unset_value();
+        value["type"] = json!(self.type_id());
+        let (key, v) = match self {
+            ParameterValue::Bool(b) => ("bool_value", json!(b)),
+            ParameterValue::Integer(i) => ("integer_value", json!(i)),
+            ParameterValue::String(s) => ("string_value", json!(s)),
+            ParameterValue::StringArray(a) => ("string_array_value", json!(a)),
+        };
+        value[key] = v;
+        value
+    }
+}
+
+/// A ParameterValue of type NOT_SET, every field given (arrow's JSON
+/// reader wants each non-nullable field).
+fn unset_value() -> Value {
+    json!({
+        "type": NOT_SET,
+        "bool_value": false,
+        "integer_value": 0,
+        "double_value": 0.0,
+        "string_value": "",
+        "byte_array_value": [],
+        "bool_array_value": [],
+        "integer_array_value": [],
+        "double_array_value": [],
+        "string_array_value": [],
+    })
+}
+
+/// The parameter services this module answers, by their type's name.
+const SERVICES: &[(&str, &str)] = &[
+    ("list_parameters", "ListParameters"),
+    ("get_parameters", "GetParameters"),
+    ("get_parameter_types", "GetParameterTypes"),
+    ("describe_parameters", "DescribeParameters"),
+    ("set_parameters", "SetParameters"),
+    ("set_parameters_atomically", "SetParametersAtomically"),
+];
+
+const NOT_SET: u8 = 0;
+const READ_ONLY: &str = "the bridge's parameters are read-only: they come from its config";
+
+struct Service {
+    kind: &'static str,
+    request: MessageCodec,
+    response: MessageCodec,
+}
+
+pub struct Parameters {
+    values: BTreeMap<String, ParameterValue>,
+    /// Hub server index -> the service it is.
+    services: HashMap<usize, Service>,
+}
+
+impl Parameters {
+    /// Offers the parameter services of node `node_name` (fully qualified).
+    pub fn offer(
+        hub: &ServiceHub,
+        registry: &TypeRegistry,
+        node_name: &str,
+        values: BTreeMap<String, ParameterValue>,
+    ) -> anyhow::Result<Self> {
+        let mut services = HashMap::new();
+        for (suffix, kind) in SERVICES {
+            let service_type = TypeName {
+                package: "rcl_interfaces".into(),
+                kind: "srv".into(),
+                name: (*kind).into(),
+            };
+            let codec =
+                |name: &TypeName| MessageCodec::new(registry, name, CodecOptions::default());
+            let request = codec(&service_type.request())?;
+            let response = codec(&service_type.response())?;
+            let name = format!("{}/{suffix}", node_name.trim_end_matches('/'));
+            let qos = super::rcl::default_qos();
+            let index = hub
+                .add_server(&name, &service_type, qos)
+                .with_context(|| format!("cannot offer the parameter service {name}"))?;
+            services.insert(
+                index,
+                Service {
+                    kind,
+                    request,
+                    response,
+                },
+            );
+        }
+        Ok(Parameters { values, services })
+    }
+
+    /// Whether server `index` is one of the parameter services.
+    pub fn serves(&self, index: usize) -> bool {
+        self.services.contains_key(&index)
+    }
+
+    /// Answers a request to parameter service `index`.
+    pub fn answer(&self, hub: &ServiceHub, index: usize, header: RequestHeader, cdr: &[u8]) {
+        let Some(service) = self.services.get(&index) else {
+            return;
+        };
+        let answered = self.response(service, cdr).and_then(|response| {
+            let server = hub.server(index).context("the service is withdrawn")?;
+            Ok(server.respond(&header, &response)?)
+        });
+        if let Err(e) = answered {
+            tracing::warn!("parameter service {}: {e:#}", service.kind);
+        }
+    }
+
+    fn response(&self, service: &Service, cdr: &[u8]) -> anyhow::Result<Vec<u8>> {
+        let request = service.request.decode(cdr)?;
+        let names = string_list(&request, "names");
+        let answer = match service.kind {
+            "ListParameters" => self.list(&string_list(&request, "prefixes")),
+            "GetParameters" => json!({"values": self.each(&names, |v| v.map_or_else(
+                unset_value, ParameterValue::to_json))}),
+            "GetParameterTypes" => json!({"types": self.each(&names, |v| json!(
+                v.map_or(NOT_SET, ParameterValue::type_id)))}),
+            "DescribeParameters" => json!({"descriptors": names.iter().map(|name| json!({
+                "name": name,
+                "type": self.values.get(name).map_or(NOT_SET, ParameterValue::type_id),
+                "description": "",
+                "additional_constraints": "",
+                "read_only": true,
+                "dynamic_typing": false,
+                "floating_point_range": [],
+                "integer_range": [],
+            })).collect::<Vec<_>>()}),
+            "SetParameters" => {
+                let count = request
+                    .column_by_name("parameters")
+                    .map_or(0, |c| c.as_list::<i32>().value(0).len());
+                let refused = json!({"successful": false, "reason": READ_ONLY});
+                json!({"results": vec![refused; count]})
+            }
+            _ => json!({"result": {"successful": false, "reason": READ_ONLY}}),
+        };
+        encode_json(&service.response, &answer)
+    }
+
+    fn list(&self, prefixes: &[String]) -> Value {
+        let names: Vec<&String> = self
+            .values
+            .keys()
+            .filter(|name| {
+                prefixes.is_empty()
+                    || prefixes
+                        .iter()
+                        .any(|p| *name == p || name.starts_with(&format!("{p}.")))
+            })
+            .collect();
+        json!({"result": {"names": names, "prefixes": []}})
+    }
+
+    fn each(&self, names: &[String], f: impl Fn(Option<&ParameterValue>) -> Value) -> Vec<Value> {
+        names.iter().map(|name| f(self.values.get(name))).collect()
+    }
+}
+
+/// The strings of list column `column` in the first row.
+fn string_list(row: &StructArray, column: &str) -> Vec<String> {
+    let Some(list) = row.column_by_name(column) else {
+        return Vec::new();
+    };
+    let values = list.as_list::<i32>().value(0);
+    let strings = values.as_string::<i32>();
+    (0..strings.len())
+        .map(|i| strings.value(i).to_string())
+        .collect()
+}
+
+/// One message given as JSON, encoded as CDR through the codec's schema
+/// (fields left out take their defaults).
+fn encode_json(codec: &MessageCodec, value: &Value) -> anyhow::Result<Vec<u8>> {
+    let schema = Arc::new(codec.schema());
+    let mut decoder = arrow::json::ReaderBuilder::new(schema).build_decoder()?;
+    decoder.serialize(std::slice::from_ref(value))?;
+    let batch = decoder.flush()?.context("no row decoded from JSON")?;
+    let row = StructArray::from(batch);
+    Ok(codec.encode_row(&row, 0, Vec::new())?)
+}
