@@ -61,57 +61,97 @@ pub fn lossy_inputs(
     config: &Config,
     replay: bool,
 ) -> Vec<LossyInput> {
-    let mut lossy = Vec::new();
+    // (route, the bridge's outputs on its path, the bridge's inputs on it)
+    let mut paths: Vec<(String, Vec<&str>, Vec<&str>)> = Vec::new();
     for (i, route) in config.from_ros.iter().enumerate() {
-        if !(replay || route.qos.is_reliable()) {
-            continue;
-        }
-        for node in &dataflow.nodes {
-            for (input_id, input) in &node.inputs {
-                let InputMapping::User(mapping) = &input.mapping else {
-                    continue;
-                };
-                if mapping.source.as_ref() == bridge
-                    && mapping.output.as_ref() == route.output
-                    && !is_lossless(input)
-                {
-                    lossy.push(LossyInput {
-                        route: format!("from_ros[{i}] ({})", route.describe()),
-                        node: node.id.to_string(),
-                        input: input_id.to_string(),
-                        source: input.mapping.to_string(),
-                        queue_size: input.queue_size,
-                    });
-                }
-            }
+        if replay || route.qos.is_reliable() {
+            let label = format!("from_ros[{i}] ({})", route.describe());
+            paths.push((label, vec![route.output.as_str()], vec![]));
         }
     }
-    let Some(bridge_node) = dataflow.nodes.iter().find(|n| n.id.as_ref() == bridge) else {
-        return lossy;
-    };
     for (i, route) in config.to_ros.iter().enumerate() {
-        if !route.qos.is_reliable() {
-            continue;
+        if route.qos.is_reliable() {
+            let label = format!("to_ros[{i}] ({})", route.topic);
+            paths.push((label, vec![], vec![route.input.as_str()]));
         }
-        let input = bridge_node
-            .inputs
-            .iter()
-            .find(|(id, _)| id.as_ref() == route.input);
-        // A timer or log input is not a route's data.
-        if let Some((input_id, input)) = input
-            && matches!(input.mapping, InputMapping::User(_))
-            && !is_lossless(input)
-        {
-            lossy.push(LossyInput {
-                route: format!("to_ros[{i}] ({})", route.topic),
-                node: bridge.to_string(),
-                input: input_id.to_string(),
-                source: input.mapping.to_string(),
-                queue_size: input.queue_size,
-            });
+    }
+    // A call or an answer dropped in dora is a call that never returns.
+    for (i, route) in config.service_clients.iter().enumerate() {
+        let label = format!("service_clients[{i}] ({})", route.service);
+        paths.push((
+            label,
+            vec![route.response.as_str()],
+            vec![route.request.as_str()],
+        ));
+    }
+    for (i, route) in config.service_servers.iter().enumerate() {
+        let label = format!("service_servers[{i}] ({})", route.service);
+        paths.push((
+            label,
+            vec![route.request.as_str()],
+            vec![route.response.as_str()],
+        ));
+    }
+    let bridge_node = dataflow.nodes.iter().find(|n| n.id.as_ref() == bridge);
+    let mut lossy = Vec::new();
+    for (label, outputs, inputs) in paths {
+        for output in outputs {
+            lossy.extend(lossy_consumers(dataflow, bridge, output, &label));
+        }
+        for input in inputs {
+            lossy.extend(bridge_node.and_then(|node| lossy_bridge_input(node, input, &label)));
         }
     }
     lossy
+}
+
+/// The inputs of any node that read `bridge/output` with dora's default delivery.
+fn lossy_consumers(
+    dataflow: &Descriptor,
+    bridge: &str,
+    output: &str,
+    route: &str,
+) -> Vec<LossyInput> {
+    let mut lossy = Vec::new();
+    for node in &dataflow.nodes {
+        for (input_id, input) in &node.inputs {
+            let InputMapping::User(mapping) = &input.mapping else {
+                continue;
+            };
+            if mapping.source.as_ref() == bridge
+                && AsRef::<str>::as_ref(&mapping.output) == output
+                && !is_lossless(input)
+            {
+                lossy.push(LossyInput {
+                    route: route.to_string(),
+                    node: node.id.to_string(),
+                    input: input_id.to_string(),
+                    source: input.mapping.to_string(),
+                    queue_size: input.queue_size,
+                });
+            }
+        }
+    }
+    lossy
+}
+
+/// The bridge's own input `input`, if it takes data with dora's default delivery.
+fn lossy_bridge_input(bridge: &Node, input: &str, route: &str) -> Option<LossyInput> {
+    let (input_id, input) = bridge
+        .inputs
+        .iter()
+        .find(|(id, _)| AsRef::<str>::as_ref(*id) == input)?;
+    // A timer or log input is not a route's data.
+    if !matches!(input.mapping, InputMapping::User(_)) || is_lossless(input) {
+        return None;
+    }
+    Some(LossyInput {
+        route: route.to_string(),
+        node: bridge.id.to_string(),
+        input: input_id.to_string(),
+        source: input.mapping.to_string(),
+        queue_size: input.queue_size,
+    })
 }
 
 fn is_lossless(input: &Input) -> bool {
@@ -211,6 +251,27 @@ nodes:
         assert!(advice.contains("source: bridge/scan"), "{advice}");
         assert!(advice.contains("queue_policy: backpressure"), "{advice}");
         assert!(advice.contains("queue_size: 100"), "{advice}");
+    }
+
+    #[test]
+    fn service_calls_and_answers_are_checked_both_ways() {
+        let config = config(
+            "service_clients:\n  - {service: /add, type: test_msgs/srv/BasicTypes, request: call, response: answer}\n",
+        );
+        let flow = "nodes:\n\
+            \x20 - {id: bridge, path: ros2-dora-bridge, inputs: {call: caller/call}, outputs: [answer]}\n\
+            \x20 - id: caller\n    path: caller.py\n    outputs: [call]\n    inputs:\n\
+            \x20     answer: {source: bridge/answer, queue_policy: backpressure}\n";
+        let lossy = lossy_inputs(&dataflow(flow), "bridge", &config, false);
+        let found: Vec<(&str, &str)> = lossy
+            .iter()
+            .map(|l| (l.node.as_str(), l.input.as_str()))
+            .collect();
+        assert_eq!(found, [("bridge", "call")]);
+        assert!(
+            lossy[0].route.starts_with("service_clients[0]"),
+            "{lossy:?}"
+        );
     }
 
     #[test]
