@@ -252,9 +252,34 @@ pub struct RosShared {
     type_supports: Mutex<HashMap<TypeName, Arc<TypeSupport>>>,
     /// Says when large messages meet Fast DDS's default transports.
     pub segment_advice: Arc<fastdds::SegmentAdvisor>,
+    /// Told of every graph change the receiver sees (see [`Self::on_graph_change`]).
+    graph_listeners: Mutex<Vec<GraphListener>>,
 }
 
+/// Called on every change of the ROS graph.
+pub type GraphListener = Box<dyn Fn() + Send + Sync>;
+
 impl RosShared {
+    /// Calls `listener` on every graph change. The node's graph guard
+    /// condition can be waited on by one wait set only (the first wait to
+    /// see a trigger consumes it): the receiver's, which passes it on here.
+    pub fn on_graph_change(&self, listener: GraphListener) {
+        self.listeners().push(listener);
+    }
+
+    /// The receiver saw the graph change.
+    fn graph_changed(&self) {
+        for listener in self.listeners().iter() {
+            listener();
+        }
+    }
+
+    fn listeners(&self) -> std::sync::MutexGuard<'_, Vec<GraphListener>> {
+        self.graph_listeners
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
     fn type_support(&self, name: &TypeName) -> anyhow::Result<Arc<TypeSupport>> {
         let mut cache = self.type_supports.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(ts) = cache.get(name) {
@@ -311,6 +336,7 @@ impl RosSide {
                 prefixes,
                 type_supports: Mutex::new(HashMap::new()),
                 segment_advice: Arc::new(fastdds::SegmentAdvisor::for_this_process()),
+                graph_listeners: Mutex::new(Vec::new()),
             }),
             receiver: None,
         })

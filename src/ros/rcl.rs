@@ -15,6 +15,9 @@
 //!   thread-safe in rcl/rmw for a publisher that is alive, so `RclPublisher`
 //!   is `Sync`. A subscription and a wait set are used by one thread at a time
 //!   (`Send`, not `Sync`): `&mut self` on take and wait.
+//! - The node's graph guard condition is in one wait set only (the
+//!   receiver's): a trigger is consumed by the first wait that sees it, so a
+//!   second wait set on it would miss graph changes at random.
 //! - Buffers passed to rcl are valid for the duration of the call only; rcl
 //!   copies what it keeps. The one block that goes the other way, a take
 //!   buffer handed over to Arrow, is detached from rcl first ([`Taken`]).

@@ -255,6 +255,7 @@ impl Receiver {
             };
             if ready.graph_changed {
                 graph.graph_changed();
+                self.shared.graph_changed();
             }
             for (sub, event) in ready.events {
                 match sub.checked_sub(waiting_on.len()) {
@@ -479,6 +480,11 @@ impl Receiver {
         {
             existing.watched.set_matched(state.publisher_gids());
             existing.publisher_nodes = publisher_nodes;
+            tracing::debug!(
+                "{}: {} publisher(s) matched",
+                state.topic,
+                state.publishers.len()
+            );
             return;
         }
         let subscription = Subscribing {

@@ -1,7 +1,9 @@
 //! The bridge's service clients and servers, and the thread that takes
 //! what arrives for them: one rcl wait set over every client and server;
 //! responses and requests go to the bridge as [`ServiceEvent`]s, with a
-//! [`ServiceEvent::GraphChanged`] when servers may have come or gone.
+//! [`ServiceEvent::GraphChanged`] when servers may have come or gone (the
+//! receiver sees graph changes and passes them on, see
+//! [`RosShared::on_graph_change`]).
 //! Requests and responses are sent from the bridge's own thread (rcl
 //! allows sending while another thread takes).
 
@@ -58,6 +60,8 @@ pub struct ServiceHub {
     entities: Arc<Mutex<Entities>>,
     types: Mutex<HashMap<TypeName, Arc<ServiceTypeSupport>>>,
     wake: Arc<GuardCondition>,
+    /// Set by the receiver's graph listener, taken by the thread.
+    graph_changed: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
@@ -67,12 +71,22 @@ pub struct ServiceHub {
 const IDLE_WAIT: Duration = Duration::from_millis(500);
 
 impl ServiceHub {
+    /// The graph changes reach the thread from the receiver (whose wait
+    /// set holds the node's graph guard condition), through `shared`.
     pub fn new(shared: &Arc<RosShared>) -> anyhow::Result<Self> {
+        let wake = shared.node.guard_condition()?;
+        let graph_changed = Arc::new(AtomicBool::new(false));
+        let (flag, poke) = (graph_changed.clone(), wake.clone());
+        shared.on_graph_change(Box::new(move || {
+            flag.store(true, Ordering::Release);
+            let _ = poke.trigger();
+        }));
         Ok(ServiceHub {
             shared: shared.clone(),
             entities: Arc::default(),
             types: Mutex::default(),
-            wake: shared.node.guard_condition()?,
+            wake,
+            graph_changed,
             stop: Arc::default(),
             thread: None,
         })
@@ -169,6 +183,7 @@ impl ServiceHub {
             node: self.shared.node.clone(),
             entities: self.entities.clone(),
             wake: self.wake.clone(),
+            graph_changed: self.graph_changed.clone(),
             stop: self.stop.clone(),
             events,
         };
@@ -215,6 +230,7 @@ struct Taker {
     node: Arc<super::rcl::RclNode>,
     entities: Arc<Mutex<Entities>>,
     wake: Arc<GuardCondition>,
+    graph_changed: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
     events: UnboundedSender<ServiceEvent>,
 }
@@ -247,7 +263,7 @@ impl Taker {
                 }
             };
             let mut open = true;
-            if ready.graph_changed {
+            if self.graph_changed.swap(false, Ordering::AcqRel) {
                 open &= self.events.send(ServiceEvent::GraphChanged).is_ok();
             }
             for index in ready.clients {

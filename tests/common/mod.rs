@@ -240,7 +240,9 @@ impl Scenario {
     }
 
     /// `dora run` of the bridge (with `bridge_args`) feeding a recorder node
-    /// that writes every input it gets to `received.jsonl`.
+    /// that writes every input it gets to `received.jsonl`. Its inputs hold
+    /// the bridge back rather than drop (the delivery the docs recommend
+    /// for reliable routes), so what a test counts is what the bridge sent.
     pub fn bridge_to_recorder(&self, bridge_args: &str, outputs: &[&str]) -> Proc {
         self.bridge_to_recorder_with_inputs(bridge_args, outputs, &[])
     }
@@ -260,7 +262,7 @@ impl Scenario {
             })
             .outputs(outputs);
         let recorder = outputs.iter().fold(self.recorder(), |node, o| {
-            node.queued_input(o, &format!("bridge/{o}"), 10000)
+            node.lossless_input(o, &format!("bridge/{o}"), 10000)
         });
         self.dora_run(&Dataflow::new().node(bridge).node(recorder).yaml())
     }

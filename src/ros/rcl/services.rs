@@ -446,12 +446,13 @@ pub struct ServicesReady {
     pub clients: Vec<usize>,
     pub services: Vec<usize>,
     pub guard_conditions: Vec<usize>,
-    pub graph_changed: bool,
 }
 
 impl WaitSet {
     /// Blocks until a client has a response, a service has a request, a
-    /// guard condition fires, the graph changes, or `timeout` passes.
+    /// guard condition fires, or `timeout` passes. The node's graph guard
+    /// condition is left out: a trigger is consumed by the first wait that
+    /// sees it, so only one wait set per node (the receiver's) may hold it.
     pub fn wait_services(
         &mut self,
         clients: &[&RclClient],
@@ -469,7 +470,7 @@ impl WaitSet {
                 sys::rcl_wait_set_resize(
                     ws,
                     0,
-                    guard_conditions.len() + 1,
+                    guard_conditions.len(),
                     0,
                     clients.len(),
                     services.len(),
@@ -498,11 +499,6 @@ impl WaitSet {
                     ),
                 )?;
             }
-            let graph = sys::rcl_node_get_graph_guard_condition(self.node.node.as_ref());
-            check(
-                "rcl_wait_set_add_guard_condition",
-                sys::rcl_wait_set_add_guard_condition(ws, graph, ptr::null_mut()),
-            )?;
             let ret = sys::rcl_wait(ws, timeout.as_nanos().min(i64::MAX as u128) as i64);
             let mut ready = ServicesReady::default();
             if ret == sys::RCL_RET_TIMEOUT as sys::rcl_ret_t {
@@ -518,7 +514,6 @@ impl WaitSet {
             ready.guard_conditions = (0..guard_conditions.len())
                 .filter(|&i| !(*ws.guard_conditions.add(i)).is_null())
                 .collect();
-            ready.graph_changed = !(*ws.guard_conditions.add(guard_conditions.len())).is_null();
             Ok(ready)
         }
     }
