@@ -157,15 +157,12 @@ impl TypeRegistry {
     }
 
     /// The installed definition text of `name` and the file it is in: a
-    /// `.msg` file, or one section of a `.srv` file for the implied
-    /// `<Service>_Request` / `<Service>_Response` types.
+    /// `.msg` file, or what a `.srv` or `.action` file implies (see
+    /// [`Implied`]).
     fn installed_text(&self, name: &TypeName) -> Result<(String, PathBuf), TypeResolveError> {
-        let service_half = match name.kind.as_str() {
-            "srv" => ServiceHalf::of(&name.name),
-            _ => None,
-        };
-        let file = match service_half {
-            Some((service, _)) => format!("{service}.srv"),
+        let implied = Implied::of(name);
+        let file = match &implied {
+            Some((base, _)) => format!("{base}.{}", name.kind),
             None => format!("{}.msg", name.name),
         };
         let relative = Path::new("share")
@@ -173,13 +170,25 @@ impl TypeRegistry {
             .join(&name.kind)
             .join(file);
         let path = self.find(&relative, name)?;
-        let text = std::fs::read_to_string(&path).map_err(|err| TypeResolveError::Io {
-            path: path.clone(),
-            err,
-        })?;
-        match service_half {
-            Some((_, half)) => Ok((half.section(&text).to_string(), path)),
-            None => Ok((text, path)),
+        match implied {
+            Some((base, Implied::Generated(text))) => Ok((
+                text.replace("{base}", &format!("{}/action/{base}", name.package)),
+                path,
+            )),
+            Some((_, Implied::Section(section))) => {
+                let text = std::fs::read_to_string(&path).map_err(|err| TypeResolveError::Io {
+                    path: path.clone(),
+                    err,
+                })?;
+                Ok((nth_section(&text, section).to_string(), path))
+            }
+            None => {
+                let text = std::fs::read_to_string(&path).map_err(|err| TypeResolveError::Io {
+                    path: path.clone(),
+                    err,
+                })?;
+                Ok((text, path))
+            }
         }
     }
 
@@ -247,40 +256,86 @@ impl TypeRegistry {
     }
 }
 
-/// Which half of a service a type implied by a `.srv` file is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ServiceHalf {
-    Request,
-    Response,
+/// A type a `.srv` or `.action` file implies, rather than a `.msg` file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Implied {
+    /// Section N of the file, between `---` lines: a service's request (0)
+    /// and response (1); an action's goal (0), result (1), feedback (2).
+    Section(usize),
+    /// A type rcl_action defines around an action's own ones; `{base}`
+    /// stands for `pkg/action/<Action>`.
+    Generated(&'static str),
 }
 
-impl ServiceHalf {
-    /// `AddTwoInts_Request` -> (`AddTwoInts`, Request).
-    fn of(type_name: &str) -> Option<(&str, ServiceHalf)> {
-        if let Some(service) = type_name.strip_suffix("_Request") {
-            return Some((service, ServiceHalf::Request));
-        }
-        let service = type_name.strip_suffix("_Response")?;
-        Some((service, ServiceHalf::Response))
-    }
+/// The action types rcl_action builds from an action's goal, result and
+/// feedback (what `ros2 interface show` lists under an action).
+const ACTION_GENERATED: &[(&str, &str)] = &[
+    (
+        "_SendGoal_Request",
+        "unique_identifier_msgs/UUID goal_id\n{base}_Goal goal\n",
+    ),
+    (
+        "_SendGoal_Response",
+        "bool accepted\nbuiltin_interfaces/Time stamp\n",
+    ),
+    (
+        "_GetResult_Request",
+        "unique_identifier_msgs/UUID goal_id\n",
+    ),
+    ("_GetResult_Response", "int8 status\n{base}_Result result\n"),
+    (
+        "_FeedbackMessage",
+        "unique_identifier_msgs/UUID goal_id\n{base}_Feedback feedback\n",
+    ),
+];
 
-    /// This half's text of a `.srv` file: before or after the `---` line.
-    fn section(self, srv: &str) -> &str {
-        let mut offset = 0;
-        for line in srv.split_inclusive('\n') {
-            if line.trim() == "---" {
-                return match self {
-                    ServiceHalf::Request => &srv[..offset],
-                    ServiceHalf::Response => &srv[offset + line.len()..],
-                };
+impl Implied {
+    /// `AddTwoInts_Request` (srv) -> (`AddTwoInts`, section 1), and the
+    /// like; None for a plain message type.
+    fn of(name: &TypeName) -> Option<(String, Implied)> {
+        let suffixes: &[(&str, Implied)] = match name.kind.as_str() {
+            "srv" => &[
+                ("_Request", Implied::Section(0)),
+                ("_Response", Implied::Section(1)),
+            ],
+            "action" => &[
+                ("_Goal", Implied::Section(0)),
+                ("_Result", Implied::Section(1)),
+                ("_Feedback", Implied::Section(2)),
+            ],
+            _ => return None,
+        };
+        // The generated names end in the section names too (`_SendGoal_Request`):
+        // try them first.
+        if name.kind == "action" {
+            for (suffix, text) in ACTION_GENERATED {
+                if let Some(base) = name.name.strip_suffix(suffix) {
+                    return Some((base.to_string(), Implied::Generated(text)));
+                }
             }
-            offset += line.len();
         }
-        match self {
-            ServiceHalf::Request => srv,
-            ServiceHalf::Response => "",
-        }
+        suffixes.iter().find_map(|(suffix, implied)| {
+            let base = name.name.strip_suffix(suffix)?;
+            Some((base.to_string(), implied.clone()))
+        })
     }
+}
+
+/// Section `n` of a `.srv` or `.action` file: the text between the
+/// `---` lines (empty past the last one).
+fn nth_section(text: &str, n: usize) -> &str {
+    let mut sections = Vec::new();
+    let mut start = 0;
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        if line.trim() == "---" {
+            sections.push(&text[start..offset]);
+            start = offset + line.len();
+        }
+        offset += line.len();
+    }
+    sections.push(&text[start..]);
+    sections.get(n).copied().unwrap_or("")
 }
 
 /// `.msg` text for a definition that has no file (embedded in a bag).
@@ -327,6 +382,56 @@ mod tests {
         again.add_concatenated(&root, &text).unwrap();
         assert_eq!(*again.resolve(&root).unwrap(), *def);
         assert!(text.contains("MSG: builtin_interfaces/Time"), "{text}");
+    }
+
+    #[test]
+    fn action_types_come_from_the_action_file_and_rcl_actions_wrappers() {
+        let dir = tempfile::tempdir().unwrap();
+        let share = dir.path().join("share");
+        let action = share.join("demo_actions/action");
+        std::fs::create_dir_all(&action).unwrap();
+        std::fs::write(
+            action.join("Count.action"),
+            "int32 to\n---\nint32 reached\n---\nint32 now\nstring note\n",
+        )
+        .unwrap();
+        let uuid = share.join("unique_identifier_msgs/msg");
+        std::fs::create_dir_all(&uuid).unwrap();
+        std::fs::write(uuid.join("UUID.msg"), "uint8[16] uuid\n").unwrap();
+        let time = share.join("builtin_interfaces/msg");
+        std::fs::create_dir_all(&time).unwrap();
+        std::fs::write(time.join("Time.msg"), "int32 sec\nuint32 nanosec\n").unwrap();
+        let registry = TypeRegistry::with_prefixes(vec![dir.path().to_path_buf()]);
+        let fields = |name: &str| -> Vec<String> {
+            let def = registry.resolve(&TypeName::parse(name).unwrap()).unwrap();
+            def.fields.iter().map(|f| f.name.clone()).collect()
+        };
+        assert_eq!(fields("demo_actions/action/Count_Goal"), ["to"]);
+        assert_eq!(fields("demo_actions/action/Count_Result"), ["reached"]);
+        assert_eq!(
+            fields("demo_actions/action/Count_Feedback"),
+            ["now", "note"]
+        );
+        assert_eq!(
+            fields("demo_actions/action/Count_SendGoal_Request"),
+            ["goal_id", "goal"]
+        );
+        assert_eq!(
+            fields("demo_actions/action/Count_SendGoal_Response"),
+            ["accepted", "stamp"]
+        );
+        assert_eq!(
+            fields("demo_actions/action/Count_GetResult_Request"),
+            ["goal_id"]
+        );
+        assert_eq!(
+            fields("demo_actions/action/Count_GetResult_Response"),
+            ["status", "result"]
+        );
+        assert_eq!(
+            fields("demo_actions/action/Count_FeedbackMessage"),
+            ["goal_id", "feedback"]
+        );
     }
 
     #[test]
