@@ -50,6 +50,10 @@ struct ServiceClientRoute {
     stats: Arc<RouteStats>,
     /// For `request_id`s the bridge makes.
     next_id: u64,
+    /// Whether a server was there when last asked: asked again on every
+    /// graph change, and while none is known (asking the graph on every
+    /// call would cost each call a graph query).
+    server_known: bool,
     warnings: RateLimiter,
 }
 
@@ -129,6 +133,7 @@ impl ServiceClientRoutes {
                 in_flight: HashMap::new(),
                 stats: counters,
                 next_id: 0,
+                server_known: false,
                 warnings: RateLimiter::new(Duration::from_secs(5)),
             });
         }
@@ -198,6 +203,7 @@ impl ServiceClientRoutes {
     /// rather than at their timeout; waiting calls go if one came.
     pub fn on_graph_changed(&mut self, node: &mut DoraNode) {
         for route in &mut self.routes {
+            route.server_known = false;
             if !route.in_flight.is_empty() && !route.server_is_available() {
                 let answers = route.fail_in_flight("the service's server left the ROS graph");
                 route.send_answers(node, answers);
@@ -257,11 +263,14 @@ impl ServiceClientRoute {
         format!("bridge-{}", self.next_id)
     }
 
-    fn server_is_available(&self) -> bool {
-        self.client.server_is_available().unwrap_or_else(|e| {
-            self.warnings.warn(|| format!("{}: {e}", self.label));
-            false
-        })
+    fn server_is_available(&mut self) -> bool {
+        if !self.server_known {
+            self.server_known = self.client.server_is_available().unwrap_or_else(|e| {
+                self.warnings.warn(|| format!("{}: {e}", self.label));
+                false
+            });
+        }
+        self.server_known
     }
 
     /// Sends waiting calls while there is room and a server.
@@ -322,7 +331,8 @@ impl ServiceClientRoute {
     /// Waiting calls fail once they waited `timeout` for a server (not for
     /// room: calls in flight free it by their own timeout).
     fn expire_waiting(&mut self, now: Instant) -> Vec<Answer> {
-        let overdue = |call: &Call| call.arrived + self.timeout <= now;
+        let timeout = self.timeout;
+        let overdue = move |call: &Call| call.arrived + timeout <= now;
         if !self.waiting.iter().any(overdue) || self.server_is_available() {
             return Vec::new();
         }
