@@ -221,7 +221,7 @@ fn a_burst_of_50_ros_calls_is_answered_by_a_dora_node() {
 }
 
 #[test]
-fn std_srvs_a_large_request_and_a_mistyped_row_through_service_clients() {
+fn std_srvs_test_msgs_arrays_a_large_request_and_a_mistyped_row_through_service_clients() {
     let s = Scenario::new(124);
     s.write(
         "bridge.yaml",
@@ -230,7 +230,8 @@ fn std_srvs_a_large_request_and_a_mistyped_row_through_service_clients() {
              \x20 - {{service: /set_mode, type: std_srvs/srv/SetBool, request: set_mode_call, response: set_mode_answer}}\n\
              \x20 - {{service: /trigger, type: std_srvs/srv/Trigger, request: trigger_call, response: trigger_answer}}\n\
              \x20 - {{service: /empty, type: std_srvs/srv/Empty, request: empty_call, response: empty_answer}}\n\
-             \x20 - {{service: /echo, type: {BASIC}, request: big_call, response: big_answer, timeout: 20s}}\n"
+             \x20 - {{service: /echo, type: {BASIC}, request: big_call, response: big_answer, timeout: 20s}}\n\
+             \x20 - {{service: /arrays, type: test_msgs/srv/Arrays, request: arrays_call, response: arrays_answer}}\n"
         ),
     );
     let server = s.python(
@@ -245,6 +246,8 @@ fn std_srvs_a_large_request_and_a_mistyped_row_through_service_clients() {
             "std_srvs/srv/Empty",
             "/echo",
             BASIC,
+            "/arrays",
+            "test_msgs/srv/Arrays",
         ],
     );
     wait_ready(&server);
@@ -255,13 +258,20 @@ fn std_srvs_a_large_request_and_a_mistyped_row_through_service_clients() {
         {"output": "trigger_call", "request_id": "trigger", "row": {}},
         {"output": "empty_call", "request_id": "empty", "row": {}},
         {"output": "big_call", "request_id": "big", "row": {"string_value": {"repeat": "x", "times": megabyte}}},
+        {"output": "arrays_call", "request_id": "arrays", "row": {}},
     ]);
-    let calls = ["set_mode_call", "trigger_call", "empty_call", "big_call"];
+    let calls = [
+        "set_mode_call",
+        "trigger_call",
+        "empty_call",
+        "big_call",
+        "arrays_call",
+    ];
     let flow = Dataflow::new()
         .node(bridge_for_calls(&calls))
         .node(caller_with_spec(&s, &calls, spec));
     let mut dora = s.dora_run(&flow.yaml());
-    let got = wait_for_answers(&s, 5, Duration::from_secs(60));
+    let got = wait_for_answers(&s, 6, Duration::from_secs(60));
     let context = format!("{}\n{}\n{}", dump(&dora), dump(&server), s.node_logs());
     let answer = |id: &str| {
         got.get(id)
@@ -289,6 +299,23 @@ fn std_srvs_a_large_request_and_a_mistyped_row_through_service_clients() {
     assert_eq!(big["error"], Value::Null);
     let echoed = big["row"]["string_value"].as_str().unwrap_or_default();
     assert_eq!(echoed.len(), megabyte);
+    // Fixed arrays, nested messages and .srv defaults, there and back: the
+    // request row was empty, so the server echoed the defaults the bridge filled in.
+    let arrays = &answer("arrays")["row"];
+    assert_eq!(
+        arrays["int32_values_default"],
+        serde_json::json!([0, 2147483647, -2147483648]),
+        "{arrays}"
+    );
+    assert_eq!(
+        arrays["string_values_default"],
+        serde_json::json!(["", "max value", "min value"]),
+        "{arrays}"
+    );
+    assert_eq!(
+        arrays["basic_types_values"].as_array().map(Vec::len),
+        Some(3)
+    );
     // The bridge took the mistyped row in its stride: the calls after it came through.
     dora.stop();
 }
@@ -460,4 +487,59 @@ fn the_bridge_answers_the_parameter_services_of_its_node_read_only() {
         "{got}"
     );
     dora.stop();
+}
+
+#[test]
+fn a_handler_restarted_by_dora_answers_again() {
+    let s = Scenario::new(129);
+    let watch = s.python("watch", "ros_service_watch.py", &["/fragile", BASIC]);
+    s.write(
+        "bridge.yaml",
+        &format!(
+            "service_servers:\n\
+             \x20 - {{service: /fragile, type: {BASIC}, request: request, response: response}}\n"
+        ),
+    );
+    let bridge = Node::bridge("--config bridge.yaml")
+        .lossless_input("response", "handler/response", 1000)
+        .input("keepalive", "dora/timer/secs/1")
+        .output("request");
+    // Fails after 3 answers the first time; dora restarts it (and, with a
+    // restart left, tells downstream nodes only NodeRestarted).
+    let handler = Node::python("handler", "dora_service_handler.py")
+        .env("HANDLER_EXIT_AFTER", "3")
+        .lossless_input("request", "bridge/request", 1000)
+        .output("response")
+        .set("restart_policy", "on-failure")
+        .set("max_restarts", 2);
+    let mut dora = s.dora_run(&Dataflow::new().node(bridge).node(handler).yaml());
+    let context = |what: &str| {
+        format!(
+            "{what}\n{}\n{}\n{}",
+            dump(&watch),
+            dump(&dora),
+            s.node_logs()
+        )
+    };
+    wait_json(&watch, Duration::from_secs(60), |v| v["answered"] == 3)
+        .unwrap_or_else(|| panic!("{}", context("not answered 3 times")));
+    let restarted = wait_for_log(&s, "dora node `handler` restarted", Duration::from_secs(30));
+    assert!(restarted, "{}", context("no restart seen by the bridge"));
+    wait_json(&watch, Duration::from_secs(60), |v| {
+        v["answered"].as_u64().is_some_and(|n| n >= 5)
+    })
+    .unwrap_or_else(|| panic!("{}", context("not answered after the restart")));
+    dora.stop();
+}
+
+/// Waits until the dataflow's node logs contain `text`.
+fn wait_for_log(s: &Scenario, text: &str, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if s.node_logs().contains(text) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(200)); // polling log files
+    }
+    false
 }
