@@ -86,6 +86,22 @@ fn schema_prints_the_arrow_layout() {
 }
 
 #[test]
+fn schema_prints_a_services_request_and_response() {
+    require_workbench();
+    let (ok, out, err) = run(&["schema", "std_srvs/srv/SetBool"]);
+    assert!(ok, "{err}");
+    let request = out.find("# request (std_srvs/srv/SetBool_Request)");
+    let response = out.find("# response (std_srvs/srv/SetBool_Response)");
+    assert!(request.is_some() && response > request, "{out}");
+    assert!(out.contains("data: Boolean  # bool"), "{out}");
+    assert!(out.contains("message: Utf8  # string"), "{out}");
+    // A service type where a message type belongs is told as such.
+    let (ok, _, err) = run(&["schema", "std_srvs/srv/NoSuchService"]);
+    assert!(!ok);
+    assert!(err.contains("NoSuchService.srv"), "{err}");
+}
+
+#[test]
 fn check_validates_types() {
     require_workbench();
     let dir = tempfile::tempdir().unwrap();

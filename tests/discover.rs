@@ -62,3 +62,48 @@ fn discover_lists_topics_with_qos_and_prints_a_config_check_accepts() {
         String::from_utf8_lossy(&check.stderr)
     );
 }
+
+#[test]
+fn discover_lists_services_with_their_servers_and_a_client_route_check_accepts() {
+    let s = Scenario::new(52);
+    let server = s.python(
+        "server",
+        "ros_service_server.py",
+        &["/robot/set_mode", "std_srvs/srv/SetBool"],
+    );
+    assert!(
+        server
+            .wait_for_line(Duration::from_secs(30), |l| l == "ready")
+            .is_some(),
+        "{}",
+        dump(&server)
+    );
+    let out = s
+        .command(bridge_bin())
+        .args(["discover", "--wait", "5s"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.lines().any(|l| l.contains("/robot/set_mode")
+            && l.contains("std_srvs/srv/SetBool")
+            && l.contains("servers: /service_server")),
+        "{text}"
+    );
+    // Every node's parameter services are left out.
+    assert!(!text.contains("/service_server/get_parameters"), "{text}");
+    assert!(text.contains("service_clients:"), "{text}");
+    assert!(text.contains("request: robot_set_mode_request"), "{text}");
+    let config = s.write("starter.yaml", &text);
+    let check = Command::new(bridge_bin())
+        .args(["check", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+}
