@@ -16,17 +16,23 @@ const IMAGE: &str = r#"{"height": 2, "width": 2, "encoding": "rgb8", "step": 6, 
 
 /// Garbage of every small size, then an empty sample (which Fast DDS
 /// cannot deliver: it wedges reliable readers until they are re-created),
-/// then good messages at 20 Hz for 3 s.
+/// then good messages at 20 Hz for 5 s.
 fn good_bad_good() -> String {
     let mut sequence = String::from("good,sleep:20,good,sleep:20,good,");
     sequence.push_str("raw:1,raw:3,raw:7,raw:64,raw:500,trunc:10,trunc:30,raw:0");
-    for _ in 0..60 {
+    for _ in 0..100 {
         sequence.push_str(",sleep:50,good");
     }
     sequence
 }
-/// Samples in [`good_bad_good`]: 63 good, 7 malformed, 1 empty.
-const GOOD: u64 = 63;
+/// Samples in [`good_bad_good`]: 103 good, 7 malformed, 1 empty.
+const GOOD: u64 = 103;
+/// What a wedge may cost: the samples the wedged reader held back until
+/// its replacement hears the publisher (counted as dropped_by_middleware).
+/// Recovery takes about 1 s on an idle machine (the stall watch, then the
+/// probe's discovery and confirmation); this allows 2.5 s at 20 Hz for a
+/// loaded one.
+const WEDGE_LOSS_BOUND: u64 = 50;
 const MALFORMED: u64 = 7;
 const PUBLISHED: u64 = GOOD + MALFORMED + 1;
 
@@ -96,7 +102,10 @@ fn empty_and_tiny_samples_never_silence_a_route_or_a_pattern_route() {
         );
         // Good messages kept flowing after the empty sample: all but those
         // the wedged reader held back until it was re-created.
-        assert!(u(&row, "forwarded") >= GOOD - 25, "{route}: {row}");
+        assert!(
+            u(&row, "forwarded") >= GOOD - WEDGE_LOSS_BOUND,
+            "{route}: {row}"
+        );
         assert_eq!(
             u(&row, "forwarded") + u(&row, "decode_errors"),
             u(&row, "received"),
@@ -110,8 +119,8 @@ fn empty_and_tiny_samples_never_silence_a_route_or_a_pattern_route() {
             .inspect(|r| assert_eq!(r["value"][0]["width"], 2))
             .count()
     };
-    assert!(forwarded("img") >= (GOOD - 25) as usize);
-    assert!(forwarded("cams") >= (GOOD - 25) as usize);
+    assert!(forwarded("img") >= (GOOD - WEDGE_LOSS_BOUND) as usize);
+    assert!(forwarded("cams") >= (GOOD - WEDGE_LOSS_BOUND) as usize);
     let logs = s.node_logs();
     assert!(
         logs.contains("dropped a malformed sensor_msgs/msg/Image message"),
@@ -171,11 +180,11 @@ fn a_wedged_publisher_is_recovered_while_another_keeps_publishing_on_the_topic()
             .count() as u64
     };
     let deadline = Instant::now() + WAIT;
-    while from_wedging() < GOOD - 25 && Instant::now() < deadline {
+    while from_wedging() < GOOD - WEDGE_LOSS_BOUND && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(100));
     }
     assert!(
-        from_wedging() >= GOOD - 25,
+        from_wedging() >= GOOD - WEDGE_LOSS_BOUND,
         "only {} messages of the wedging publisher arrived\n{}",
         from_wedging(),
         s.node_logs()
@@ -245,7 +254,7 @@ fn bag_record_keeps_recording_through_empty_and_tiny_samples() {
     // is either in the bag or counted as lost.
     assert_eq!(garbage, MALFORMED, "{summary}\n{}", dump(&recorder));
     assert_eq!(good + garbage + lost, PUBLISHED, "{summary}");
-    assert!(good >= GOOD - 25, "{summary}");
+    assert!(good >= GOOD - WEDGE_LOSS_BOUND, "{summary}");
 }
 
 #[test]
