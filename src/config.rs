@@ -26,6 +26,12 @@ pub struct Config {
     /// ROS clients call services that dora nodes implement.
     #[serde(default)]
     pub service_servers: Vec<ServiceServer>,
+    /// dora nodes send goals to ROS action servers.
+    #[serde(default)]
+    pub action_clients: Vec<ActionClient>,
+    /// ROS action clients send goals that dora nodes carry out.
+    #[serde(default)]
+    pub action_servers: Vec<ActionServer>,
     #[serde(default)]
     pub liveness: Option<Liveness>,
     #[serde(default)]
@@ -275,6 +281,60 @@ pub struct ServiceServer {
     /// A call not answered by then is forgotten (counted, logged).
     #[serde(default = "default_call_timeout", deserialize_with = "duration")]
     pub timeout: Duration,
+}
+
+/// A ROS action server the bridge sends goals to for dora nodes: each row
+/// on `goal` is one goal, which ends with exactly one row on `result`
+/// (metadata `goal_id` and `status`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionClient {
+    pub action: String,
+    /// `pkg/action/Type`.
+    #[serde(rename = "type")]
+    pub action_type: String,
+    /// dora input: one row per goal.
+    pub goal: String,
+    /// dora input: cancels the goal in its `goal_id` metadata, or every
+    /// goal of the route.
+    #[serde(default)]
+    pub cancel: Option<String>,
+    /// dora output: feedback rows.
+    pub feedback: String,
+    /// dora output: `{goal_id, status}` rows when a goal's status changes.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// dora output: one row per goal.
+    pub result: String,
+    /// How long a goal waits for the server, and then for its acceptance.
+    #[serde(default = "default_call_timeout", deserialize_with = "duration")]
+    pub timeout: Duration,
+}
+
+/// A ROS action server the bridge offers, carried out by a dora node.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionServer {
+    pub action: String,
+    /// `pkg/action/Type`.
+    #[serde(rename = "type")]
+    pub action_type: String,
+    /// dora output: accepted goals.
+    pub goal: String,
+    /// dora output: cancel requests of active goals.
+    pub cancel: String,
+    /// dora input: the handler's feedback rows.
+    pub feedback: String,
+    /// dora input: the handler's final row per goal.
+    pub result: String,
+    /// How long a finished goal's result stays available to clients (as
+    /// rcl_action's `result_timeout`).
+    #[serde(default = "default_result_timeout", deserialize_with = "duration")]
+    pub result_timeout: Duration,
+}
+
+fn default_result_timeout() -> Duration {
+    Duration::from_secs(10)
 }
 
 fn default_call_timeout() -> Duration {
@@ -703,17 +763,89 @@ impl Config {
         {
             bail!("service_clients[{i}].max_in_flight: must be at least 1");
         }
+        self.validate_actions(inputs, outputs)
+    }
+
+    /// Action routes: names, `pkg/action/Type`, timeouts, and dora ids used
+    /// once.
+    fn validate_actions<'a>(
+        &'a self,
+        inputs: &mut HashSet<&'a str>,
+        outputs: &mut HashSet<&'a str>,
+    ) -> anyhow::Result<()> {
+        if self.replay.is_some()
+            && !(self.action_clients.is_empty() && self.action_servers.is_empty())
+        {
+            bail!("replay: a bag replay runs without ROS; action routes cannot be used with it");
+        }
+        let clients = self.action_clients.iter().map(|r| {
+            let ids = vec![
+                (Some(&r.goal), true),
+                (r.cancel.as_ref(), true),
+                (Some(&r.feedback), false),
+                (r.status.as_ref(), false),
+                (Some(&r.result), false),
+            ];
+            ("action_clients", &r.action, &r.action_type, r.timeout, ids)
+        });
+        let servers = self.action_servers.iter().map(|r| {
+            let ids = vec![
+                (Some(&r.goal), false),
+                (Some(&r.cancel), false),
+                (Some(&r.feedback), true),
+                (Some(&r.result), true),
+            ];
+            (
+                "action_servers",
+                &r.action,
+                &r.action_type,
+                r.result_timeout,
+                ids,
+            )
+        });
+        let mut counts: std::collections::HashMap<&str, usize> = Default::default();
+        for (section, action, action_type, timeout, ids) in clients.chain(servers) {
+            let index = counts.entry(section).or_default();
+            let at = format!("{section}[{index}]");
+            *index += 1;
+            check_topic(action).with_context(|| format!("{at}.action"))?;
+            check_interface_type(action_type, "action", "test_msgs/action/Fibonacci")
+                .with_context(|| format!("{at}.type"))?;
+            if timeout.is_zero() {
+                bail!("{at}: timeouts must be longer than 0");
+            }
+            for (id, is_input) in ids {
+                let Some(id) = id else { continue };
+                let (set, what) = match is_input {
+                    true => (&mut *inputs, "input"),
+                    false => (&mut *outputs, "output"),
+                };
+                if id.is_empty() || id.contains('/') || !set.insert(id.as_str()) {
+                    bail!(
+                        "{at}: dora {what} `{id}` is empty, has a `/`, or is used by another route"
+                    );
+                }
+            }
+        }
         Ok(())
     }
 }
 
 /// `pkg/srv/Type`: a service type, not a message type.
 fn check_service_type(text: &str) -> anyhow::Result<()> {
+    check_interface_type(text, "srv", "std_srvs/srv/SetBool")
+}
+
+/// `pkg/<kind>/Type` (`srv` or `action`).
+fn check_interface_type(text: &str, kind: &str, example: &str) -> anyhow::Result<()> {
     let name = crate::msg::TypeName::parse(text).map_err(anyhow::Error::msg)?;
-    if name.kind != "srv" {
-        bail!(
-            "`{text}` is not a service type; expected `package/srv/Type`, e.g. `std_srvs/srv/SetBool`"
-        );
+    if name.kind != kind {
+        let what = if kind == "srv" {
+            "a service"
+        } else {
+            "an action"
+        };
+        bail!("`{text}` is not {what} type; expected `package/{kind}/Type`, e.g. `{example}`");
     }
     Ok(())
 }

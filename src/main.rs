@@ -291,7 +291,9 @@ fn load_config(path: Option<PathBuf>) -> anyhow::Result<Config> {
 }
 
 /// A message type's Arrow layout; for a service type (`pkg/srv/Type`),
-/// the layouts of its request and its response.
+/// the layouts of its request and its response; for an action type
+/// (`pkg/action/Type`), those of its goal, feedback and result (the rows
+/// dora nodes see).
 fn print_schema(type_text: &str, bytes_as_binary: bool) -> anyhow::Result<()> {
     let name = TypeName::parse(type_text).map_err(anyhow::Error::msg)?;
     let registry = TypeRegistry::from_environment();
@@ -300,16 +302,25 @@ fn print_schema(type_text: &str, bytes_as_binary: bool) -> anyhow::Result<()> {
         let codec = MessageCodec::new(&registry, name, options)?;
         Ok(ros2_dora_bridge::codec::describe_schema(&codec.schema()))
     };
-    if name.kind == "srv" {
-        let (request, response) = (name.request(), name.response());
-        emit(&format!(
-            "# request ({request}):\n{}# response ({response}):\n{}",
-            describe(&request)?,
-            describe(&response)?
-        ))
-    } else {
-        emit(&describe(&name)?)
+    let parts: Vec<(&str, TypeName)> = match name.kind.as_str() {
+        "srv" => vec![("request", name.request()), ("response", name.response())],
+        "action" => ["goal", "feedback", "result"]
+            .iter()
+            .map(|part| {
+                let suffix = format!("_{}{}", part[..1].to_uppercase(), &part[1..]);
+                (*part, name.suffixed(&suffix))
+            })
+            .collect(),
+        _ => return emit(&describe(&name)?),
+    };
+    let mut text = String::new();
+    for (part, type_name) in parts {
+        text.push_str(&format!(
+            "# {part} ({type_name}):\n{}",
+            describe(&type_name)?
+        ));
     }
+    emit(&text)
 }
 
 /// Writes command output to stdout; a reader that went away (`| head`)
@@ -361,7 +372,19 @@ fn check(
                 .enumerate()
                 .map(|(i, r)| (format!("service_servers[{i}].type"), &r.srv_type)),
         );
-    for (key, type_text) in types.chain(service_types) {
+    let action_types = config
+        .action_clients
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (format!("action_clients[{i}].type"), &r.action_type))
+        .chain(
+            config
+                .action_servers
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (format!("action_servers[{i}].type"), &r.action_type)),
+        );
+    for (key, type_text) in types.chain(service_types).chain(action_types) {
         let result = TypeName::parse(type_text)
             .map_err(anyhow::Error::msg)
             .and_then(|name| resolve_all(&registry, &name));
@@ -372,12 +395,14 @@ fn check(
     if problems.is_empty() {
         let against = dataflow.map_or(String::new(), |p| format!(", matches {}", p.display()));
         println!(
-            "config OK: {} from_ros, {} to_ros, {} service client and {} service server routes, \
-             all types resolved{against}",
+            "config OK: {} from_ros, {} to_ros, {} service client, {} service server, \
+             {} action client and {} action server routes, all types resolved{against}",
             config.from_ros.len(),
             config.to_ros.len(),
             config.service_clients.len(),
-            config.service_servers.len()
+            config.service_servers.len(),
+            config.action_clients.len(),
+            config.action_servers.len()
         );
         Ok(())
     } else {
@@ -385,14 +410,27 @@ fn check(
     }
 }
 
-/// `check --dataflow`: the problems (undeclared ids) and, printed as
-/// warnings, the inputs through which a reliable route can lose messages.
-/// A message type, or both halves of a service type.
+/// A message type, both halves of a service type, or every message an
+/// action's protocol carries.
 fn resolve_all(registry: &TypeRegistry, name: &TypeName) -> anyhow::Result<()> {
     match name.kind.as_str() {
         "srv" => {
             registry.resolve(&name.request())?;
             registry.resolve(&name.response())?;
+        }
+        "action" => {
+            for suffix in [
+                "_Goal",
+                "_Feedback",
+                "_Result",
+                "_SendGoal_Request",
+                "_SendGoal_Response",
+                "_GetResult_Request",
+                "_GetResult_Response",
+                "_FeedbackMessage",
+            ] {
+                registry.resolve(&name.suffixed(suffix))?;
+            }
         }
         _ => {
             registry.resolve(name)?;
@@ -401,6 +439,8 @@ fn resolve_all(registry: &TypeRegistry, name: &TypeName) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `check --dataflow`: the problems (undeclared ids) and, printed as
+/// warnings, the inputs through which a reliable route can lose messages.
 fn check_dataflow(
     config: &Config,
     path: &std::path::Path,

@@ -40,6 +40,14 @@ pub struct RouteStats {
     /// repeated or late `request_id`). service_clients: answers from ROS
     /// for a call already failed.
     pub unmatched: AtomicU64,
+    /// Action routes: goals sent (action_clients) or accepted
+    /// (action_servers); `forwarded` counts their feedback messages, and
+    /// `failed` the goals rejected or ended with an error.
+    pub goals: AtomicU64,
+    /// Action routes: goals that ended so.
+    pub succeeded: AtomicU64,
+    pub canceled: AtomicU64,
+    pub aborted: AtomicU64,
 }
 
 /// A moment's values of a route's counters.
@@ -55,6 +63,10 @@ pub struct StatsSnapshot {
     pub lost_in_dora: u64,
     pub failed: u64,
     pub unmatched: u64,
+    pub goals: u64,
+    pub succeeded: u64,
+    pub canceled: u64,
+    pub aborted: u64,
 }
 
 impl RouteStats {
@@ -71,13 +83,17 @@ impl RouteStats {
             lost_in_dora: load(&self.lost_in_dora),
             failed: load(&self.failed),
             unmatched: load(&self.unmatched),
+            goals: load(&self.goals),
+            succeeded: load(&self.succeeded),
+            canceled: load(&self.canceled),
+            aborted: load(&self.aborted),
         }
     }
 }
 
 impl StatsSnapshot {
     /// Every counter with its name, in the order of the stats rows.
-    pub fn named(&self) -> [(&'static str, u64); 10] {
+    pub fn named(&self) -> [(&'static str, u64); 14] {
         [
             ("received", self.received),
             ("forwarded", self.forwarded),
@@ -89,6 +105,10 @@ impl StatsSnapshot {
             ("lost_in_dora", self.lost_in_dora),
             ("failed", self.failed),
             ("unmatched", self.unmatched),
+            ("goals", self.goals),
+            ("succeeded", self.succeeded),
+            ("canceled", self.canceled),
+            ("aborted", self.aborted),
         ]
     }
 
@@ -113,6 +133,10 @@ pub enum Direction {
     ServiceClient,
     /// ROS calls a service a dora node serves.
     ServiceServer,
+    /// dora sends goals to a ROS action server.
+    ActionClient,
+    /// ROS sends goals to an action a dora node carries out.
+    ActionServer,
 }
 
 impl Direction {
@@ -122,6 +146,8 @@ impl Direction {
             Direction::ToRos => "to_ros",
             Direction::ServiceClient => "service_client",
             Direction::ServiceServer => "service_server",
+            Direction::ActionClient => "action_client",
+            Direction::ActionServer => "action_server",
         }
     }
 }
@@ -244,7 +270,11 @@ mod tests {
                 "publish_errors",
                 "lost_in_dora",
                 "failed",
-                "unmatched"
+                "unmatched",
+                "goals",
+                "succeeded",
+                "canceled",
+                "aborted"
             ]
         );
         let lost = rows

@@ -228,11 +228,14 @@ impl Bridge {
         tracing::debug!("launched by {launcher:?}");
         from_ros.warm_up(&mut node);
         tracing::info!(
-            "bridging {} from_ros, {} to_ros, {} service client and {} service server route(s)",
+            "bridging {} from_ros, {} to_ros, {} service client, {} service server, \
+             {} action client and {} action server route(s)",
             config.from_ros.len(),
             config.to_ros.len(),
             config.service_clients.len(),
-            config.service_servers.len()
+            config.service_servers.len(),
+            config.action_clients.len(),
+            config.action_servers.len()
         );
         Ok(Bridge {
             timers: Timers {
@@ -336,8 +339,7 @@ impl Bridge {
             }
             Input::ServiceTick => {
                 if let Some(services) = &mut self.services {
-                    services.clients.on_tick(&mut self.node);
-                    services.servers.on_tick();
+                    services.on_tick(&mut self.node);
                 }
                 None
             }
@@ -418,6 +420,13 @@ impl Bridge {
         }
         if let Ok(why) = &outcome {
             tracing::info!("{why}: leaving the ROS graph and exiting");
+        }
+        if let Some(services) = &mut self.services {
+            let why = match &outcome {
+                Ok(why) => format!("the bridge stopped ({why})"),
+                Err(_) => "the bridge stopped on an error".to_string(),
+            };
+            services.action_servers.abort_all(&services.hub, &why);
         }
         self.queues.close();
         self.ros.stop_receiver();

@@ -82,7 +82,10 @@ impl Bridge {
         let Some((source, timeout)) = stalled else {
             return;
         };
-        let serves = self.services.as_ref().is_some_and(|s| s.servers.reads(id));
+        let serves = self
+            .services
+            .as_ref()
+            .is_some_and(|s| s.servers.reads(id) || s.action_servers.reads(id));
         let Some(what) = self
             .to_ros
             .get(id)
@@ -163,12 +166,19 @@ impl Bridge {
                      offered again when the handler is back"
                 );
             }
+            let why = format!("its dora handler `{source}` failed or stalled");
+            if let Some(label) = services.action_servers.withdraw(&services.hub, input, &why) {
+                tracing::warn!(
+                    "{label}: action server withdrawn ({why}); offered again when the handler is back"
+                );
+            }
         }
     }
 
     fn restore_service(&mut self, input: &DataId) {
         if let Some(services) = &self.services {
             services.servers.restore(&services.hub, input);
+            services.action_servers.restore(&services.hub, input);
         }
     }
 

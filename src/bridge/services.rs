@@ -6,6 +6,8 @@ use crate::msg::TypeRegistry;
 use crate::ros::RosSide;
 use crate::ros::parameters::{ParameterValue, Parameters};
 use crate::ros::services::{ServiceEvent, ServiceHub};
+use crate::routes::action_client::ActionClientRoutes;
+use crate::routes::action_server::ActionServerRoutes;
 use crate::routes::service_client::ServiceClientRoutes;
 use crate::routes::service_server::ServiceServerRoutes;
 use crate::stats::StatsTable;
@@ -21,6 +23,8 @@ pub(super) struct Services {
     events: UnboundedReceiver<ServiceEvent>,
     pub(super) clients: ServiceClientRoutes,
     pub(super) servers: ServiceServerRoutes,
+    pub(super) action_clients: ActionClientRoutes,
+    pub(super) action_servers: ActionServerRoutes,
     /// The standard parameter services of the bridge's node.
     parameters: Parameters,
 }
@@ -37,6 +41,8 @@ impl Services {
         let mut hub = ServiceHub::new(ros.shared())?;
         let clients = ServiceClientRoutes::build(config, ros, &hub, registry, stats)?;
         let servers = ServiceServerRoutes::build(config, ros, &hub, registry, stats)?;
+        let action_clients = ActionClientRoutes::build(config, ros, &hub, registry, stats)?;
+        let action_servers = ActionServerRoutes::build(config, ros, &hub, registry, stats)?;
         let values = parameter_values(config, node);
         let parameters = Parameters::offer(&hub, registry, ros.node_name(), values)?;
         let (events_tx, events) = tokio::sync::mpsc::unbounded_channel();
@@ -46,6 +52,8 @@ impl Services {
             events,
             clients,
             servers,
+            action_clients,
+            action_servers,
             parameters,
         }))
     }
@@ -63,7 +71,17 @@ impl Services {
                 client,
                 sequence,
                 cdr,
-            } => self.clients.on_response(node, client, sequence, &cdr),
+            } => {
+                if !self
+                    .action_clients
+                    .on_response(node, client, sequence, &cdr)
+                {
+                    self.clients.on_response(node, client, sequence, &cdr);
+                }
+            }
+            ServiceEvent::Message { subscription, cdr } => {
+                self.action_clients.on_message(node, subscription, &cdr);
+            }
             ServiceEvent::Request {
                 server,
                 header,
@@ -75,9 +93,27 @@ impl Services {
                 server,
                 header,
                 cdr,
-            } => self.servers.on_request(node, server, header, &cdr),
-            ServiceEvent::GraphChanged => self.clients.on_graph_changed(node),
+            } => {
+                if !self
+                    .action_servers
+                    .on_request(node, &self.hub, server, header, &cdr)
+                {
+                    self.servers.on_request(node, server, header, &cdr);
+                }
+            }
+            ServiceEvent::GraphChanged => {
+                self.clients.on_graph_changed(node);
+                self.action_clients.on_graph_changed(node);
+            }
         }
+    }
+
+    /// Calls and goals whose time is up.
+    pub(super) fn on_tick(&mut self, node: &mut DoraNode) {
+        self.clients.on_tick(node);
+        self.servers.on_tick();
+        self.action_clients.on_tick(node);
+        self.action_servers.on_tick();
     }
 
     /// A dora input for a service route; false if none reads it.
@@ -89,7 +125,11 @@ impl Services {
         data: ArrayRef,
     ) -> bool {
         self.clients.on_request(node, id, params, data.clone())
-            || self.servers.on_response(&self.hub, id, params, data)
+            || self
+                .servers
+                .on_response(&self.hub, id, params, data.clone())
+            || self.action_clients.on_input(node, id, params, data.clone())
+            || self.action_servers.on_input(&self.hub, id, params, data)
     }
 }
 

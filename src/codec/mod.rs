@@ -2,6 +2,7 @@
 //! out, and back. The layout is the public contract with dora nodes, written
 //! down in docs/arrow-mapping.md.
 
+pub mod action;
 mod cdr;
 mod decode;
 mod defaults;

@@ -92,6 +92,24 @@ pub fn lossy_inputs(
             vec![route.response.as_str()],
         ));
     }
+    // A goal, cancel, feedback or result dropped in dora leaves a goal
+    // that never ends, or ends without its handler's word.
+    for (i, route) in config.action_clients.iter().enumerate() {
+        let label = format!("action_clients[{i}] ({})", route.action);
+        let mut outputs = vec![route.feedback.as_str(), route.result.as_str()];
+        outputs.extend(route.status.as_deref());
+        let mut inputs = vec![route.goal.as_str()];
+        inputs.extend(route.cancel.as_deref());
+        paths.push((label, outputs, inputs));
+    }
+    for (i, route) in config.action_servers.iter().enumerate() {
+        let label = format!("action_servers[{i}] ({})", route.action);
+        paths.push((
+            label,
+            vec![route.goal.as_str(), route.cancel.as_str()],
+            vec![route.feedback.as_str(), route.result.as_str()],
+        ));
+    }
     let bridge_node = dataflow.nodes.iter().find(|n| n.id.as_ref() == bridge);
     let mut lossy = Vec::new();
     for (label, outputs, inputs) in paths {

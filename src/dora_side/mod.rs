@@ -28,6 +28,38 @@ pub const META_REQUEST_ID: &str = "request_id";
 /// Why a call failed, on a `service_clients` response (whose row is then empty).
 pub const META_ERROR: &str = "error";
 
+/// An action goal's id (32 hex digits): on every action row both ways.
+pub const META_GOAL_ID: &str = "goal_id";
+/// A goal's status, lower case: on `action_clients` results and status
+/// rows, and on an `action_servers` handler's result (default `succeeded`).
+pub const META_STATUS: &str = "status";
+
+/// A string parameter of a row's metadata (an integer is taken as text).
+pub fn text_parameter(params: &MetadataParameters, key: &str) -> Option<String> {
+    match params.get(key)? {
+        Parameter::String(text) => Some(text.clone()),
+        Parameter::Integer(number) => Some(number.to_string()),
+        _ => None,
+    }
+}
+
+/// Metadata of an action row: its goal, and maybe a status and an error.
+pub fn goal_metadata(
+    goal_id: &str,
+    status: Option<&str>,
+    error: Option<&str>,
+) -> MetadataParameters {
+    let mut params = MetadataParameters::default();
+    params.insert(META_GOAL_ID.into(), Parameter::String(goal_id.to_string()));
+    if let Some(status) = status {
+        params.insert(META_STATUS.into(), Parameter::String(status.to_string()));
+    }
+    if let Some(error) = error {
+        params.insert(META_ERROR.into(), Parameter::String(error.to_string()));
+    }
+    params
+}
+
 /// The `request_id` a dora node put on a row (a string, or an integer).
 pub fn request_id(params: &MetadataParameters) -> Option<String> {
     match params.get(META_REQUEST_ID)? {
@@ -201,7 +233,31 @@ pub fn undeclared(
                 (at, "response", &r.response, true),
             ]
         });
-    for (at, key, id, is_input) in clients.chain(servers) {
+    let action_clients = config.action_clients.iter().enumerate().flat_map(|(i, r)| {
+        let at = format!("action_clients[{i}]");
+        let mut ids = vec![
+            (at.clone(), "goal", &r.goal, true),
+            (at.clone(), "feedback", &r.feedback, false),
+            (at.clone(), "result", &r.result, false),
+        ];
+        ids.extend(r.cancel.iter().map(|c| (at.clone(), "cancel", c, true)));
+        ids.extend(r.status.iter().map(|c| (at.clone(), "status", c, false)));
+        ids
+    });
+    let action_servers = config.action_servers.iter().enumerate().flat_map(|(i, r)| {
+        let at = format!("action_servers[{i}]");
+        [
+            (at.clone(), "goal", &r.goal, false),
+            (at.clone(), "cancel", &r.cancel, false),
+            (at.clone(), "feedback", &r.feedback, true),
+            (at, "result", &r.result, true),
+        ]
+    });
+    let all = clients
+        .chain(servers)
+        .chain(action_clients)
+        .chain(action_servers);
+    for (at, key, id, is_input) in all {
         let (declared, section) = match is_input {
             true => (inputs, "inputs"),
             false => (outputs, "outputs"),

@@ -42,7 +42,8 @@ impl TypeName {
         self.suffixed("_Response")
     }
 
-    fn suffixed(&self, suffix: &str) -> TypeName {
+    /// `pkg/kind/Name<suffix>`, e.g. an action's `_Goal` or `_SendGoal`.
+    pub fn suffixed(&self, suffix: &str) -> TypeName {
         TypeName {
             package: self.package.clone(),
             kind: self.kind.clone(),

@@ -72,6 +72,16 @@ fn apply(qos: &mut QosProfile, c: &QosProfileConfig) {
     }
 }
 
+/// The QoS of an action's status topic (rcl_action's
+/// `rcl_action_qos_profile_status_default`): reliable, transient local,
+/// keep last 1, so a late client still learns every goal's state.
+pub fn action_status() -> QosProfile {
+    let mut qos = rcl::default_qos();
+    qos.durability = Durability::RMW_QOS_POLICY_DURABILITY_TRANSIENT_LOCAL;
+    qos.depth = 1;
+    qos
+}
+
 /// What an rmw profile (a publisher's, as the graph reports it) says, in
 /// the config's vocabulary; policies rmw leaves at system default or
 /// unknown, and durations left unset, stay unset.

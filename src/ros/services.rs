@@ -1,6 +1,8 @@
-//! The bridge's service clients and servers, and the thread that takes
-//! what arrives for them: one rcl wait set over every client and server;
-//! responses and requests go to the bridge as [`ServiceEvent`]s, with a
+//! The bridge's service clients and servers (and the subscriptions of the
+//! action clients, which are services plus two topics), and the thread
+//! that takes what arrives for them: one rcl wait set over all of them;
+//! messages, responses and requests go to the bridge as [`ServiceEvent`]s,
+//! with a
 //! [`ServiceEvent::GraphChanged`] when servers may have come or gone (the
 //! receiver sees graph changes and passes them on, see
 //! [`RosShared::on_graph_change`]).
@@ -9,7 +11,8 @@
 
 use super::RosShared;
 use super::rcl::{
-    GuardCondition, QosProfile, RclClient, RclService, RequestHeader, ServiceTypeSupport, WaitSet,
+    GuardCondition, QosProfile, RclClient, RclService, RclSubscription, RequestHeader,
+    ServiceTypeSupport, WaitSet,
 };
 use crate::msg::TypeName;
 use crate::throttle::RateLimiter;
@@ -24,6 +27,8 @@ use tokio::sync::mpsc::UnboundedSender;
 /// What the services thread hands to the bridge.
 #[derive(Debug)]
 pub enum ServiceEvent {
+    /// A message on subscription `subscription`.
+    Message { subscription: usize, cdr: Vec<u8> },
     /// A response to a call that client `client` sent.
     Response {
         client: usize,
@@ -51,6 +56,8 @@ struct ServerSpec {
 
 #[derive(Default)]
 struct Entities {
+    /// Taken by the thread only; the lock is for adding them.
+    subscriptions: Vec<Arc<Mutex<RclSubscription>>>,
     clients: Vec<Arc<RclClient>>,
     servers: Vec<ServerSpec>,
 }
@@ -100,11 +107,29 @@ impl ServiceHub {
         let types = ServiceTypeSupport::load(
             &self.shared.prefixes,
             &service_type.package,
+            &service_type.kind,
             &service_type.name,
         )
         .map_err(anyhow::Error::msg)?;
         cache.insert(service_type.clone(), types.clone());
         Ok(types)
+    }
+
+    /// Subscribes to `topic`; returns the index its messages come with
+    /// (as in [`ServiceEvent::Message`]).
+    pub fn add_subscription(
+        &self,
+        topic: &str,
+        type_name: &TypeName,
+        qos: QosProfile,
+    ) -> anyhow::Result<usize> {
+        let subscription = self.shared.subscription(topic, type_name, qos)?;
+        let mut entities = self.lock();
+        entities
+            .subscriptions
+            .push(Arc::new(Mutex::new(subscription)));
+        self.poke();
+        Ok(entities.subscriptions.len() - 1)
     }
 
     /// Creates a client; returns its index (as in [`ServiceEvent::Response`]).
@@ -222,6 +247,8 @@ fn offer(shared: &RosShared, spec: &ServerSpec) -> anyhow::Result<RclService> {
         .with_context(|| format!("cannot offer the service {}", spec.service))
 }
 
+type Subscriptions = Vec<Arc<Mutex<RclSubscription>>>;
+
 /// Offered servers with their index (as in [`ServiceEvent::Request`]).
 type OfferedServers = Vec<(usize, Arc<RclService>)>;
 
@@ -246,10 +273,17 @@ impl Taker {
         };
         let errors = RateLimiter::new(Duration::from_secs(5));
         while !self.stop.load(Ordering::Acquire) {
-            let (clients, servers) = self.snapshot();
+            let (subscriptions, clients, servers) = self.snapshot();
+            let mut subscriptions: Vec<_> = subscriptions
+                .iter()
+                .map(|s| s.lock().unwrap_or_else(|p| p.into_inner()))
+                .collect();
+            let subscription_refs: Vec<&RclSubscription> =
+                subscriptions.iter().map(|s| &**s).collect();
             let server_refs: Vec<&RclService> = servers.iter().map(|(_, s)| s.as_ref()).collect();
             let client_refs: Vec<&RclClient> = clients.iter().map(Arc::as_ref).collect();
             let ready = match wait_set.wait_services(
+                &subscription_refs,
                 &client_refs,
                 &server_refs,
                 &[&self.wake],
@@ -266,6 +300,9 @@ impl Taker {
             if self.graph_changed.swap(false, Ordering::AcqRel) {
                 open &= self.events.send(ServiceEvent::GraphChanged).is_ok();
             }
+            for index in ready.subscriptions {
+                open &= self.take_messages(index, &mut subscriptions[index], &errors);
+            }
             for index in ready.clients {
                 open &= self.take_responses(index, &clients[index], &errors);
             }
@@ -279,8 +316,9 @@ impl Taker {
         }
     }
 
-    /// Every client, and every offered server with its index.
-    fn snapshot(&self) -> (Vec<Arc<RclClient>>, OfferedServers) {
+    /// Every subscription and client, and every offered server with its
+    /// index.
+    fn snapshot(&self) -> (Subscriptions, Vec<Arc<RclClient>>, OfferedServers) {
         let entities = self.entities.lock().unwrap_or_else(|p| p.into_inner());
         let servers = entities
             .servers
@@ -288,7 +326,36 @@ impl Taker {
             .enumerate()
             .filter_map(|(i, s)| Some((i, s.offered.clone()?)))
             .collect();
-        (entities.clients.clone(), servers)
+        (
+            entities.subscriptions.clone(),
+            entities.clients.clone(),
+            servers,
+        )
+    }
+
+    /// False once the bridge is gone.
+    fn take_messages(
+        &self,
+        subscription: usize,
+        rcl: &mut RclSubscription,
+        errors: &RateLimiter,
+    ) -> bool {
+        loop {
+            match rcl.take(usize::MAX) {
+                Ok(Some((taken, _info))) => {
+                    let cdr = taken.bytes().to_vec();
+                    let event = ServiceEvent::Message { subscription, cdr };
+                    if self.events.send(event).is_err() {
+                        return false;
+                    }
+                }
+                Ok(None) => return true,
+                Err(e) => {
+                    errors.warn(|| format!("cannot take a message: {e}"));
+                    return true;
+                }
+            }
+        }
     }
 
     /// False once the bridge is gone.

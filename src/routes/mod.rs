@@ -6,7 +6,11 @@
 //! - [`to_ros`]: dora input -> ROS topic.
 //! - [`service_client`]: dora calls a ROS service.
 //! - [`service_server`]: ROS calls a service a dora node answers.
+//! - [`action_client`]: dora sends goals to a ROS action server.
+//! - [`action_server`]: ROS sends goals to an action a dora node carries out.
 
+pub mod action_client;
+pub mod action_server;
 pub mod from_ros;
 pub mod service_client;
 pub mod service_server;

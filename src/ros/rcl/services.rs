@@ -15,7 +15,9 @@
 //!   is safe in rmw (rclcpp's executors do it), so both are `Sync`;
 //!   creation and destruction go through the node's mutex.
 
-use super::{GuardCondition, QosProfile, RclError, RclNode, WaitSet, check, cstring, sys};
+use super::{
+    GuardCondition, QosProfile, RclError, RclNode, RclSubscription, WaitSet, check, cstring, sys,
+};
 use std::ffi::c_void;
 use std::path::PathBuf;
 use std::ptr::{self, NonNull};
@@ -50,9 +52,16 @@ unsafe impl Sync for ServiceTypeSupport {}
 
 impl ServiceTypeSupport {
     /// Loads `lib<package>__rosidl_typesupport_c.so` and
-    /// `lib<package>__rosidl_generator_c.so` for service `package/srv/name`.
-    pub fn load(prefixes: &[PathBuf], package: &str, name: &str) -> Result<Arc<Self>, String> {
-        let base = format!("{package}__srv__{name}");
+    /// `lib<package>__rosidl_generator_c.so` for service `package/kind/name`
+    /// (`kind` is `action` for the services an action is made of, e.g.
+    /// `test_msgs/action/Fibonacci_SendGoal`).
+    pub fn load(
+        prefixes: &[PathBuf],
+        package: &str,
+        kind: &str,
+        name: &str,
+    ) -> Result<Arc<Self>, String> {
+        let base = format!("{package}__{kind}__{name}");
         let typesupport =
             super::open_library(prefixes, &format!("lib{package}__rosidl_typesupport_c.so"))?;
         let generator =
@@ -443,18 +452,21 @@ impl RclNode {
 /// slices given to [`WaitSet::wait_services`]).
 #[derive(Debug, Default)]
 pub struct ServicesReady {
+    pub subscriptions: Vec<usize>,
     pub clients: Vec<usize>,
     pub services: Vec<usize>,
     pub guard_conditions: Vec<usize>,
 }
 
 impl WaitSet {
-    /// Blocks until a client has a response, a service has a request, a
-    /// guard condition fires, or `timeout` passes. The node's graph guard
+    /// Blocks until a subscription has a message, a client has a response,
+    /// a service has a request, a guard condition fires, or `timeout`
+    /// passes. The node's graph guard
     /// condition is left out: a trigger is consumed by the first wait that
     /// sees it, so only one wait set per node (the receiver's) may hold it.
     pub fn wait_services(
         &mut self,
+        subscriptions: &[&RclSubscription],
         clients: &[&RclClient],
         services: &[&RclService],
         guard_conditions: &[&GuardCondition],
@@ -469,7 +481,7 @@ impl WaitSet {
                 "rcl_wait_set_resize",
                 sys::rcl_wait_set_resize(
                     ws,
-                    0,
+                    subscriptions.len(),
                     guard_conditions.len(),
                     0,
                     clients.len(),
@@ -477,6 +489,16 @@ impl WaitSet {
                     0,
                 ),
             )?;
+            for s in subscriptions {
+                check(
+                    "rcl_wait_set_add_subscription",
+                    sys::rcl_wait_set_add_subscription(
+                        ws,
+                        s.subscription.as_ref(),
+                        ptr::null_mut(),
+                    ),
+                )?;
+            }
             for c in clients {
                 check(
                     "rcl_wait_set_add_client",
@@ -505,6 +527,9 @@ impl WaitSet {
                 return Ok(ready);
             }
             check("rcl_wait", ret)?;
+            ready.subscriptions = (0..subscriptions.len())
+                .filter(|&i| !(*ws.subscriptions.add(i)).is_null())
+                .collect();
             ready.clients = (0..clients.len())
                 .filter(|&i| !(*ws.clients.add(i)).is_null())
                 .collect();

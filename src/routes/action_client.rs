@@ -1,0 +1,737 @@
+//! `action_clients`: dora nodes send goals to ROS action servers through
+//! the bridge. An action is three services and two topics under
+//! `<action>/_action/`; the bridge speaks that protocol as rcl_action does:
+//! a goal request, then at once the result request, feedback and status
+//! from the topics, cancels on request. Each row on `goal` is one goal and
+//! ends with exactly one row on `result` (metadata `goal_id`, `status`, and
+//! `error` when the status is `rejected` or `error`).
+
+use crate::codec::action::{self, GoalId, GoalStatus, Stamp};
+use crate::codec::{CodecOptions, MessageCodec};
+use crate::config::{ActionClient, Config};
+use crate::dora_side::{self, META_GOAL_ID};
+use crate::msg::{TypeName, TypeRegistry};
+use crate::ros::RosSide;
+use crate::ros::rcl::{self, RclClient};
+use crate::ros::services::ServiceHub;
+use crate::stats::{Direction, RouteStats, StatsTable};
+use crate::throttle::RateLimiter;
+use anyhow::Context;
+use arrow::array::{Array, ArrayRef, AsArray, StringArray, StructArray};
+use arrow::datatypes::{DataType, Field};
+use dora_node_api::dora_core::config::DataId;
+use dora_node_api::{DoraNode, MetadataParameters};
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+/// Every `action_clients` route.
+#[derive(Default)]
+pub struct ActionClientRoutes {
+    routes: Vec<ActionClientRoute>,
+    by_goal_input: HashMap<DataId, usize>,
+    by_cancel_input: HashMap<DataId, usize>,
+    /// Hub client index -> route and which of its services.
+    by_client: HashMap<usize, (usize, Call)>,
+    /// Hub subscription index -> route and which of its topics.
+    by_subscription: HashMap<usize, (usize, Topic)>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Call {
+    SendGoal,
+    Cancel,
+    GetResult,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Topic {
+    Feedback,
+    Status,
+}
+
+struct ActionClientRoute {
+    /// `action_clients[0] (/fibonacci)`, for log lines.
+    label: String,
+    send_goal: Arc<RclClient>,
+    cancel: Arc<RclClient>,
+    get_result: Arc<RclClient>,
+    goal: MessageCodec,
+    feedback: MessageCodec,
+    /// `_GetResult_Response`: `{status, result}`.
+    result: MessageCodec,
+    outputs: Outputs,
+    timeout: Duration,
+    /// Goals not sent yet (no server), in order.
+    waiting: VecDeque<WaitingGoal>,
+    /// Goals sent and not ended.
+    goals: HashMap<GoalId, Goal>,
+    /// Requests in flight by the sequence number rcl gave them.
+    goal_requests: HashMap<i64, GoalId>,
+    result_requests: HashMap<i64, GoalId>,
+    cancel_requests: HashMap<i64, GoalId>,
+    stats: Arc<RouteStats>,
+    /// As for service clients: asked again after each graph change.
+    server_known: bool,
+    warnings: RateLimiter,
+}
+
+struct Outputs {
+    feedback: DataId,
+    status: Option<DataId>,
+    result: DataId,
+}
+
+struct WaitingGoal {
+    id: GoalId,
+    /// `_SendGoal_Request`.
+    cdr: Vec<u8>,
+    arrived: Instant,
+}
+
+struct Goal {
+    /// Until the server accepts the goal; then the result may take as long
+    /// as the goal takes.
+    answer_by: Option<Instant>,
+    status: GoalStatus,
+}
+
+/// How a goal ended, for its `result` row.
+enum Ending {
+    /// The server's answer: status and result row.
+    Answered(GoalStatus, ArrayRef),
+    /// `rejected` or `error`, with the reason.
+    Failed(&'static str, String),
+}
+
+impl ActionClientRoutes {
+    pub fn build(
+        config: &Config,
+        ros: &RosSide,
+        hub: &ServiceHub,
+        registry: &TypeRegistry,
+        stats: &mut StatsTable,
+    ) -> anyhow::Result<Self> {
+        let mut routes = ActionClientRoutes::default();
+        for (i, route) in config.action_clients.iter().enumerate() {
+            let index = routes.routes.len();
+            let at = format!("action_clients[{i}]");
+            let built = ActionClientRoute::build(&at, route, ros, hub, registry, stats)
+                .with_context(|| at.clone())?;
+            routes
+                .by_goal_input
+                .insert(DataId::from(route.goal.clone()), index);
+            if let Some(cancel) = &route.cancel {
+                routes
+                    .by_cancel_input
+                    .insert(DataId::from(cancel.clone()), index);
+            }
+            for (client, call) in built.clients {
+                routes.by_client.insert(client, (index, call));
+            }
+            for (subscription, topic) in built.subscriptions {
+                routes.by_subscription.insert(subscription, (index, topic));
+            }
+            routes.routes.push(built.route);
+        }
+        Ok(routes)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.routes.is_empty()
+    }
+
+    /// Goals or cancels from dora input `input`; false if no route reads it.
+    pub fn on_input(
+        &mut self,
+        node: &mut DoraNode,
+        input: &DataId,
+        params: &MetadataParameters,
+        data: ArrayRef,
+    ) -> bool {
+        if let Some(&index) = self.by_goal_input.get(input) {
+            let route = &mut self.routes[index];
+            route.queue_goals(node, params, data.as_ref());
+            route.pump(node);
+            return true;
+        }
+        if let Some(&index) = self.by_cancel_input.get(input) {
+            self.routes[index].cancel(node, params);
+            return true;
+        }
+        false
+    }
+
+    /// A response rcl took for hub client `client`; false if not ours.
+    pub fn on_response(
+        &mut self,
+        node: &mut DoraNode,
+        client: usize,
+        sequence: i64,
+        cdr: &[u8],
+    ) -> bool {
+        let Some(&(index, call)) = self.by_client.get(&client) else {
+            return false;
+        };
+        let route = &mut self.routes[index];
+        match call {
+            Call::SendGoal => route.on_goal_response(node, sequence, cdr),
+            Call::GetResult => route.on_result_response(node, sequence, cdr),
+            Call::Cancel => route.on_cancel_response(sequence, cdr),
+        }
+        route.pump(node);
+        true
+    }
+
+    /// A message on hub subscription `subscription`; false if not ours.
+    pub fn on_message(&mut self, node: &mut DoraNode, subscription: usize, cdr: &[u8]) -> bool {
+        let Some(&(index, topic)) = self.by_subscription.get(&subscription) else {
+            return false;
+        };
+        let route = &mut self.routes[index];
+        match topic {
+            Topic::Feedback => route.on_feedback(node, cdr),
+            Topic::Status => route.on_status(node, cdr),
+        }
+        true
+    }
+
+    /// Fails goals whose time is up; sends what may go now.
+    pub fn on_tick(&mut self, node: &mut DoraNode) {
+        let now = Instant::now();
+        for route in &mut self.routes {
+            route.expire(node, now);
+            route.pump(node);
+        }
+    }
+
+    /// The graph changed: goals of a server that left end with `error` now
+    /// rather than never; waiting goals go if a server came.
+    pub fn on_graph_changed(&mut self, node: &mut DoraNode) {
+        for route in &mut self.routes {
+            route.server_known = false;
+            if !route.goals.is_empty() && !route.server_is_available() {
+                route.fail_all(node, "the action server left the ROS graph");
+            }
+            route.pump(node);
+        }
+    }
+}
+
+/// A route and the hub entities its events come from.
+struct Built {
+    route: ActionClientRoute,
+    clients: Vec<(usize, Call)>,
+    subscriptions: Vec<(usize, Topic)>,
+}
+
+impl ActionClientRoute {
+    fn build(
+        at: &str,
+        config: &ActionClient,
+        ros: &RosSide,
+        hub: &ServiceHub,
+        registry: &TypeRegistry,
+        stats: &mut StatsTable,
+    ) -> anyhow::Result<Built> {
+        let action_type = TypeName::parse(&config.action_type).map_err(anyhow::Error::msg)?;
+        let codec = |suffix: &str| {
+            MessageCodec::new(
+                registry,
+                &action_type.suffixed(suffix),
+                CodecOptions::default(),
+            )
+            .context("type")
+        };
+        let (goal, feedback, result) = (
+            codec("_Goal")?,
+            codec("_Feedback")?,
+            codec("_GetResult_Response")?,
+        );
+        let action = ros.resolve_topic(&config.action).context("action")?;
+        let protocol = |part: &str| format!("{action}/_action/{part}");
+        let mut clients = Vec::new();
+        let mut client = |part: &str, service_type: TypeName, call: Call| {
+            let (index, client) =
+                hub.add_client(&protocol(part), &service_type, rcl::default_qos())?;
+            clients.push((index, call));
+            anyhow::Ok(client)
+        };
+        let send_goal = client(
+            "send_goal",
+            action_type.suffixed("_SendGoal"),
+            Call::SendGoal,
+        )?;
+        let cancel = client(
+            "cancel_goal",
+            TypeName::parse("action_msgs/srv/CancelGoal").map_err(anyhow::Error::msg)?,
+            Call::Cancel,
+        )?;
+        let get_result = client(
+            "get_result",
+            action_type.suffixed("_GetResult"),
+            Call::GetResult,
+        )?;
+        let subscriptions = vec![
+            (
+                hub.add_subscription(
+                    &protocol("feedback"),
+                    &action_type.suffixed("_FeedbackMessage"),
+                    rcl::default_qos(),
+                )?,
+                Topic::Feedback,
+            ),
+            (
+                hub.add_subscription(
+                    &protocol("status"),
+                    &TypeName::msg("action_msgs", "GoalStatusArray"),
+                    crate::ros::qos::action_status(),
+                )?,
+                Topic::Status,
+            ),
+        ];
+        let label = format!("{at} ({action})");
+        tracing::info!(
+            "{label}: goals from `{}` to {} ({}), feedback on `{}`, results on `{}` (timeout {:?})",
+            config.goal,
+            action,
+            config.action_type,
+            config.feedback,
+            config.result,
+            config.timeout
+        );
+        let counters = Arc::new(RouteStats::default());
+        stats.add(
+            format!("{at} {action}"),
+            Direction::ActionClient,
+            counters.clone(),
+        );
+        let route = ActionClientRoute {
+            label,
+            send_goal,
+            cancel,
+            get_result,
+            goal,
+            feedback,
+            result,
+            outputs: Outputs {
+                feedback: DataId::from(config.feedback.clone()),
+                status: config.status.clone().map(DataId::from),
+                result: DataId::from(config.result.clone()),
+            },
+            timeout: config.timeout,
+            waiting: VecDeque::new(),
+            goals: HashMap::new(),
+            goal_requests: HashMap::new(),
+            result_requests: HashMap::new(),
+            cancel_requests: HashMap::new(),
+            stats: counters,
+            server_known: false,
+            warnings: RateLimiter::new(Duration::from_secs(5)),
+        };
+        Ok(Built {
+            route,
+            clients,
+            subscriptions,
+        })
+    }
+
+    /// One goal per row. A row that does not fit, or a bad or repeated
+    /// `goal_id`, ends at once with `error`.
+    fn queue_goals(&mut self, node: &mut DoraNode, params: &MetadataParameters, data: &dyn Array) {
+        let given = dora_side::text_parameter(params, META_GOAL_ID);
+        let Some(rows) = data.as_struct_opt() else {
+            self.stats.received.fetch_add(1, Ordering::Relaxed);
+            self.stats.encode_errors.fetch_add(1, Ordering::Relaxed);
+            let error = format!(
+                "the goal is not a StructArray of {} (got {})",
+                self.goal.type_name(),
+                data.data_type()
+            );
+            self.end_unknown(node, given.as_deref(), error);
+            return;
+        };
+        for row in 0..rows.len() {
+            self.stats.received.fetch_add(1, Ordering::Relaxed);
+            let id = match given.as_deref().map(GoalId::parse) {
+                None => GoalId::random(),
+                Some(Ok(id)) if self.is_known(id) => {
+                    let error = format!("goal id {id} is already in use by a goal of this route");
+                    self.end_unknown(node, given.as_deref(), error);
+                    continue;
+                }
+                Some(Ok(id)) => id,
+                Some(Err(e)) => {
+                    self.end_unknown(node, given.as_deref(), e);
+                    continue;
+                }
+            };
+            match self.goal.encode_row(rows, row, Vec::new()) {
+                Ok(cdr) => self.waiting.push_back(WaitingGoal {
+                    id,
+                    cdr: action::wrap(id, &cdr),
+                    arrived: Instant::now(),
+                }),
+                Err(e) => {
+                    self.stats.encode_errors.fetch_add(1, Ordering::Relaxed);
+                    self.end(node, id, Ending::Failed("error", format!("bad goal: {e}")));
+                }
+            }
+        }
+    }
+
+    fn is_known(&self, id: GoalId) -> bool {
+        self.goals.contains_key(&id) || self.waiting.iter().any(|g| g.id == id)
+    }
+
+    fn server_is_available(&mut self) -> bool {
+        if !self.server_known {
+            let asked = [&self.send_goal, &self.get_result, &self.cancel]
+                .iter()
+                .try_fold(true, |all, c| Ok(all && c.server_is_available()?));
+            self.server_known = asked.unwrap_or_else(|e: rcl::RclError| {
+                self.warnings.warn(|| format!("{}: {e}", self.label));
+                false
+            });
+        }
+        self.server_known
+    }
+
+    /// Sends the waiting goals once there is a server.
+    fn pump(&mut self, node: &mut DoraNode) {
+        if self.waiting.is_empty() || !self.server_is_available() {
+            return;
+        }
+        while let Some(goal) = self.waiting.pop_front() {
+            match self.send_goal.send(&goal.cdr) {
+                Ok(sequence) => {
+                    self.stats.goals.fetch_add(1, Ordering::Relaxed);
+                    self.goal_requests.insert(sequence, goal.id);
+                    let answer_by = Some(Instant::now() + self.timeout);
+                    let status = GoalStatus::Unknown;
+                    self.goals.insert(goal.id, Goal { answer_by, status });
+                }
+                Err(e) => {
+                    let error = format!("cannot send the goal: {e}");
+                    self.end(node, goal.id, Ending::Failed("error", error));
+                }
+            }
+        }
+    }
+
+    fn on_goal_response(&mut self, node: &mut DoraNode, sequence: i64, cdr: &[u8]) {
+        let Some(id) = self.goal_requests.remove(&sequence) else {
+            self.stats.unmatched.fetch_add(1, Ordering::Relaxed);
+            return;
+        };
+        match action::read_send_goal_response(cdr) {
+            Ok((true, _)) => {
+                self.set_status(node, id, GoalStatus::Accepted);
+                if let Some(goal) = self.goals.get_mut(&id) {
+                    goal.answer_by = None;
+                }
+                // As rcl_action clients do: ask for the result at once; the
+                // server answers when the goal ends.
+                match self.get_result.send(&action::goal_id_message(id)) {
+                    Ok(sequence) => {
+                        self.result_requests.insert(sequence, id);
+                    }
+                    Err(e) => {
+                        let error = format!("cannot ask for the result: {e}");
+                        self.end(node, id, Ending::Failed("error", error));
+                    }
+                }
+            }
+            Ok((false, _)) => {
+                let why = "the action server rejected the goal".to_string();
+                self.end(node, id, Ending::Failed("rejected", why));
+            }
+            Err(e) => {
+                self.stats.decode_errors.fetch_add(1, Ordering::Relaxed);
+                let why = format!("malformed answer to the goal request: {e}");
+                self.end(node, id, Ending::Failed("error", why));
+            }
+        }
+    }
+
+    fn on_result_response(&mut self, node: &mut DoraNode, sequence: i64, cdr: &[u8]) {
+        let Some(id) = self.result_requests.remove(&sequence) else {
+            self.stats.unmatched.fetch_add(1, Ordering::Relaxed);
+            return;
+        };
+        let ending = match self.result.decode(cdr) {
+            Ok(response) => read_result(&response),
+            Err(e) => {
+                self.stats.decode_errors.fetch_add(1, Ordering::Relaxed);
+                Ending::Failed("error", format!("malformed result: {e}"))
+            }
+        };
+        self.end(node, id, ending);
+    }
+
+    fn on_cancel_response(&mut self, sequence: i64, cdr: &[u8]) {
+        let Some(id) = self.cancel_requests.remove(&sequence) else {
+            return;
+        };
+        let refused = match action::read_cancel_response(cdr) {
+            Ok((action::cancel_code::NONE, _)) => return,
+            Ok((action::cancel_code::REJECTED, _)) => "the server refused",
+            Ok((action::cancel_code::UNKNOWN_GOAL_ID, _)) => "the server does not know the goal",
+            Ok((action::cancel_code::GOAL_TERMINATED, _)) => "the goal had already ended",
+            Ok(_) => "the server answered an unknown return code",
+            Err(_) => "the server's answer was malformed",
+        };
+        self.warnings
+            .warn(|| format!("{}: cancel of goal {id} not done: {refused}", self.label));
+    }
+
+    /// Feedback of one of this route's goals goes out; feedback of other
+    /// clients' goals (the topic is shared) is not ours.
+    fn on_feedback(&mut self, node: &mut DoraNode, cdr: &[u8]) {
+        let Ok(id) = action::goal_id_of(cdr) else {
+            self.stats.decode_errors.fetch_add(1, Ordering::Relaxed);
+            return;
+        };
+        if !self.goals.contains_key(&id) {
+            return;
+        }
+        let row = action::unwrap(cdr).and_then(|(_, inner)| self.feedback.decode(&inner));
+        match row {
+            Ok(row) => {
+                let params = dora_side::goal_metadata(&id.to_string(), None, None);
+                self.send(node, &self.outputs.feedback, params, Arc::new(row));
+            }
+            Err(e) => {
+                self.stats.decode_errors.fetch_add(1, Ordering::Relaxed);
+                self.warnings
+                    .warn(|| format!("{}: dropped malformed feedback: {e}", self.label));
+            }
+        }
+    }
+
+    fn on_status(&mut self, node: &mut DoraNode, cdr: &[u8]) {
+        match action::read_status_array(cdr) {
+            Ok(statuses) => {
+                for (id, status) in statuses {
+                    self.set_status(node, id, status);
+                }
+            }
+            Err(e) => {
+                self.stats.decode_errors.fetch_add(1, Ordering::Relaxed);
+                self.warnings
+                    .warn(|| format!("{}: dropped a malformed status: {e}", self.label));
+            }
+        }
+    }
+
+    /// Records a goal's status; a change goes out on `status`.
+    fn set_status(&mut self, node: &mut DoraNode, id: GoalId, status: GoalStatus) {
+        let Some(goal) = self.goals.get_mut(&id) else {
+            return;
+        };
+        // The status topic and the goal response race: `accepted` may come
+        // after `executing`. A goal's status only moves forward.
+        if status.progress() <= goal.status.progress() {
+            return;
+        }
+        goal.status = status;
+        if let Some(output) = self.outputs.status.clone() {
+            self.send_status_row(node, &output, id, status.name());
+        }
+    }
+
+    fn send_status_row(&self, node: &mut DoraNode, output: &DataId, id: GoalId, status: &str) {
+        let goal_id = id.to_string();
+        let row = StructArray::from(vec![
+            (
+                Arc::new(Field::new("goal_id", DataType::Utf8, false)),
+                Arc::new(StringArray::from(vec![goal_id.as_str()])) as ArrayRef,
+            ),
+            (
+                Arc::new(Field::new("status", DataType::Utf8, false)),
+                Arc::new(StringArray::from(vec![status])) as ArrayRef,
+            ),
+        ]);
+        let params = dora_side::goal_metadata(&goal_id, Some(status), None);
+        self.send(node, output, params, Arc::new(row));
+    }
+
+    /// A row on `cancel`: the goal in its `goal_id`, or every goal of the
+    /// route. Goals not sent yet end `canceled` at once.
+    fn cancel(&mut self, node: &mut DoraNode, params: &MetadataParameters) {
+        let named = match dora_side::text_parameter(params, META_GOAL_ID).map(|t| GoalId::parse(&t))
+        {
+            Some(Err(e)) => {
+                self.warnings
+                    .warn(|| format!("{}: cancel: {e}", self.label));
+                return;
+            }
+            Some(Ok(id)) => Some(id),
+            None => None,
+        };
+        let wanted = |id: &GoalId| named.is_none_or(|n| n == *id);
+        let (unsent, kept): (Vec<WaitingGoal>, Vec<WaitingGoal>) =
+            self.waiting.drain(..).partition(|g| wanted(&g.id));
+        self.waiting = kept.into();
+        for goal in unsent {
+            let canceled = arrow::array::new_empty_array(&self.result_type());
+            self.end(
+                node,
+                goal.id,
+                Ending::Answered(GoalStatus::Canceled, canceled),
+            );
+        }
+        let sent: Vec<GoalId> = self.goals.keys().copied().filter(wanted).collect();
+        if let Some(id) = named
+            && sent.is_empty()
+        {
+            self.warnings
+                .warn(|| format!("{}: cancel: no goal {id} in flight", self.label));
+        }
+        for id in sent {
+            match self.cancel.send(&action::goal_info(id, Stamp::default())) {
+                Ok(sequence) => {
+                    self.cancel_requests.insert(sequence, id);
+                }
+                Err(e) => self
+                    .warnings
+                    .warn(|| format!("{}: cannot cancel goal {id}: {e}", self.label)),
+            }
+        }
+    }
+
+    fn expire(&mut self, node: &mut DoraNode, now: Instant) {
+        let overdue: Vec<GoalId> = self
+            .goals
+            .iter()
+            .filter(|(_, g)| g.answer_by.is_some_and(|t| t <= now))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in overdue {
+            let why = format!("no answer to the goal request within {:?}", self.timeout);
+            self.end(node, id, Ending::Failed("error", why));
+        }
+        let timeout = self.timeout;
+        let late = move |g: &WaitingGoal| g.arrived + timeout <= now;
+        if !self.waiting.iter().any(late) || self.server_is_available() {
+            return;
+        }
+        let (expired, kept): (Vec<WaitingGoal>, Vec<WaitingGoal>) =
+            self.waiting.drain(..).partition(late);
+        self.waiting = kept.into();
+        for goal in expired {
+            let why = format!("no action server within {:?}", self.timeout);
+            self.end(node, goal.id, Ending::Failed("error", why));
+        }
+    }
+
+    fn fail_all(&mut self, node: &mut DoraNode, why: &str) {
+        let ids: Vec<GoalId> = self.goals.keys().copied().collect();
+        for id in ids {
+            self.end(node, id, Ending::Failed("error", why.to_string()));
+        }
+    }
+
+    /// The goal's one `result` row.
+    fn end(&mut self, node: &mut DoraNode, id: GoalId, ending: Ending) {
+        self.goals.remove(&id);
+        self.goal_requests.retain(|_, g| *g != id);
+        self.result_requests.retain(|_, g| *g != id);
+        let goal_id = id.to_string();
+        let (params, row) = match ending {
+            Ending::Answered(status, row) => {
+                let counter = match status {
+                    GoalStatus::Succeeded => &self.stats.succeeded,
+                    GoalStatus::Canceled => &self.stats.canceled,
+                    _ => &self.stats.aborted,
+                };
+                counter.fetch_add(1, Ordering::Relaxed);
+                (
+                    dora_side::goal_metadata(&goal_id, Some(status.name()), None),
+                    row,
+                )
+            }
+            Ending::Failed(status, error) => {
+                self.stats.failed.fetch_add(1, Ordering::Relaxed);
+                self.warnings
+                    .warn(|| format!("{}: goal {goal_id} {status}: {error}", self.label));
+                let empty = arrow::array::new_empty_array(&self.result_type());
+                (
+                    dora_side::goal_metadata(&goal_id, Some(status), Some(&error)),
+                    empty,
+                )
+            }
+        };
+        let output = self.outputs.result.clone();
+        self.send(node, &output, params, row);
+    }
+
+    /// An `error` result for a goal that never got an id of its own.
+    fn end_unknown(&mut self, node: &mut DoraNode, given: Option<&str>, error: String) {
+        let id = given.map(str::to_string).unwrap_or_default();
+        self.stats.failed.fetch_add(1, Ordering::Relaxed);
+        self.warnings
+            .warn(|| format!("{}: goal {id:?} not sent: {error}", self.label));
+        let empty = arrow::array::new_empty_array(&self.result_type());
+        let params = dora_side::goal_metadata(&id, Some("error"), Some(&error));
+        let output = self.outputs.result.clone();
+        self.send(node, &output, params, empty);
+    }
+
+    /// The action's `_Result` row type (the `result` field of
+    /// `_GetResult_Response`).
+    fn result_type(&self) -> DataType {
+        match self.result.data_type() {
+            DataType::Struct(fields) => fields
+                .find("result")
+                .map(|(_, f)| f.data_type().clone())
+                .unwrap_or(DataType::Null),
+            other => other,
+        }
+    }
+
+    fn send(
+        &self,
+        node: &mut DoraNode,
+        output: &DataId,
+        params: MetadataParameters,
+        row: ArrayRef,
+    ) {
+        match node.send_output(output.clone(), params, row) {
+            Ok(()) => {
+                if *output == self.outputs.feedback {
+                    self.stats.forwarded.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            Err(e) => self
+                .warnings
+                .warn(|| format!("{}: cannot send on output `{output}`: {e}", self.label)),
+        }
+    }
+}
+
+/// A `_GetResult_Response` row: the status the server gave and the result.
+fn read_result(response: &StructArray) -> Ending {
+    let status = response
+        .column_by_name("status")
+        .and_then(|c| c.as_primitive_opt::<arrow::datatypes::Int8Type>())
+        .filter(|c| !c.is_empty())
+        .map(|c| GoalStatus::from_code(c.value(0)))
+        .unwrap_or(GoalStatus::Unknown);
+    let Some(result) = response.column_by_name("result").cloned() else {
+        return Ending::Failed("error", "the result response has no result".into());
+    };
+    match status {
+        GoalStatus::Succeeded | GoalStatus::Canceled | GoalStatus::Aborted => {
+            Ending::Answered(status, result)
+        }
+        other => Ending::Failed(
+            "error",
+            format!(
+                "the server answered the result request with status {} (the goal expired or is unknown to it)",
+                other.name()
+            ),
+        ),
+    }
+}

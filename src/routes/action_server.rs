@@ -1,0 +1,606 @@
+//! `action_servers`: ROS action clients send goals that a dora node carries
+//! out. The bridge is the action server as rcl_action makes one: the three
+//! services and two topics under `<action>/_action/`, the goal state
+//! machine, cancels, and results kept for late result requests until
+//! `result_timeout` after the goal ended.
+//!
+//! Every goal is accepted and goes out on `goal` (metadata `goal_id`),
+//! executing; a cancel request for active goals is accepted and each goes
+//! out on `cancel`. The handler's `feedback` rows are published, and its
+//! `result` row (metadata `status`: `succeeded` by default, `aborted`,
+//! `canceled`) ends the goal.
+
+use crate::codec::action::{self, GoalId, GoalStatus, Stamp, cancel_code};
+use crate::codec::{CodecOptions, MessageCodec};
+use crate::config::{ActionServer, Config};
+use crate::dora_side::{self, META_GOAL_ID, META_STATUS};
+use crate::msg::{TypeName, TypeRegistry};
+use crate::ros::rcl::{self, RequestHeader};
+use crate::ros::services::ServiceHub;
+use crate::ros::{Publisher, RosSide};
+use crate::stats::{Direction, RouteStats, StatsTable};
+use crate::throttle::RateLimiter;
+use anyhow::Context;
+use arrow::array::{Array, ArrayRef, AsArray, Int8Array, StringArray, StructArray};
+use arrow::datatypes::{DataType, Field};
+use dora_node_api::dora_core::config::DataId;
+use dora_node_api::{DoraNode, MetadataParameters};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+/// Every `action_servers` route.
+#[derive(Default)]
+pub struct ActionServerRoutes {
+    routes: Vec<ActionServerRoute>,
+    by_feedback_input: HashMap<DataId, usize>,
+    by_result_input: HashMap<DataId, usize>,
+    /// Hub server index -> route and which of its services.
+    by_server: HashMap<usize, (usize, Service)>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Service {
+    SendGoal,
+    Cancel,
+    GetResult,
+}
+
+struct ActionServerRoute {
+    /// `action_servers[0] (/count)`, for log lines.
+    label: String,
+    /// Hub indices of the three services.
+    services: [(usize, Service); 3],
+    feedback_topic: Publisher,
+    status_topic: Publisher,
+    goal: MessageCodec,
+    feedback: MessageCodec,
+    /// `_GetResult_Response`: `{status, result}`.
+    result: MessageCodec,
+    goal_output: DataId,
+    cancel_output: DataId,
+    result_timeout: Duration,
+    goals: HashMap<GoalId, ServedGoal>,
+    stats: Arc<RouteStats>,
+    warnings: RateLimiter,
+}
+
+struct ServedGoal {
+    accepted_at: Stamp,
+    status: GoalStatus,
+    /// Once ended: the `_GetResult_Response` and when it may be forgotten.
+    result: Option<(Vec<u8>, Instant)>,
+    /// Result requests that came before the end.
+    result_waiters: Vec<RequestHeader>,
+}
+
+impl ActionServerRoutes {
+    pub fn build(
+        config: &Config,
+        ros: &RosSide,
+        hub: &ServiceHub,
+        registry: &TypeRegistry,
+        stats: &mut StatsTable,
+    ) -> anyhow::Result<Self> {
+        let mut routes = ActionServerRoutes::default();
+        for (i, route) in config.action_servers.iter().enumerate() {
+            let index = routes.routes.len();
+            let at = format!("action_servers[{i}]");
+            let built = ActionServerRoute::build(&at, route, ros, hub, registry, stats)
+                .with_context(|| at.clone())?;
+            routes
+                .by_feedback_input
+                .insert(DataId::from(route.feedback.clone()), index);
+            routes
+                .by_result_input
+                .insert(DataId::from(route.result.clone()), index);
+            for (server, service) in built.services {
+                routes.by_server.insert(server, (index, service));
+            }
+            routes.routes.push(built);
+        }
+        Ok(routes)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.routes.is_empty()
+    }
+
+    /// Whether a route reads dora input `input` (the handler's rows).
+    pub fn reads(&self, input: &DataId) -> bool {
+        self.by_feedback_input.contains_key(input) || self.by_result_input.contains_key(input)
+    }
+
+    /// A ROS request rcl took for hub server `server`; false if not ours.
+    pub fn on_request(
+        &mut self,
+        node: &mut DoraNode,
+        hub: &ServiceHub,
+        server: usize,
+        header: RequestHeader,
+        cdr: &[u8],
+    ) -> bool {
+        let Some(&(index, service)) = self.by_server.get(&server) else {
+            return false;
+        };
+        let route = &mut self.routes[index];
+        let answer = match service {
+            Service::SendGoal => route.on_goal_request(node, cdr),
+            Service::Cancel => route.on_cancel_request(node, cdr),
+            Service::GetResult => route.on_result_request(header, cdr),
+        };
+        if let Some(answer) = answer {
+            route.respond(hub, server, &header, &answer);
+        }
+        true
+    }
+
+    /// The handler's rows on dora input `input`; false if no route reads it.
+    pub fn on_input(
+        &mut self,
+        hub: &ServiceHub,
+        input: &DataId,
+        params: &MetadataParameters,
+        data: ArrayRef,
+    ) -> bool {
+        if let Some(&index) = self.by_feedback_input.get(input) {
+            self.routes[index].publish_feedback(params, data.as_ref());
+            return true;
+        }
+        if let Some(&index) = self.by_result_input.get(input) {
+            self.routes[index].finish(hub, params, data.as_ref());
+            return true;
+        }
+        false
+    }
+
+    /// Forgets results older than `result_timeout`.
+    pub fn on_tick(&mut self) {
+        let now = Instant::now();
+        for route in &mut self.routes {
+            let before = route.goals.len();
+            route
+                .goals
+                .retain(|_, g| g.result.as_ref().is_none_or(|(_, until)| *until > now));
+            if route.goals.len() != before {
+                route.publish_status();
+            }
+        }
+    }
+
+    /// The handler behind `input` failed or stalled: its goals end aborted
+    /// (clients told) and the action server leaves the ROS graph. Returns
+    /// the route's label if it was offered.
+    pub fn withdraw(&mut self, hub: &ServiceHub, input: &DataId, why: &str) -> Option<String> {
+        let index = self.route_reading(input)?;
+        let route = &mut self.routes[index];
+        route.abort_all(hub, why);
+        let mut withdrawn = false;
+        for (server, _) in route.services {
+            withdrawn |= hub.withdraw_server(server);
+        }
+        withdrawn.then(|| route.label.clone())
+    }
+
+    /// The handler behind `input` is back: the action server is offered
+    /// again.
+    pub fn restore(&self, hub: &ServiceHub, input: &DataId) {
+        let Some(index) = self.route_reading(input) else {
+            return;
+        };
+        let route = &self.routes[index];
+        let mut restored = false;
+        for (server, _) in route.services {
+            match hub.restore_server(server) {
+                Ok(offered) => restored |= offered,
+                Err(e) => tracing::error!("{}: {e:#}", route.label),
+            }
+        }
+        if restored {
+            tracing::info!("{}: action server offered again", route.label);
+        }
+    }
+
+    /// The bridge stops: every goal in flight ends aborted, and clients are
+    /// told before the bridge leaves the graph.
+    pub fn abort_all(&mut self, hub: &ServiceHub, why: &str) {
+        for route in &mut self.routes {
+            route.abort_all(hub, why);
+            route
+                .status_topic
+                .wait_for_all_acked(Duration::from_millis(500));
+        }
+    }
+
+    fn route_reading(&self, input: &DataId) -> Option<usize> {
+        self.by_result_input
+            .get(input)
+            .or_else(|| self.by_feedback_input.get(input))
+            .copied()
+    }
+}
+
+impl ActionServerRoute {
+    fn build(
+        at: &str,
+        config: &ActionServer,
+        ros: &RosSide,
+        hub: &ServiceHub,
+        registry: &TypeRegistry,
+        stats: &mut StatsTable,
+    ) -> anyhow::Result<Self> {
+        let action_type = TypeName::parse(&config.action_type).map_err(anyhow::Error::msg)?;
+        let codec = |name: &TypeName| {
+            MessageCodec::new(registry, name, CodecOptions::default()).context("type")
+        };
+        let (goal, feedback, result) = (
+            codec(&action_type.suffixed("_Goal"))?,
+            codec(&action_type.suffixed("_Feedback"))?,
+            codec(&action_type.suffixed("_GetResult_Response"))?,
+        );
+        let action = ros.resolve_topic(&config.action).context("action")?;
+        let protocol = |part: &str| format!("{action}/_action/{part}");
+        let offer = |part: &str, service_type: TypeName, service: Service| {
+            let index = hub.add_server(&protocol(part), &service_type, rcl::default_qos())?;
+            anyhow::Ok((index, service))
+        };
+        let services = [
+            offer(
+                "send_goal",
+                action_type.suffixed("_SendGoal"),
+                Service::SendGoal,
+            )?,
+            offer(
+                "cancel_goal",
+                TypeName::parse("action_msgs/srv/CancelGoal").map_err(anyhow::Error::msg)?,
+                Service::Cancel,
+            )?,
+            offer(
+                "get_result",
+                action_type.suffixed("_GetResult"),
+                Service::GetResult,
+            )?,
+        ];
+        let feedback_topic = ros.advertise(
+            &protocol("feedback"),
+            codec(&action_type.suffixed("_FeedbackMessage"))?,
+            rcl::default_qos(),
+        )?;
+        let status_topic = ros.advertise(
+            &protocol("status"),
+            codec(&TypeName::msg("action_msgs", "GoalStatusArray"))?,
+            crate::ros::qos::action_status(),
+        )?;
+        let label = format!("{at} ({action})");
+        tracing::info!(
+            "{label}: goals of {} ({}) out on `{}`, cancels on `{}`; the handler answers on `{}` and `{}`",
+            action,
+            config.action_type,
+            config.goal,
+            config.cancel,
+            config.feedback,
+            config.result
+        );
+        let counters = Arc::new(RouteStats::default());
+        stats.add(
+            format!("{at} {action}"),
+            Direction::ActionServer,
+            counters.clone(),
+        );
+        let route = ActionServerRoute {
+            label,
+            services,
+            feedback_topic,
+            status_topic,
+            goal,
+            feedback,
+            result,
+            goal_output: DataId::from(config.goal.clone()),
+            cancel_output: DataId::from(config.cancel.clone()),
+            result_timeout: config.result_timeout,
+            goals: HashMap::new(),
+            stats: counters,
+            warnings: RateLimiter::new(Duration::from_secs(5)),
+        };
+        route.publish_status();
+        Ok(route)
+    }
+
+    /// Accepts the goal and hands it to the handler; answers the request.
+    fn on_goal_request(&mut self, node: &mut DoraNode, cdr: &[u8]) -> Option<Vec<u8>> {
+        let now = Stamp::now();
+        let decoded =
+            action::unwrap(cdr).and_then(|(id, inner)| Ok((id, self.goal.decode(&inner)?)));
+        let (id, row) = match decoded {
+            Ok(decoded) => decoded,
+            Err(e) => {
+                self.stats.decode_errors.fetch_add(1, Ordering::Relaxed);
+                self.warnings
+                    .warn(|| format!("{}: rejected a malformed goal: {e}", self.label));
+                return Some(action::send_goal_response(false, now));
+            }
+        };
+        if self.goals.contains_key(&id) {
+            self.warnings
+                .warn(|| format!("{}: rejected goal {id}: its id is in use", self.label));
+            return Some(action::send_goal_response(false, now));
+        }
+        let params = dora_side::goal_metadata(&id.to_string(), None, None);
+        let row: ArrayRef = Arc::new(row);
+        if let Err(e) = node.send_output(self.goal_output.clone(), params, row) {
+            self.stats.failed.fetch_add(1, Ordering::Relaxed);
+            self.warnings.warn(|| {
+                format!(
+                    "{}: rejected goal {id}: cannot hand it to dora: {e}",
+                    self.label
+                )
+            });
+            return Some(action::send_goal_response(false, now));
+        }
+        self.stats.goals.fetch_add(1, Ordering::Relaxed);
+        self.goals.insert(
+            id,
+            ServedGoal {
+                accepted_at: now,
+                status: GoalStatus::Executing,
+                result: None,
+                result_waiters: Vec::new(),
+            },
+        );
+        self.publish_status();
+        Some(action::send_goal_response(true, now))
+    }
+
+    /// Cancels what the request names (rcl_action's rules: a zero id with a
+    /// zero stamp is every goal; a stamp adds every goal accepted at or
+    /// before it); each newly canceling goal goes out on `cancel`.
+    fn on_cancel_request(&mut self, node: &mut DoraNode, cdr: &[u8]) -> Option<Vec<u8>> {
+        let (named, before) = match action::read_goal_info(cdr) {
+            Ok(request) => request,
+            Err(e) => {
+                self.stats.decode_errors.fetch_add(1, Ordering::Relaxed);
+                self.warnings
+                    .warn(|| format!("{}: malformed cancel request: {e}", self.label));
+                return Some(action::cancel_response(cancel_code::REJECTED, &[]));
+            }
+        };
+        let every = named.is_zero() && before.is_zero();
+        let mut canceling = Vec::new();
+        for (id, goal) in &mut self.goals {
+            let chosen = every || *id == named || (!before.is_zero() && goal.accepted_at <= before);
+            if !chosen || goal.status.is_terminal() {
+                continue;
+            }
+            if goal.status != GoalStatus::Canceling {
+                goal.status = GoalStatus::Canceling;
+                let params = dora_side::goal_metadata(&id.to_string(), None, None);
+                let row: ArrayRef = Arc::new(StringArray::from(vec![id.to_string()]));
+                if let Err(e) = node.send_output(self.cancel_output.clone(), params, row) {
+                    self.warnings
+                        .warn(|| format!("{}: cannot pass a cancel on: {e}", self.label));
+                }
+            }
+            canceling.push((*id, goal.accepted_at));
+        }
+        if !canceling.is_empty() {
+            self.publish_status();
+            return Some(action::cancel_response(cancel_code::NONE, &canceling));
+        }
+        let code = match self.goals.get(&named) {
+            _ if named.is_zero() => cancel_code::REJECTED,
+            Some(_) => cancel_code::GOAL_TERMINATED,
+            None => cancel_code::UNKNOWN_GOAL_ID,
+        };
+        Some(action::cancel_response(code, &[]))
+    }
+
+    /// Answers at once for an ended or unknown goal; otherwise when it ends.
+    fn on_result_request(&mut self, header: RequestHeader, cdr: &[u8]) -> Option<Vec<u8>> {
+        let id = match action::goal_id_of(cdr) {
+            Ok(id) => id,
+            Err(e) => {
+                self.stats.decode_errors.fetch_add(1, Ordering::Relaxed);
+                self.warnings
+                    .warn(|| format!("{}: malformed result request: {e}", self.label));
+                return None;
+            }
+        };
+        match self.goals.get_mut(&id) {
+            Some(ServedGoal {
+                result: Some((answer, _)),
+                ..
+            }) => Some(answer.clone()),
+            Some(goal) => {
+                goal.result_waiters.push(header);
+                None
+            }
+            None => self.result_answer(GoalStatus::Unknown, None).ok(),
+        }
+    }
+
+    fn publish_feedback(&mut self, params: &MetadataParameters, data: &dyn Array) {
+        self.stats.received.fetch_add(1, Ordering::Relaxed);
+        let Some(id) = self.active_goal(params, "feedback") else {
+            return;
+        };
+        let Some(rows) = data.as_struct_opt().filter(|r| r.len() == 1) else {
+            self.stats.encode_errors.fetch_add(1, Ordering::Relaxed);
+            self.warnings.warn(|| {
+                format!(
+                    "{}: feedback of goal {id} dropped: not one row of {} (got {})",
+                    self.label,
+                    self.feedback.type_name(),
+                    data.data_type()
+                )
+            });
+            return;
+        };
+        let published = self
+            .feedback
+            .encode_row(rows, 0, Vec::new())
+            .map_err(anyhow::Error::from)
+            .and_then(|cdr| self.feedback_topic.publish_cdr(&action::wrap(id, &cdr)));
+        match published {
+            Ok(()) => {
+                self.stats.forwarded.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(e) => {
+                self.stats.encode_errors.fetch_add(1, Ordering::Relaxed);
+                self.warnings
+                    .warn(|| format!("{}: feedback of goal {id} dropped: {e:#}", self.label));
+            }
+        }
+    }
+
+    /// The handler's result ends the goal.
+    fn finish(&mut self, hub: &ServiceHub, params: &MetadataParameters, data: &dyn Array) {
+        self.stats.received.fetch_add(1, Ordering::Relaxed);
+        let Some(id) = self.active_goal(params, "result") else {
+            return;
+        };
+        let status = match dora_side::text_parameter(params, META_STATUS).as_deref() {
+            None | Some("succeeded") => GoalStatus::Succeeded,
+            Some("aborted") => GoalStatus::Aborted,
+            Some("canceled") => GoalStatus::Canceled,
+            Some(other) => {
+                self.stats.encode_errors.fetch_add(1, Ordering::Relaxed);
+                self.warnings.warn(|| {
+                    format!(
+                        "{}: goal {id}: status `{other}` is not succeeded, aborted or canceled: aborted",
+                        self.label
+                    )
+                });
+                GoalStatus::Aborted
+            }
+        };
+        let row = data.as_struct_opt().filter(|r| r.len() == 1);
+        let (status, answer) = match self.result_answer(status, row) {
+            Ok(answer) => (status, answer),
+            Err(e) => {
+                self.stats.encode_errors.fetch_add(1, Ordering::Relaxed);
+                self.warnings.warn(|| {
+                    format!(
+                        "{}: goal {id}: the result does not fit ({e}): aborted",
+                        self.label
+                    )
+                });
+                match self.result_answer(GoalStatus::Aborted, None) {
+                    Ok(answer) => (GoalStatus::Aborted, answer),
+                    Err(_) => return,
+                }
+            }
+        };
+        self.end(hub, id, status, answer);
+    }
+
+    /// Ends every goal in flight as aborted.
+    fn abort_all(&mut self, hub: &ServiceHub, why: &str) {
+        let active: Vec<GoalId> = self
+            .goals
+            .iter()
+            .filter(|(_, g)| !g.status.is_terminal())
+            .map(|(id, _)| *id)
+            .collect();
+        if active.is_empty() {
+            return;
+        }
+        tracing::warn!("{}: {} goal(s) aborted: {why}", self.label, active.len());
+        let Ok(answer) = self.result_answer(GoalStatus::Aborted, None) else {
+            return;
+        };
+        for id in active {
+            self.end(hub, id, GoalStatus::Aborted, answer.clone());
+        }
+    }
+
+    /// Records the end, answers the result requests waiting, publishes the
+    /// new status.
+    fn end(&mut self, hub: &ServiceHub, id: GoalId, status: GoalStatus, answer: Vec<u8>) {
+        let counter = match status {
+            GoalStatus::Succeeded => &self.stats.succeeded,
+            GoalStatus::Canceled => &self.stats.canceled,
+            _ => &self.stats.aborted,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        let Some(goal) = self.goals.get_mut(&id) else {
+            return;
+        };
+        goal.status = status;
+        let waiters = std::mem::take(&mut goal.result_waiters);
+        goal.result = Some((answer.clone(), Instant::now() + self.result_timeout));
+        let server = self.services[2].0;
+        for header in waiters {
+            self.respond(hub, server, &header, &answer);
+        }
+        self.publish_status();
+    }
+
+    /// The goal a handler row names, if active; counted and logged if not.
+    fn active_goal(&self, params: &MetadataParameters, what: &str) -> Option<GoalId> {
+        let given = dora_side::text_parameter(params, META_GOAL_ID);
+        let id = given.as_deref().map(GoalId::parse);
+        match id {
+            Some(Ok(id)) if self.goals.get(&id).is_some_and(|g| !g.status.is_terminal()) => {
+                Some(id)
+            }
+            _ => {
+                self.stats.unmatched.fetch_add(1, Ordering::Relaxed);
+                self.warnings.warn(|| {
+                    format!(
+                        "{}: {what} dropped: goal_id {given:?} names no goal in flight",
+                        self.label
+                    )
+                });
+                None
+            }
+        }
+    }
+
+    /// `_GetResult_Response` with `status` and the handler's row (every
+    /// field at its default when `row` is `None`).
+    fn result_answer(
+        &self,
+        status: GoalStatus,
+        row: Option<&StructArray>,
+    ) -> Result<Vec<u8>, crate::codec::CodecError> {
+        let result: ArrayRef = match row {
+            Some(row) => Arc::new(row.clone()),
+            None => Arc::new(StructArray::new_empty_fields(1, None)),
+        };
+        let response = StructArray::from(vec![
+            (
+                Arc::new(Field::new("status", DataType::Int8, false)),
+                Arc::new(Int8Array::from(vec![status.code()])) as ArrayRef,
+            ),
+            (
+                Arc::new(Field::new("result", result.data_type().clone(), false)),
+                result,
+            ),
+        ]);
+        self.result.encode_row(&response, 0, Vec::new())
+    }
+
+    fn respond(&self, hub: &ServiceHub, server: usize, header: &RequestHeader, cdr: &[u8]) {
+        let Some(service) = hub.server(server) else {
+            return; // withdrawn: the client's call fails on its side
+        };
+        if let Err(e) = service.respond(header, cdr) {
+            self.warnings
+                .warn(|| format!("{}: cannot answer a request: {e}", self.label));
+        }
+    }
+
+    fn publish_status(&self) {
+        let mut goals: Vec<(GoalId, Stamp, GoalStatus)> = self
+            .goals
+            .iter()
+            .map(|(id, g)| (*id, g.accepted_at, g.status))
+            .collect();
+        goals.sort_by_key(|(id, stamp, _)| (*stamp, *id));
+        if let Err(e) = self.status_topic.publish_cdr(&action::status_array(&goals)) {
+            self.warnings
+                .warn(|| format!("{}: cannot publish the status: {e:#}", self.label));
+        }
+    }
+}
