@@ -120,6 +120,12 @@ impl Bridge {
             .collect();
         for input in &inputs {
             self.to_ros.restore(input);
+            if let Some(services) = &mut self.services {
+                let why = format!("its dora handler `{node_id}` restarted without it");
+                services
+                    .action_servers
+                    .abort_goals(&services.hub, input, &why);
+            }
             self.restore_service(input);
         }
         if let Some(d) = self.diagnostics.as_mut() {

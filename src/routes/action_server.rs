@@ -183,6 +183,14 @@ impl ActionServerRoutes {
         withdrawn.then(|| route.label.clone())
     }
 
+    /// The goals in flight of the route `input` belongs to end aborted
+    /// (their handler lost them).
+    pub fn abort_goals(&mut self, hub: &ServiceHub, input: &DataId, why: &str) {
+        if let Some(index) = self.route_reading(input) {
+            self.routes[index].abort_all(hub, why);
+        }
+    }
+
     /// The handler behind `input` is back: the action server is offered
     /// again.
     pub fn restore(&self, hub: &ServiceHub, input: &DataId) {

@@ -21,6 +21,9 @@ Before its first goal, each run sends one `feedback` row for goal_id
 count and drop. With HANDLER_EXIT_AFTER_FEEDBACK=N it exits with code 1
 after N feedback rows (that one not counted) the first time it runs (the
 marker file `handler_ran_before` in its working directory says it ran).
+With HANDLER_ECHO=1 it serves an action whose goal, feedback and result
+have the same fields (test_msgs/action/NestedMessage): each goal row comes
+back once as feedback and, one period later, as the result.
 What it does is logged on stderr."""
 import os
 import sys
@@ -81,7 +84,12 @@ def main():
         if event["type"] != "INPUT":  # ERROR on timeout: nothing came
             continue
         goal_id = event["metadata"].get("goal_id")
-        if event["id"] == "goal":
+        if event["id"] == "goal" and os.environ.get("HANDLER_ECHO") == "1":
+            node.send_output("feedback", event["value"], {"goal_id": goal_id})
+            time.sleep(period)
+            node.send_output("result", event["value"], {"goal_id": goal_id})
+            log(f"echoed goal_id={goal_id}")
+        elif event["id"] == "goal":
             if not bogus_sent:
                 bogus_sent = True
                 node.send_output("feedback", sequence_row([0]), {"goal_id": UNKNOWN_GOAL})
