@@ -130,7 +130,7 @@ fn dora_goals_reach_an_rclpy_action_server_two_at_once_with_feedback_status_and_
             .into_iter()
             .map(sequence_of)
             .collect();
-        let expected: Vec<Vec<i64>> = (1..=order).map(|k| fibonacci(k)).collect();
+        let expected: Vec<Vec<i64>> = (1..=order).map(fibonacci).collect();
         assert_eq!(feedback, expected, "{id}: {context}");
         let statuses: Vec<&Value> = of_goal(&events, "status", id)
             .into_iter()
