@@ -1,7 +1,7 @@
 # The two commands the README promises, plus the steps they are made of.
 #   make demo   set up if needed, build, run the chatter demo (ROS <-> dora)
 #   make test   set up if needed, build, lint, run every test
-#   (make demo-liveness, demo-shutdown, demo-services: the other demos)
+#   (make demo-liveness, demo-shutdown, demo-services, demo-actions: the other demos)
 SHELL := /bin/bash
 # The workbench scripts/setup.sh uses: ROS2_DORA_BRIDGE_WORKBENCH if set
 # (another clone's env.sh exports it), else this clone's.
@@ -9,7 +9,7 @@ ENV := source "$${ROS2_DORA_BRIDGE_WORKBENCH:-$(CURDIR)/.workbench}/env.sh"
 CARGO_TARGET_DIR ?= $(CURDIR)/target
 export CARGO_TARGET_DIR
 
-.PHONY: setup build demo demo-liveness demo-shutdown demo-services lint test bench clean
+.PHONY: setup build demo demo-liveness demo-shutdown demo-services demo-actions lint test bench clean
 
 setup:
 	@scripts/setup.sh
@@ -28,6 +28,9 @@ demo-shutdown: build
 
 demo-services: build
 	$(ENV) && PATH="$(CARGO_TARGET_DIR)/debug:$$PATH" examples/services/run.sh
+
+demo-actions: build
+	$(ENV) && PATH="$(CARGO_TARGET_DIR)/debug:$$PATH" examples/actions/run.sh
 
 lint: setup
 	$(ENV) && cargo fmt --check && cargo clippy --all-targets -- -D warnings

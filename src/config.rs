@@ -942,6 +942,41 @@ mod tests {
     }
 
     #[test]
+    fn action_routes_parse_with_defaults_and_errors_name_the_route() {
+        let c = Config::from_yaml(
+            "action_clients:\n  - {action: /fib, type: test_msgs/action/Fibonacci, goal: g, feedback: f, result: r}\n\
+             action_servers:\n  - {action: count, type: test_msgs/action/Fibonacci, goal: sg, cancel: sc, feedback: sf, result: sr}\n",
+        )
+        .unwrap();
+        let client = &c.action_clients[0];
+        assert_eq!(client.timeout, Duration::from_secs(5));
+        assert_eq!(
+            (client.cancel.as_deref(), client.status.as_deref()),
+            (None, None)
+        );
+        assert_eq!(c.action_servers[0].result_timeout, Duration::from_secs(10));
+        let error = |yaml: &str| format!("{:#}", Config::from_yaml(yaml).unwrap_err());
+        let srv_type = error(
+            "action_clients:\n  - {action: /a, type: std_srvs/srv/SetBool, goal: g, feedback: f, result: r}\n",
+        );
+        assert!(
+            srv_type.contains("action_clients[0].type") && srv_type.contains("not an action type"),
+            "{srv_type}"
+        );
+        let reused = error(
+            "action_clients:\n  - {action: /a, type: test_msgs/action/Fibonacci, goal: g, feedback: f, result: r}\n\
+             action_servers:\n  - {action: /b, type: test_msgs/action/Fibonacci, goal: f, cancel: c, feedback: x, result: y}\n",
+        );
+        assert!(
+            reused.contains("action_servers[0]") && reused.contains("`f`"),
+            "{reused}"
+        );
+        let missing =
+            error("action_servers:\n  - {action: /b, type: test_msgs/action/Fibonacci, goal: g}\n");
+        assert!(missing.contains("cancel"), "{missing}");
+    }
+
+    #[test]
     fn sizes_take_plain_bytes_and_both_unit_families() {
         assert_eq!(parse_size("4096").unwrap(), 4096);
         assert_eq!(parse_size("20kB").unwrap(), 20 * 1024);

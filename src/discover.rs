@@ -50,6 +50,54 @@ fn services(node: &RclNode, own: &str) -> anyhow::Result<Vec<ServiceRow>> {
     Ok(rows)
 }
 
+/// The part of a service or topic name that makes it one of an action's
+/// (`/fibonacci/_action/send_goal`).
+const ACTION_INFIX: &str = "/_action/";
+
+/// The actions among the services: each `<action>/_action/send_goal` of
+/// type `<pkg>/action/<Name>_SendGoal` is action `<action>` of
+/// `<pkg>/action/<Name>`. The services of actions leave `rows`.
+fn actions(rows: &mut Vec<ServiceRow>) -> Vec<ServiceRow> {
+    let actions = rows
+        .iter()
+        .filter_map(|row| {
+            let action = row.service.strip_suffix("/_action/send_goal")?;
+            let types = row
+                .types
+                .iter()
+                .filter_map(|t| t.strip_suffix("_SendGoal"))
+                .map(str::to_string)
+                .collect();
+            Some(ServiceRow {
+                service: action.to_string(),
+                types,
+                servers: row.servers.clone(),
+            })
+        })
+        .collect();
+    rows.retain(|r| !r.service.contains(ACTION_INFIX));
+    actions
+}
+
+/// The action rows as an `action_clients:` starter section.
+fn action_clients_section(rows: &[ServiceRow], used: &mut HashSet<String>) -> String {
+    let mut body = String::new();
+    for row in rows.iter().filter(|r| r.types.len() == 1) {
+        let mut id = crate::dora_side::identifier(row.service.trim_start_matches('/'));
+        while !used.insert(id.clone()) {
+            id.push('_');
+        }
+        let _ = writeln!(
+            body,
+            "  - action: {}\n    type: {}\n    goal: {id}_goal           # dora input: one row per goal\n    \
+             feedback: {id}_feedback   # dora output (metadata goal_id)\n    \
+             result: {id}_result       # dora output: one row per goal (metadata goal_id, status)",
+            row.service, row.types[0]
+        );
+    }
+    body
+}
+
 /// The service rows as a `service_clients:` starter section.
 fn service_clients_section(rows: &[ServiceRow], used: &mut HashSet<String>) -> String {
     let mut body = String::new();
@@ -90,11 +138,13 @@ pub fn discover(rcl_args: &[String], wait: Duration) -> anyhow::Result<String> {
     }
     let own = node.name();
     let own_fqn = format!("{}/{own}", node.namespace().trim_end_matches('/'));
-    let service_rows = services(&node, &own_fqn)?;
+    let mut service_rows = services(&node, &own_fqn)?;
+    let action_rows = actions(&mut service_rows);
     let mut out = String::new();
     let domain = std::env::var("ROS_DOMAIN_ID").unwrap_or_else(|_| "0".into());
     let mut rows = Vec::new();
-    for (topic, types) in &last {
+    // An action's topics are listed with the action.
+    for (topic, types) in last.iter().filter(|(t, _)| !t.contains(ACTION_INFIX)) {
         let publishers: Vec<_> = node
             .publishers_info(topic)?
             .into_iter()
@@ -133,6 +183,16 @@ pub fn discover(rcl_args: &[String], wait: Duration) -> anyhow::Result<String> {
             row.servers.join(", ")
         )?;
     }
+    writeln!(out, "# {} action(s)", action_rows.len())?;
+    for row in &action_rows {
+        writeln!(
+            out,
+            "#   {}  {}  servers: {}",
+            row.service,
+            row.types.join(" | "),
+            row.servers.join(", ")
+        )?;
+    }
     writeln!(
         out,
         "#\n# Starter config: save it, adjust, then `ros2-dora-bridge check --config FILE`."
@@ -145,7 +205,11 @@ pub fn discover(rcl_args: &[String], wait: Duration) -> anyhow::Result<String> {
     let mut body = String::new();
     let mut consumers = String::new();
     for (topic, types, publishers) in &rows {
-        if INFRASTRUCTURE.contains(&topic.as_str()) || publishers.is_empty() || types.len() != 1 {
+        if INFRASTRUCTURE.contains(&topic.as_str())
+            || topic.contains(ACTION_INFIX)
+            || publishers.is_empty()
+            || types.len() != 1
+        {
             continue;
         }
         let mut output = crate::dora_side::identifier(topic.trim_start_matches('/'));
@@ -178,6 +242,14 @@ pub fn discover(rcl_args: &[String], wait: Duration) -> anyhow::Result<String> {
             out,
             "# Declare each service route's `request` under the bridge node's `inputs:` and its\n\
              # `response` under `outputs:`.\nservice_clients:\n{service_body}"
+        )?;
+    }
+    let action_body = action_clients_section(&action_rows, &mut used);
+    if !action_body.is_empty() {
+        writeln!(
+            out,
+            "# Declare each action route's `goal` under the bridge node's `inputs:` and its\n\
+             # `feedback` and `result` under `outputs:`.\naction_clients:\n{action_body}"
         )?;
     }
     if body.is_empty() {

@@ -39,9 +39,10 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Print the Arrow schema of a ROS message type, e.g. sensor_msgs/msg/Image.
+    /// Print the Arrow schema of a ROS message type (e.g. sensor_msgs/msg/Image),
+    /// of a service's request and response, or of an action's goal, feedback and result.
     Schema {
-        /// `pkg/msg/Type`
+        /// `pkg/msg/Type`, `pkg/srv/Type` or `pkg/action/Type`
         #[arg(value_name = "TYPE")]
         msg_type: String,
         /// Show `uint8[]` fields as Binary instead of List<UInt8>.
@@ -63,7 +64,8 @@ enum Command {
         #[arg(long, value_name = "ID", requires = "dataflow")]
         node: Option<String>,
     },
-    /// List ROS topics, types and publishers (with QoS), and print a starter config.
+    /// List ROS topics, types and publishers (with QoS), services and actions, and print a
+    /// starter config.
     Discover {
         /// How long to wait for the graph to settle.
         #[arg(long, default_value = "3s", value_parser = parse_wait)]

@@ -102,6 +102,21 @@ fn schema_prints_a_services_request_and_response() {
 }
 
 #[test]
+fn schema_prints_an_actions_goal_feedback_and_result() {
+    require_workbench();
+    let (ok, out, err) = run(&["schema", "test_msgs/action/Fibonacci"]);
+    assert!(ok, "{err}");
+    let goal = out.find("# goal (test_msgs/action/Fibonacci_Goal)");
+    let feedback = out.find("# feedback (test_msgs/action/Fibonacci_Feedback)");
+    let result = out.find("# result (test_msgs/action/Fibonacci_Result)");
+    assert!(
+        goal.is_some() && feedback > goal && result > feedback,
+        "{out}"
+    );
+    assert!(out.contains("order: Int32  # int32"), "{out}");
+}
+
+#[test]
 fn check_validates_types() {
     require_workbench();
     let dir = tempfile::tempdir().unwrap();

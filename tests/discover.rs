@@ -64,20 +64,22 @@ fn discover_lists_topics_with_qos_and_prints_a_config_check_accepts() {
 }
 
 #[test]
-fn discover_lists_services_with_their_servers_and_a_client_route_check_accepts() {
+fn discover_lists_services_and_actions_with_their_servers_and_the_starter_routes_check() {
     let s = Scenario::new(52);
     let server = s.python(
         "server",
         "ros_service_server.py",
         &["/robot/set_mode", "std_srvs/srv/SetBool"],
     );
-    assert!(
-        server
-            .wait_for_line(Duration::from_secs(30), |l| l == "ready")
-            .is_some(),
-        "{}",
-        dump(&server)
-    );
+    let action_server = s.python("action server", "ros_action_server.py", &["/robot/dock"]);
+    for proc in [&server, &action_server] {
+        assert!(
+            proc.wait_for_line(Duration::from_secs(30), |l| l == "ready")
+                .is_some(),
+            "{}",
+            dump(proc)
+        );
+    }
     let out = s
         .command(bridge_bin())
         .args(["discover", "--wait", "5s"])
@@ -95,6 +97,17 @@ fn discover_lists_services_with_their_servers_and_a_client_route_check_accepts()
     assert!(!text.contains("/service_server/get_parameters"), "{text}");
     assert!(text.contains("service_clients:"), "{text}");
     assert!(text.contains("request: robot_set_mode_request"), "{text}");
+    // The action, once, as an action: its services and topics are not
+    // listed as services or offered as from_ros routes.
+    assert!(
+        text.lines().any(|l| l.contains("/robot/dock")
+            && l.contains("test_msgs/action/Fibonacci")
+            && l.contains("servers: /action_server")),
+        "{text}"
+    );
+    assert!(!text.contains("/_action/"), "{text}");
+    assert!(text.contains("action_clients:"), "{text}");
+    assert!(text.contains("goal: robot_dock_goal"), "{text}");
     let config = s.write("starter.yaml", &text);
     let check = Command::new(bridge_bin())
         .args(["check", "--config"])

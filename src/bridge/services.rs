@@ -186,5 +186,23 @@ fn parameter_values(config: &Config, node: &DoraNode) -> BTreeMap<String, Parame
                 .collect(),
         ),
     );
+    let action_clients = config.action_clients.iter();
+    values.insert(
+        "action_clients".into(),
+        strings(
+            action_clients
+                .map(|r| format!("{} -> {}", r.goal, r.action))
+                .collect(),
+        ),
+    );
+    let action_servers = config.action_servers.iter();
+    values.insert(
+        "action_servers".into(),
+        strings(
+            action_servers
+                .map(|r| format!("{} -> {}", r.action, r.goal))
+                .collect(),
+        ),
+    );
     values
 }
