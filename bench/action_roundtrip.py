@@ -69,7 +69,8 @@ PATHS = {
     "bridge_server": ("bridge (action_servers)", "rclpy client -> bridge -> dora handler -> bridge -> rclpy"),
     "dora_loop": ("dora_loop", "dora -> dora handler -> dora, no ROS"),
     "dora_ros2_client": ("dora Ros2ActionClient", "dora -> dora node (Ros2ActionClient) -> rclpy server -> back"),
-    "dora_ros2_server": ("dora Ros2ActionServer", "rclpy client -> dora node (Ros2ActionServer) -> dora handler -> back"),
+    "dora_ros2_server": ("dora Ros2ActionServer",
+                         "rclpy client -> dora node (Ros2ActionServer) -> dora handler -> back"),
 }
 
 
@@ -125,8 +126,9 @@ def dataflow(path, mode, n, result, work):
     if path == "bridge_server":
         (work / "bridge.yaml").write_text(json.dumps({"action_servers": [
             {**route, "action": BRIDGE_ACTION, "cancel": "cancel"}]}))
-        return [worker_node("bridge", cancel=True),
-                bridge_node({"feedback": "worker/feedback", "result": "worker/result"}, ["goal", "cancel"])], BRIDGE_ACTION
+        nodes = [worker_node("bridge", cancel=True),
+                 bridge_node({"feedback": "worker/feedback", "result": "worker/result"}, ["goal", "cancel"])]
+        return nodes, BRIDGE_ACTION
     if path == "dora_loop":
         return [sender_node(mode, n, result, "worker"), worker_node("sender")], None
     if path == "dora_ros2_client":
@@ -181,7 +183,8 @@ def run_path(path, mode, n, env, work, timeout):
         check = subprocess.run([str(BRIDGE), "check", "--config", "bridge.yaml", "--dataflow", "dataflow.yml"],
                                env=env, cwd=work, capture_output=True, text=True, timeout=60)
         if check.returncode != 0:
-            why = ((check.stderr.strip() or check.stdout.strip()).splitlines() or [f"exit {check.returncode}"])[-1][:300]
+            said = (check.stderr.strip() or check.stdout.strip()).splitlines()
+            why = said[-1][:300] if said else f"exit code {check.returncode}"
             if "unknown field `action_" in why:
                 why = "the release binary has no action routes yet: cargo build --release --bins"
             return {"error": "bridge check: " + why}
@@ -211,7 +214,7 @@ def ms(x):
     return f"{x:.2f}" if x is not None else "-"
 
 
-def rate(x):
+def per_s(x):
     return f"{x:.0f}" if x is not None else "-"
 
 
@@ -225,7 +228,7 @@ def latency_table(rows, paths, goals):
         r = rows[path]
         label, route = PATHS[path]
         if "p50_ms" not in r:
-            print(f"| {label} | {route} | - | - | {r.get('error', 'no goals')[:80]} | - |")
+            print(f"| {label} | {route} | - | - | {r.get('error', 'no goals')[:100]} | - |")
             continue
         share = "-"
         if path not in ("rclpy", "dora_loop") and "p50_ms" in loop and "p50_ms" in direct:
@@ -240,17 +243,46 @@ def latency_table(rows, paths, goals):
 def feedback_table(rows, paths, seconds, rate):
     pace = f"at {rate:g}/s" if rate > 0 else "as fast as its server can"
     print(f"\n### Feedback: one goal streaming {pace} for {seconds:g} s\n")
-    print("| path | route | produced | produced/s | received | received/s | lost | duplicates | received/s / produced/s |")
+    print("| path | route | produced | produced/s | received | received/s | lost | duplicates "
+          "| received/s / produced/s |")
     print("|---|---|---|---|---|---|---|---|---|")
     for path in paths:
         r = rows[path]
         label, route = PATHS[path]
         if "produced" not in r:
-            print(f"| {label} | {route} | {r.get('error', 'nothing')[:80]} | - | - | - | - | - | - |")
+            print(f"| {label} | {route} | {r.get('error', 'nothing')[:100]} | - | - | - | - | - | - |")
             continue
         ratio = f"{r['rate_ratio']:.2f}" if r.get("rate_ratio") is not None else "-"
-        print(f"| {label} | {route} | {r['produced']} | {rate(r['produced_per_s'])} | {r['received']} | "
-              f"{rate(r['received_per_s'])} | {r['lost']} | {r['duplicates']} | {ratio} |")
+        print(f"| {label} | {route} | {r['produced']} | {per_s(r['produced_per_s'])} | {r['received']} | "
+              f"{per_s(r['received_per_s'])} | {r['lost']} | {r['duplicates']} | {ratio} |")
+
+
+def report(args, rows, paths):
+    print("$ " + " ".join(shlex.quote(a) for a in ["python3", *sys.argv]) + "\n")
+    shares = {}
+    if "latency" in rows:
+        shares = latency_table(rows["latency"], paths, args.goals)
+    if "feedback" in rows:
+        feedback_table(rows["feedback"], paths, args.seconds, args.rate)
+    print()
+    for path in ("bridge_client", "bridge_server"):
+        if path in shares:
+            own, ratio = shares[path]
+            print(f"- {PATHS[path][0]}: the bridge's own share (p50 minus dora_loop) is {own:.2f} ms, "
+                  f"{ratio:.2f} x one rclpy goal round trip ({rows['latency']['rclpy']['p50_ms']:.2f} ms; "
+                  f"target <= 1).")
+    feedback = rows.get("feedback", {})
+    for path in ("bridge_client", "bridge_server", "rclpy"):
+        r = feedback.get(path, {})
+        if "produced" in r:
+            ratio = f"{r['rate_ratio']:.2f}" if r.get("rate_ratio") is not None else "-"
+            print(f"- {PATHS[path][0]} feedback: received {per_s(r['received_per_s'])}/s of "
+                  f"{per_s(r['produced_per_s'])}/s produced (x {ratio}), lost {r['lost']} of {r['produced']}"
+                  + (f", {r['duplicates']} duplicates" if r["duplicates"] else "")
+                  + ("" if path == "rclpy" else "; target x 1, none lost") + ".")
+    if any(r.get("server_ready") is False for mode in rows.values() for r in mode.values()):
+        print("- rclpy's wait_for_server() never saw dora's Ros2ActionServer as ready (its goals were sent anyway); "
+              "that dora node polls ROS goals and dora inputs in turn, 1 ms each, as its API cannot wait on both.")
 
 
 def main():
@@ -298,32 +330,7 @@ def main():
         finally:
             stop(server)
 
-    print("$ " + " ".join(shlex.quote(a) for a in ["python3", *sys.argv]) + "\n")
-    shares = {}
-    if "latency" in rows:
-        shares = latency_table(rows["latency"], paths, args.goals)
-    if "feedback" in rows:
-        feedback_table(rows["feedback"], paths, args.seconds, args.rate)
-    print()
-    for path in ("bridge_client", "bridge_server"):
-        if path in shares:
-            own, ratio = shares[path]
-            print(f"- {PATHS[path][0]}: the bridge's own share (p50 minus dora_loop) is {own:.2f} ms, "
-                  f"{ratio:.2f} x one rclpy goal round trip ({rows['latency']['rclpy']['p50_ms']:.2f} ms; "
-                  f"target <= 1).")
-    feedback = rows.get("feedback", {})
-    for path in ("bridge_client", "bridge_server", "rclpy"):
-        r = feedback.get(path, {})
-        if "produced" in r:
-            ratio = f"{r['rate_ratio']:.2f}" if r.get("rate_ratio") is not None else "-"
-            print(f"- {PATHS[path][0]} feedback: received {rate(r['received_per_s'])}/s of "
-                  f"{rate(r['produced_per_s'])}/s produced (x {ratio}), lost {r['lost']} of {r['produced']}"
-                  + (f", {r['duplicates']} duplicates" if r["duplicates"] else "")
-                  + ("" if path == "rclpy" else "; target x 1, none lost") + ".")
-    if any(r.get("server_ready") is False for mode in rows.values() for r in mode.values()):
-        print("- rclpy's wait_for_server() never saw dora's Ros2ActionServer as ready (its goals were sent anyway); "
-              "that dora node polls ROS goals and dora inputs in turn, 1 ms each, as its API cannot wait on both.")
-
+    report(args, rows, paths)
 
 if __name__ == "__main__":
     main()
