@@ -33,7 +33,7 @@ impl GoalId {
     pub fn parse(text: &str) -> Result<Self, String> {
         let digits: Vec<u8> = text.bytes().filter(|&b| b != b'-').collect();
         let bad = || format!("goal id `{text}` is not 32 hex digits");
-        if digits.len() != 32 {
+        if digits.len() != 32 || !digits.iter().all(u8::is_ascii_hexdigit) {
             return Err(bad());
         }
         let mut bytes = [0u8; 16];
@@ -314,6 +314,7 @@ mod tests {
         assert_eq!(parsed.to_string(), dashed.replace('-', ""));
         assert!(GoalId::parse("xyz").is_err());
         assert!(GoalId::parse(&"g".repeat(32)).is_err());
+        assert!(GoalId::parse(&"+1".repeat(16)).is_err());
         assert_ne!(GoalId::random(), GoalId::random());
     }
 

@@ -82,6 +82,16 @@ pub fn action_status() -> QosProfile {
     qos
 }
 
+/// The QoS of an action's feedback topic: rcl_action's (reliable,
+/// volatile) with a deeper history than its keep-last 10, so that feedback
+/// streamed faster than the other side takes it for a moment is not
+/// overwritten. History depth does not take part in QoS matching.
+pub fn action_feedback() -> QosProfile {
+    let mut qos = rcl::default_qos();
+    qos.depth = 1000;
+    qos
+}
+
 /// What an rmw profile (a publisher's, as the graph reports it) says, in
 /// the config's vocabulary; policies rmw leaves at system default or
 /// unknown, and durations left unset, stay unset.

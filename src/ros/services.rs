@@ -115,6 +115,11 @@ impl ServiceHub {
         Ok(types)
     }
 
+    /// The bridge's node, for graph queries.
+    pub fn node(&self) -> Arc<super::rcl::RclNode> {
+        self.shared.node.clone()
+    }
+
     /// Subscribes to `topic`; returns the index its messages come with
     /// (as in [`ServiceEvent::Message`]).
     pub fn add_subscription(

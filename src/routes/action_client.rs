@@ -12,7 +12,7 @@ use crate::config::{ActionClient, Config};
 use crate::dora_side::{self, META_GOAL_ID};
 use crate::msg::{TypeName, TypeRegistry};
 use crate::ros::RosSide;
-use crate::ros::rcl::{self, RclClient};
+use crate::ros::rcl::{self, RclClient, RclNode};
 use crate::ros::services::ServiceHub;
 use crate::stats::{Direction, RouteStats, StatsTable};
 use crate::throttle::RateLimiter;
@@ -71,6 +71,14 @@ struct ActionClientRoute {
     goal_requests: HashMap<i64, GoalId>,
     result_requests: HashMap<i64, GoalId>,
     cancel_requests: HashMap<i64, GoalId>,
+    /// Goal requests given up (no answer in time): if the server accepts
+    /// one after all, it is canceled, so no goal runs that nobody follows.
+    abandoned: HashMap<i64, GoalId>,
+    /// The feedback and status topics: a server is there when the three
+    /// services and both topics are (as rcl_action clients judge it).
+    topics: [String; 2],
+    /// The bridge's node, to ask the graph.
+    graph: Arc<RclNode>,
     stats: Arc<RouteStats>,
     /// As for service clients: asked again after each graph change.
     server_known: bool,
@@ -95,6 +103,9 @@ struct Goal {
     /// as the goal takes.
     answer_by: Option<Instant>,
     status: GoalStatus,
+    /// Canceled before the server accepted it: the cancel goes out with
+    /// the acceptance (sent earlier, it could overtake the goal request).
+    cancel_pending: bool,
 }
 
 /// How a goal ended, for its `result` row.
@@ -211,7 +222,10 @@ impl ActionClientRoutes {
     pub fn on_graph_changed(&mut self, node: &mut DoraNode) {
         for route in &mut self.routes {
             route.server_known = false;
-            if !route.goals.is_empty() && !route.server_is_available() {
+            let following = !route.goals.is_empty() || !route.abandoned.is_empty();
+            if following && !route.server_is_available() {
+                // Whatever it had not answered, it never will.
+                route.abandoned.clear();
                 route.fail_all(node, "the action server left the ROS graph");
             }
             route.pump(node);
@@ -278,7 +292,7 @@ impl ActionClientRoute {
                 hub.add_subscription(
                     &protocol("feedback"),
                     &action_type.suffixed("_FeedbackMessage"),
-                    rcl::default_qos(),
+                    crate::ros::qos::action_feedback(),
                 )?,
                 Topic::Feedback,
             ),
@@ -326,6 +340,9 @@ impl ActionClientRoute {
             goal_requests: HashMap::new(),
             result_requests: HashMap::new(),
             cancel_requests: HashMap::new(),
+            abandoned: HashMap::new(),
+            topics: [protocol("feedback"), protocol("status")],
+            graph: hub.node(),
             stats: counters,
             server_known: false,
             warnings: RateLimiter::new(Duration::from_secs(5)),
@@ -387,10 +404,14 @@ impl ActionClientRoute {
 
     fn server_is_available(&mut self) -> bool {
         if !self.server_known {
-            let asked = [&self.send_goal, &self.get_result, &self.cancel]
+            let services = [&self.send_goal, &self.get_result, &self.cancel]
                 .iter()
                 .try_fold(true, |all, c| Ok(all && c.server_is_available()?));
-            self.server_known = asked.unwrap_or_else(|e: rcl::RclError| {
+            let topics = self.topics.iter().try_fold(true, |all, topic| {
+                Ok(all && !self.graph.publishers_info(topic)?.is_empty())
+            });
+            let known = services.and_then(|s| Ok(s && topics?));
+            self.server_known = known.unwrap_or_else(|e: rcl::RclError| {
                 self.warnings.warn(|| format!("{}: {e}", self.label));
                 false
             });
@@ -408,9 +429,12 @@ impl ActionClientRoute {
                 Ok(sequence) => {
                     self.stats.goals.fetch_add(1, Ordering::Relaxed);
                     self.goal_requests.insert(sequence, goal.id);
-                    let answer_by = Some(Instant::now() + self.timeout);
-                    let status = GoalStatus::Unknown;
-                    self.goals.insert(goal.id, Goal { answer_by, status });
+                    let goal_state = Goal {
+                        answer_by: Some(super::later(Instant::now(), self.timeout)),
+                        status: GoalStatus::Unknown,
+                        cancel_pending: false,
+                    };
+                    self.goals.insert(goal.id, goal_state);
                 }
                 Err(e) => {
                     let error = format!("cannot send the goal: {e}");
@@ -423,13 +447,24 @@ impl ActionClientRoute {
     fn on_goal_response(&mut self, node: &mut DoraNode, sequence: i64, cdr: &[u8]) {
         let Some(id) = self.goal_requests.remove(&sequence) else {
             self.stats.unmatched.fetch_add(1, Ordering::Relaxed);
+            if let Some(id) = self.abandoned.remove(&sequence)
+                && matches!(action::read_send_goal_response(cdr), Ok((true, _)))
+            {
+                // Accepted after the route gave it up: nobody follows it.
+                self.send_cancel(id);
+            }
             return;
         };
         match action::read_send_goal_response(cdr) {
             Ok((true, _)) => {
                 self.set_status(node, id, GoalStatus::Accepted);
+                let mut cancel = false;
                 if let Some(goal) = self.goals.get_mut(&id) {
                     goal.answer_by = None;
+                    cancel = goal.cancel_pending;
+                }
+                if cancel {
+                    self.send_cancel(id);
                 }
                 // As rcl_action clients do: ask for the result at once; the
                 // server answers when the goal ends.
@@ -590,14 +625,22 @@ impl ActionClientRoute {
                 .warn(|| format!("{}: cancel: no goal {id} in flight", self.label));
         }
         for id in sent {
-            match self.cancel.send(&action::goal_info(id, Stamp::default())) {
-                Ok(sequence) => {
-                    self.cancel_requests.insert(sequence, id);
-                }
-                Err(e) => self
-                    .warnings
-                    .warn(|| format!("{}: cannot cancel goal {id}: {e}", self.label)),
+            match self.goals.get_mut(&id) {
+                Some(goal) if goal.status == GoalStatus::Unknown => goal.cancel_pending = true,
+                Some(_) => self.send_cancel(id),
+                None => {}
             }
+        }
+    }
+
+    fn send_cancel(&mut self, id: GoalId) {
+        match self.cancel.send(&action::goal_info(id, Stamp::default())) {
+            Ok(sequence) => {
+                self.cancel_requests.insert(sequence, id);
+            }
+            Err(e) => self
+                .warnings
+                .warn(|| format!("{}: cannot cancel goal {id}: {e}", self.label)),
         }
     }
 
@@ -609,11 +652,14 @@ impl ActionClientRoute {
             .map(|(id, _)| *id)
             .collect();
         for id in overdue {
+            if let Some((&sequence, _)) = self.goal_requests.iter().find(|(_, g)| **g == id) {
+                self.abandoned.insert(sequence, id);
+            }
             let why = format!("no answer to the goal request within {:?}", self.timeout);
             self.end(node, id, Ending::Failed("error", why));
         }
         let timeout = self.timeout;
-        let late = move |g: &WaitingGoal| g.arrived + timeout <= now;
+        let late = move |g: &WaitingGoal| super::later(g.arrived, timeout) <= now;
         if !self.waiting.iter().any(late) || self.server_is_available() {
             return;
         }
@@ -638,6 +684,7 @@ impl ActionClientRoute {
         self.goals.remove(&id);
         self.goal_requests.retain(|_, g| *g != id);
         self.result_requests.retain(|_, g| *g != id);
+        self.cancel_requests.retain(|_, g| *g != id);
         let goal_id = id.to_string();
         let (params, row) = match ending {
             Ending::Answered(status, row) => {

@@ -124,6 +124,11 @@ impl ActionServerRoutes {
         let Some(&(index, service)) = self.by_server.get(&server) else {
             return false;
         };
+        if hub.server(server).is_none() {
+            // Taken just before a withdrawal: its handler is gone, and the
+            // client sees no server.
+            return true;
+        }
         let route = &mut self.routes[index];
         let answer = match service {
             Service::SendGoal => route.on_goal_request(node, cdr),
@@ -132,6 +137,11 @@ impl ActionServerRoutes {
         };
         if let Some(answer) = answer {
             route.respond(hub, server, &header, &answer);
+        }
+        // After the answer: clients ignore the status of a goal whose
+        // acceptance they have not seen yet.
+        if !matches!(service, Service::GetResult) {
+            route.publish_status();
         }
         true
     }
@@ -176,10 +186,17 @@ impl ActionServerRoutes {
         let index = self.route_reading(input)?;
         let route = &mut self.routes[index];
         route.abort_all(hub, why);
+        // What the clients were told goes out before the topics go.
+        route
+            .status_topic
+            .wait_for_all_acked(Duration::from_millis(500));
         let mut withdrawn = false;
         for (server, _) in route.services {
             withdrawn |= hub.withdraw_server(server);
         }
+        // `ros2 action list` finds actions by their feedback publisher.
+        route.feedback_topic.withdraw();
+        route.status_topic.withdraw();
         withdrawn.then(|| route.label.clone())
     }
 
@@ -205,6 +222,12 @@ impl ActionServerRoutes {
                 Err(e) => tracing::error!("{}: {e:#}", route.label),
             }
         }
+        for topic in [&route.feedback_topic, &route.status_topic] {
+            if let Err(e) = topic.restore() {
+                tracing::error!("{}: {e:#}", route.label);
+            }
+        }
+        route.publish_status();
         if restored {
             tracing::info!("{}: action server offered again", route.label);
         }
@@ -273,7 +296,7 @@ impl ActionServerRoute {
         let feedback_topic = ros.advertise(
             &protocol("feedback"),
             codec(&action_type.suffixed("_FeedbackMessage"))?,
-            rcl::default_qos(),
+            crate::ros::qos::action_feedback(),
         )?;
         let status_topic = ros.advertise(
             &protocol("status"),
@@ -356,13 +379,15 @@ impl ActionServerRoute {
                 result_waiters: Vec::new(),
             },
         );
-        self.publish_status();
         Some(action::send_goal_response(true, now))
     }
 
-    /// Cancels what the request names (rcl_action's rules: a zero id with a
-    /// zero stamp is every goal; a stamp adds every goal accepted at or
-    /// before it); each newly canceling goal goes out on `cancel`.
+    /// Cancels what the request names, by rcl_action's rules: an id alone
+    /// is that goal (`GOAL_TERMINATED` if it cannot be canceled,
+    /// `UNKNOWN_GOAL_ID` if unknown); a zero id with a zero stamp is every
+    /// goal; a stamp adds every goal accepted at or before it (then the
+    /// answer is `NONE`, even for no goal). Only accepted or executing goals
+    /// can be canceled; each newly canceling goal goes out on `cancel`.
     fn on_cancel_request(&mut self, node: &mut DoraNode, cdr: &[u8]) -> Option<Vec<u8>> {
         let (named, before) = match action::read_goal_info(cdr) {
             Ok(request) => request,
@@ -373,34 +398,40 @@ impl ActionServerRoute {
                 return Some(action::cancel_response(cancel_code::REJECTED, &[]));
             }
         };
+        let cancelable =
+            |g: &ServedGoal| matches!(g.status, GoalStatus::Accepted | GoalStatus::Executing);
+        if !named.is_zero() && before.is_zero() {
+            match self.goals.get(&named) {
+                Some(goal) if cancelable(goal) => {}
+                Some(_) => return Some(action::cancel_response(cancel_code::GOAL_TERMINATED, &[])),
+                None => return Some(action::cancel_response(cancel_code::UNKNOWN_GOAL_ID, &[])),
+            }
+        }
         let every = named.is_zero() && before.is_zero();
+        let chosen: Vec<GoalId> = self
+            .goals
+            .iter()
+            .filter(|(id, g)| {
+                cancelable(g)
+                    && (every || **id == named || (!before.is_zero() && g.accepted_at <= before))
+            })
+            .map(|(id, _)| *id)
+            .collect();
         let mut canceling = Vec::new();
-        for (id, goal) in &mut self.goals {
-            let chosen = every || *id == named || (!before.is_zero() && goal.accepted_at <= before);
-            if !chosen || goal.status.is_terminal() {
+        for id in chosen {
+            let Some(goal) = self.goals.get_mut(&id) else {
                 continue;
+            };
+            goal.status = GoalStatus::Canceling;
+            canceling.push((id, goal.accepted_at));
+            let params = dora_side::goal_metadata(&id.to_string(), None, None);
+            let row: ArrayRef = Arc::new(StringArray::from(vec![id.to_string()]));
+            if let Err(e) = node.send_output(self.cancel_output.clone(), params, row) {
+                self.warnings
+                    .warn(|| format!("{}: cannot pass a cancel on: {e}", self.label));
             }
-            if goal.status != GoalStatus::Canceling {
-                goal.status = GoalStatus::Canceling;
-                let params = dora_side::goal_metadata(&id.to_string(), None, None);
-                let row: ArrayRef = Arc::new(StringArray::from(vec![id.to_string()]));
-                if let Err(e) = node.send_output(self.cancel_output.clone(), params, row) {
-                    self.warnings
-                        .warn(|| format!("{}: cannot pass a cancel on: {e}", self.label));
-                }
-            }
-            canceling.push((*id, goal.accepted_at));
         }
-        if !canceling.is_empty() {
-            self.publish_status();
-            return Some(action::cancel_response(cancel_code::NONE, &canceling));
-        }
-        let code = match self.goals.get(&named) {
-            _ if named.is_zero() => cancel_code::REJECTED,
-            Some(_) => cancel_code::GOAL_TERMINATED,
-            None => cancel_code::UNKNOWN_GOAL_ID,
-        };
-        Some(action::cancel_response(code, &[]))
+        Some(action::cancel_response(cancel_code::NONE, &canceling))
     }
 
     /// Answers at once for an ended or unknown goal; otherwise when it ends.
@@ -482,7 +513,28 @@ impl ActionServerRoute {
                 GoalStatus::Aborted
             }
         };
-        let row = data.as_struct_opt().filter(|r| r.len() == 1);
+        let row = match data.as_struct_opt() {
+            Some(rows) if rows.len() == 1 => Some(rows),
+            // No row at all: the result type's defaults.
+            _ if data.is_empty() || data.null_count() == data.len() => None,
+            _ => {
+                self.stats.encode_errors.fetch_add(1, Ordering::Relaxed);
+                self.warnings.warn(|| {
+                    format!(
+                        "{}: goal {id}: the result is not one row of {} (got {} rows of {}): aborted",
+                        self.label,
+                        self.result.type_name(),
+                        data.len(),
+                        data.data_type()
+                    )
+                });
+                let Ok(answer) = self.result_answer(GoalStatus::Aborted, None) else {
+                    return;
+                };
+                self.end(hub, id, GoalStatus::Aborted, answer);
+                return;
+            }
+        };
         let (status, answer) = match self.result_answer(status, row) {
             Ok(answer) => (status, answer),
             Err(e) => {
@@ -536,12 +588,17 @@ impl ActionServerRoute {
         };
         goal.status = status;
         let waiters = std::mem::take(&mut goal.result_waiters);
-        goal.result = Some((answer.clone(), Instant::now() + self.result_timeout));
+        goal.result = Some((
+            answer.clone(),
+            super::later(Instant::now(), self.result_timeout),
+        ));
+        // The end's status first: a client reading its goal's status when
+        // the result comes sees it ended.
+        self.publish_status();
         let server = self.services[2].0;
         for header in waiters {
             self.respond(hub, server, &header, &answer);
         }
-        self.publish_status();
     }
 
     /// The goal a handler row names, if active; counted and logged if not.
@@ -600,6 +657,9 @@ impl ActionServerRoute {
     }
 
     fn publish_status(&self) {
+        if self.status_topic.is_withdrawn() {
+            return;
+        }
         let mut goals: Vec<(GoalId, Stamp, GoalStatus)> = self
             .goals
             .iter()

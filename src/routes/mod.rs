@@ -15,3 +15,12 @@ pub mod from_ros;
 pub mod service_client;
 pub mod service_server;
 pub mod to_ros;
+
+use std::time::{Duration, Instant};
+
+/// `now + duration`, or a time far enough out when that overflows (a
+/// timeout of many years in the config).
+fn later(now: Instant, duration: Duration) -> Instant {
+    now.checked_add(duration)
+        .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 24 * 3600))
+}

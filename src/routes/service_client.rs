@@ -288,7 +288,7 @@ impl ServiceClientRoute {
             };
             match self.client.send(&call.cdr) {
                 Ok(sequence) => {
-                    let deadline = Instant::now() + self.timeout;
+                    let deadline = super::later(Instant::now(), self.timeout);
                     let request_id = call.request_id;
                     self.in_flight.insert(
                         sequence,
@@ -332,7 +332,7 @@ impl ServiceClientRoute {
     /// room: calls in flight free it by their own timeout).
     fn expire_waiting(&mut self, now: Instant) -> Vec<Answer> {
         let timeout = self.timeout;
-        let overdue = move |call: &Call| call.arrived + timeout <= now;
+        let overdue = move |call: &Call| super::later(call.arrived, timeout) <= now;
         if !self.waiting.iter().any(overdue) || self.server_is_available() {
             return Vec::new();
         }

@@ -209,7 +209,7 @@ impl ServiceServerRoute {
         match node.send_output(self.output.clone(), params, row) {
             Ok(()) => {
                 self.stats.forwarded.fetch_add(1, Ordering::Relaxed);
-                let deadline = Instant::now() + self.timeout;
+                let deadline = super::later(Instant::now(), self.timeout);
                 self.pending
                     .insert(request_id, Pending { header, deadline });
             }
