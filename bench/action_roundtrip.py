@@ -26,8 +26,8 @@ Two measurements:
             the receiver got them at, against the rate they were produced,
             and how many never arrived (target: same rate, none lost).
             Every ROS end keeps rclpy's defaults (feedback reliable
-            keep-last 10, as the bridge's own feedback topics); every dora
-            input is lossless (backpressure, queue_size 100).
+            keep-last 10; the bridge's own feedback topics keep 1000);
+            every dora input is lossless (backpressure, queue_size 100).
 
   source .workbench/env.sh
   cargo build --release --bins
