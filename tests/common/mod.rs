@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 mod dataflow;
+pub mod hosts;
 pub use dataflow::{Dataflow, Node};
 
 use std::io::{BufRead, BufReader};
