@@ -232,3 +232,101 @@ fn a_watched_ros_node_lost_on_robot_reaches_the_dora_nodes_on_compute() {
         left_at.elapsed()
     );
 }
+
+/// robot: bridge_robot publishing /cmd from `sender` on compute, which
+/// exits with code 1 after 5 sends; a diagnostics listener on robot.
+#[test]
+fn a_dora_node_failing_on_compute_is_error_diagnostics_from_the_bridge_on_robot() {
+    let s = Scenario::new(144);
+    let mut bed = TwoHosts::new(&s);
+    bed.start_dora(&s, false);
+    let diagnostics = bed.python(
+        &s,
+        "robot",
+        "ros_sub.py",
+        &["/diagnostics", "diagnostic_msgs/msg/DiagnosticArray"],
+    );
+    s.write(
+        "robot.yaml",
+        "to_ros:\n  - {input: cmd, topic: /cmd, type: std_msgs/msg/String}\n",
+    );
+    let bridge_robot = Node::new("bridge_robot", bridge_bin())
+        .args(&format!("--config {}", p(&s.path("robot.yaml"))))
+        .lossless_input("cmd", "sender/out", 100)
+        .input("keepalive", "dora/timer/secs/1");
+    let sender = Node::python("sender", "dora_send.py")
+        .env("SEND_JSON", r#"[{"data": "go"}]"#)
+        .env("SEND_EXIT_AFTER", "5")
+        .env("SEND_EXIT_MESSAGE", "sender gives up on purpose")
+        .input("tick", "dora/timer/millis/200")
+        .output("out");
+    let dora = bed.dora_start(
+        &s,
+        &flow(vec![on(bridge_robot, "robot"), on(sender, "compute")]),
+    );
+    let error = wait_json(&diagnostics, WAIT, |v| {
+        statuses(v)
+            .iter()
+            .any(|(level, _, message)| *level == 2 && message.contains("sender"))
+    });
+    assert!(
+        error.is_some(),
+        "no ERROR naming the sender\n{}\n{}",
+        dump(&diagnostics),
+        dump(&dora)
+    );
+}
+
+/// The compute host's daemon killed outright: the bridge on robot, whose
+/// input came from compute, keeps running and reports it (no hang), and
+/// leaves its ROS graph cleanly when told to stop.
+#[test]
+fn the_compute_host_going_away_leaves_the_bridge_on_robot_reporting_and_stoppable() {
+    let s = Scenario::new(145);
+    let mut bed = TwoHosts::new(&s);
+    bed.start_dora(&s, false);
+    let diagnostics = bed.python(
+        &s,
+        "robot",
+        "ros_sub.py",
+        &["/diagnostics", "diagnostic_msgs/msg/DiagnosticArray"],
+    );
+    s.write(
+        "robot.yaml",
+        "to_ros:\n  - {input: cmd, topic: /cmd, type: std_msgs/msg/String}\n",
+    );
+    let bridge_robot = Node::new("bridge_robot", bridge_bin())
+        .args(&format!("--config {}", p(&s.path("robot.yaml"))))
+        .input_with("cmd", "sender/out", &[("input_timeout", 2.0.into())])
+        .input("keepalive", "dora/timer/secs/1");
+    let sender = Node::python("sender", "dora_send.py")
+        .env("SEND_JSON", r#"[{"data": "go"}]"#)
+        .input("tick", "dora/timer/millis/200")
+        .output("out");
+    let dora = bed.dora_start(
+        &s,
+        &flow(vec![on(bridge_robot, "robot"), on(sender, "compute")]),
+    );
+    let flowing = dora.wait_for_line(WAIT, |l| l.contains("stats to_ros[0] /cmd"));
+    assert!(flowing.is_some(), "{}", dump(&dora));
+    bed.daemon("compute").signal("KILL");
+    // Its input stalls: the bridge says so on robot's /diagnostics.
+    let stalled = wait_json(&diagnostics, WAIT, |v| {
+        statuses(v)
+            .iter()
+            .any(|(level, _, message)| *level >= 1 && message.contains("sender"))
+    });
+    assert!(stalled.is_some(), "{}\n{}", dump(&diagnostics), dump(&dora));
+    // Still responsive: a Ctrl-C on it stops it cleanly.
+    let pid = pid_of(&format!("config {}", p(&s.path("robot.yaml")))).expect("bridge_robot");
+    kill(pid, "INT");
+    let left = dora.wait_for_line(WAIT, |l| {
+        l.contains("bridge_robot") && l.contains("left the ROS graph")
+    });
+    assert!(left.is_some(), "{}", dump(&dora));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while alive(pid) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100)); // waiting for its exit
+    }
+    assert!(!alive(pid), "bridge_robot still running\n{}", dump(&dora));
+}

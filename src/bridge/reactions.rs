@@ -73,6 +73,9 @@ impl Bridge {
     /// it (InputRecovered) when data flows again.
     fn on_input_closed(&mut self, id: &DataId) {
         tracing::info!("input `{id}` closed");
+        if self.closed_by_a_remote_node(id) {
+            return;
+        }
         let stalled = self
             .node
             .node_config()
@@ -106,6 +109,38 @@ impl Bridge {
         } else if self.withdraw_on_failure() && self.to_ros.withdraw(id) {
             tracing::warn!("{what} withdrawn until `{source}` sends again");
         }
+    }
+
+    /// An input whose source runs on another machine closed while the
+    /// dataflow runs: that node ended, and dora does not forward its
+    /// `NodeFailed` between machines, so the bridge reacts as to one (ERROR
+    /// diagnostics, publisher or server withdrawn), saying what it knows.
+    fn closed_by_a_remote_node(&mut self, id: &DataId) -> bool {
+        let source = self
+            .node
+            .node_config()
+            .inputs
+            .get(id)
+            .and_then(|input| input_source(&input.mapping));
+        let Some(source) = source else {
+            return false;
+        };
+        let feeds_ros = self.to_ros.get(id).is_some()
+            || self
+                .services
+                .as_ref()
+                .is_some_and(|s| s.servers.reads(id) || s.action_servers.reads(id));
+        if !feeds_ros || !crate::dora_side::on_another_machine(&self.node, &source) {
+            return false;
+        }
+        let why = format!(
+            "dora node `{source}` (on another machine) stopped sending: its output closed while \
+             the dataflow runs. dora does not forward NodeFailed between machines, so its exit \
+             status is not known here; see its own log"
+        );
+        tracing::error!("input `{id}`: {why}");
+        self.node_failed(&source, std::slice::from_ref(id), &why);
+        true
     }
 
     fn on_node_restarted(&mut self, node_id: &str) {

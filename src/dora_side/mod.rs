@@ -272,6 +272,25 @@ pub fn undeclared(
     problems
 }
 
+/// Whether dora node `other` runs on another machine than this node (their
+/// `deploy.machine` in the dataflow differ). dora does not forward
+/// `NodeFailed` between machines: such a node's end shows only as
+/// `InputClosed`.
+pub fn on_another_machine(node: &DoraNode, other: &str) -> bool {
+    let Ok(dataflow) = node.dataflow_descriptor() else {
+        return false;
+    };
+    let machine = |id: &str| {
+        dataflow
+            .nodes
+            .iter()
+            .find(|n| n.id.as_ref() == id)
+            .and_then(|n| n.deploy.as_ref())
+            .and_then(|d| d.machine.clone())
+    };
+    machine(other) != machine(node.id().as_ref())
+}
+
 /// Warns, once per input at start, about every dora input through which a
 /// reliable route can lose messages silently, with the YAML that fixes it.
 pub fn warn_lossy_delivery(node: &DoraNode, config: &Config) {
