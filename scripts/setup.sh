@@ -34,7 +34,8 @@ TOOL_WHEELS=(
   pyarrow numpy rosbags
   colcon-core colcon-cargo colcon-ros-cargo colcon-ros
 )
-DEBIAN_PACKAGES=(libclang-dev clang pkg-config)
+# iproute2: the two-host tests make hosts from network namespaces (`ip netns`).
+DEBIAN_PACKAGES=(libclang-dev clang pkg-config iproute2)
 
 log() { printf '[setup] %s\n' "$*" >&2; }
 die() { printf '[setup] error: %s\n' "$*" >&2; exit 1; }

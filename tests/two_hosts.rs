@@ -116,12 +116,15 @@ fn images_cross_from_a_ros_host_through_dora_to_ros_on_another_host_with_their_m
         .unwrap_or_default();
     assert!(pixels == data, "image changed on the way\n{}", ctx());
     // On compute, the dora node saw the ROS metadata of robot's talker.
+    // (The publisher's node name is known once robot's graph lists it,
+    // which can be a moment after its first message.)
     let record = s
-        .wait_for_record("received.jsonl", WAIT, |r| r["id"] == "img")
+        .wait_for_record("received.jsonl", WAIT, |r| {
+            r["id"] == "img" && r["metadata"]["ros_publisher_node"] == "/camera"
+        })
         .unwrap_or_else(|| panic!("recorder on compute got nothing\n{}", ctx()));
     let metadata = &record["metadata"];
     assert_eq!(metadata["ros_topic"], "/img", "{record}");
-    assert_eq!(metadata["ros_publisher_node"], "/camera", "{record}");
     assert_eq!(metadata["bridge_stream"], "bridge_robot/img", "{record}");
     assert!(metadata["bridge_seq"].as_u64().is_some(), "{record}");
 }
@@ -329,4 +332,54 @@ fn the_compute_host_going_away_leaves_the_bridge_on_robot_reporting_and_stoppabl
         std::thread::sleep(Duration::from_millis(100)); // waiting for its exit
     }
     assert!(!alive(pid), "bridge_robot still running\n{}", dump(&dora));
+}
+
+/// Topology B: no bridge on robot; the bridge on compute reaches robot's
+/// talker over DDS (UDP between the hosts, discovery on the subnet).
+#[test]
+fn topology_b_a_bridge_on_compute_takes_a_ros_topic_from_robot_over_dds() {
+    let s = Scenario::new(146);
+    let mut bed = TwoHosts::new(&s);
+    bed.start_dora(&s, false);
+    let (image, data) = image_json();
+    let mut cmd = bed.command(&s, "robot", "python");
+    cmd.arg(python_script("ros_pub.py"))
+        .args([
+            "/img",
+            "sensor_msgs/msg/Image",
+            &image,
+            "10",
+            "--node",
+            "camera",
+        ])
+        .env("ROS_AUTOMATIC_DISCOVERY_RANGE", "SUBNET");
+    let talker = s.spawn("talker on robot", cmd);
+    s.write("compute.yaml", IMG_ROUTE);
+    let bridge = Node::new("bridge_compute", bridge_bin())
+        .args(&format!("--config {}", p(&s.path("compute.yaml"))))
+        .env("ROS_AUTOMATIC_DISCOVERY_RANGE", "SUBNET")
+        .output("img");
+    let recorder = s
+        .recorder()
+        .lossless_input("img", "bridge_compute/img", 100)
+        .input("tick", "dora/timer/millis/100");
+    let dora = bed.dora_start(
+        &s,
+        &flow(vec![on(bridge, "compute"), on(recorder, "compute")]),
+    );
+    let record = s
+        .wait_for_record("received.jsonl", WAIT, |r| r["id"] == "img")
+        .unwrap_or_else(|| {
+            panic!(
+                "nothing crossed over DDS\n{}\n{}",
+                dump(&dora),
+                dump(&talker)
+            )
+        });
+    assert_eq!(record["metadata"]["ros_topic"], "/img", "{record}");
+    let pixels: Vec<u64> = record["value"][0]["data"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_u64).collect())
+        .unwrap_or_default();
+    assert!(pixels == data, "{record}");
 }
