@@ -115,12 +115,15 @@ impl Bridge {
     /// dataflow runs: that node ended, and dora does not forward its
     /// `NodeFailed` between machines, so the bridge reacts as to one (ERROR
     /// diagnostics, publisher or server withdrawn), saying what it knows.
+    /// An input with an `input_timeout` is left to the stall handling: its
+    /// closing may be that timeout (InputClosed does not say which).
     fn closed_by_a_remote_node(&mut self, id: &DataId) -> bool {
         let source = self
             .node
             .node_config()
             .inputs
             .get(id)
+            .filter(|input| input.input_timeout.is_none())
             .and_then(|input| input_source(&input.mapping));
         let Some(source) = source else {
             return false;
