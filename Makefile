@@ -1,7 +1,7 @@
 # The two commands the README promises, plus the steps they are made of.
 #   make demo   set up if needed, build, run the chatter demo (ROS <-> dora)
 #   make test   set up if needed, build, lint, run every test
-#   (make demo-liveness, demo-shutdown, demo-services, demo-actions: the other demos)
+#   (make demo-liveness, demo-shutdown, demo-services, demo-actions, demo-two-hosts: the other demos)
 SHELL := /bin/bash
 # The workbench scripts/setup.sh uses: ROS2_DORA_BRIDGE_WORKBENCH if set
 # (another clone's env.sh exports it), else this clone's.
@@ -9,7 +9,7 @@ ENV := source "$${ROS2_DORA_BRIDGE_WORKBENCH:-$(CURDIR)/.workbench}/env.sh"
 CARGO_TARGET_DIR ?= $(CURDIR)/target
 export CARGO_TARGET_DIR
 
-.PHONY: setup build demo demo-liveness demo-shutdown demo-services demo-actions lint test bench clean
+.PHONY: setup build demo demo-liveness demo-shutdown demo-services demo-actions demo-two-hosts lint test bench clean
 
 setup:
 	@scripts/setup.sh
@@ -31,6 +31,10 @@ demo-services: build
 
 demo-actions: build
 	$(ENV) && PATH="$(CARGO_TARGET_DIR)/debug:$$PATH" examples/actions/run.sh
+
+# Needs root: it makes two hosts from network namespaces.
+demo-two-hosts: build
+	$(ENV) && PATH="$(CARGO_TARGET_DIR)/debug:$$PATH" examples/two_hosts/run.sh
 
 lint: setup
 	$(ENV) && cargo fmt --check && cargo clippy --all-targets -- -D warnings
