@@ -2,8 +2,7 @@
 //! config that bridges it.
 
 use crate::ros::graph::describe_qos;
-use crate::ros::rcl::{RclContext, RclNode, Reliability};
-use anyhow::Context;
+use crate::ros::rcl::{RclNode, Reliability};
 use std::collections::HashSet;
 use std::fmt::Write;
 use std::time::{Duration, Instant};
@@ -117,7 +116,7 @@ fn service_clients_section(rows: &[ServiceRow], used: &mut HashSet<String>) -> S
 }
 
 pub fn discover(rcl_args: &[String], wait: Duration) -> anyhow::Result<String> {
-    let context = RclContext::new(rcl_args).context("cannot initialise ROS 2 (rcl)")?;
+    let context = crate::ros::init_rcl(rcl_args)?;
     let node = RclNode::new(&context, "ros2_dora_bridge_discover", "/")?;
     // Discovery is gradual: wait until the topic list is stable for a
     // moment, or `wait` at most.

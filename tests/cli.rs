@@ -117,6 +117,26 @@ fn schema_prints_an_actions_goal_feedback_and_result() {
 }
 
 #[test]
+fn sros2_enforced_without_security_is_a_clear_error_not_a_hang() {
+    require_workbench();
+    let out = Command::new(bridge_bin())
+        .args(["discover", "--wait", "1s"])
+        .env("ROS_DOMAIN_ID", "147")
+        .env("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+        .env("ROS_SECURITY_ENABLE", "true")
+        .env("ROS_SECURITY_STRATEGY", "Enforce")
+        .env_remove("ROS_SECURITY_KEYSTORE")
+        .output()
+        .expect("run bridge");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("SROS2") && err.contains("ROS_SECURITY_ENABLE"),
+        "{err}"
+    );
+}
+
+#[test]
 fn check_validates_types() {
     require_workbench();
     let dir = tempfile::tempdir().unwrap();

@@ -309,6 +309,43 @@ pub struct RosSide {
     receiver: Option<JoinHandle<()>>,
 }
 
+/// Initialises rcl; `args` are the process arguments (rcl reads
+/// `--ros-args` from them). A failure says what to check, SROS2 first: with
+/// `ROS_SECURITY_ENABLE=true` and the Enforce strategy, rcl fails without
+/// a reason when there is no keystore or the middleware has no security
+/// plugins (the PyPI wheels' Fast DDS has none).
+pub fn init_rcl(args: &[String]) -> anyhow::Result<Arc<RclContext>> {
+    let secured = std::env::var("ROS_SECURITY_ENABLE").is_ok_and(|v| v == "true");
+    RclContext::new(args).map_err(|e| {
+        let mut error = anyhow::Error::new(e).context("cannot initialise ROS 2 (rcl)");
+        if secured {
+            let keystore = std::env::var("ROS_SECURITY_KEYSTORE")
+                .unwrap_or_else(|_| "(ROS_SECURITY_KEYSTORE not set)".into());
+            error = error.context(format!(
+                "ROS_SECURITY_ENABLE=true: rcl could not set up SROS2 security. It needs a \
+                 keystore with an enclave for this node (keystore: {keystore}; ROS_SECURITY_ENCLAVE_OVERRIDE \
+                 or --ros-args --enclave) and an RMW built with security (the PyPI wheels' Fast DDS has \
+                 no security plugins: use a ROS install built with them). Unset ROS_SECURITY_ENABLE to \
+                 run unsecured"
+            ));
+        }
+        error
+    })
+}
+
+/// Says once at start that security was asked for but will not be enforced.
+fn warn_permissive_security() {
+    let secured = std::env::var("ROS_SECURITY_ENABLE").is_ok_and(|v| v == "true");
+    let enforce = std::env::var("ROS_SECURITY_STRATEGY").is_ok_and(|v| v == "Enforce");
+    if secured && !enforce {
+        tracing::warn!(
+            "ROS_SECURITY_ENABLE=true with ROS_SECURITY_STRATEGY not Enforce: where rcl finds no \
+             keystore or the middleware lacks security plugins, the bridge runs unsecured; set \
+             ROS_SECURITY_STRATEGY=Enforce to refuse that"
+        );
+    }
+}
+
 impl RosSide {
     /// `args` are the process arguments (rcl reads `--ros-args` from them).
     pub fn start(
@@ -317,7 +354,8 @@ impl RosSide {
         namespace: &str,
         prefixes: Vec<PathBuf>,
     ) -> anyhow::Result<Self> {
-        let context = RclContext::new(args).context("cannot initialise ROS 2 (rcl)")?;
+        warn_permissive_security();
+        let context = init_rcl(args)?;
         let node = RclNode::new(&context, node_name, namespace).with_context(|| {
             format!("cannot create ROS node `{node_name}` in namespace `{namespace}`")
         })?;
