@@ -76,7 +76,7 @@ pub fn use_large_messages_profile_by_default() -> Option<OwnProfile> {
                 "Fast DDS: no profile configured, so this process uses the bridge's \
                  large-messages profile ({} MB shared-memory segment): large messages it \
                  publishes go out without waiting for repairs. A profile of your own \
-                 (FASTRTPS_DEFAULT_PROFILES_FILE) replaces it; --fastdds-defaults keeps \
+                 (FASTRTPS_DEFAULT_PROFILES_FILE, or FASTDDS_DEFAULT_PROFILES_FILE with Fast DDS 3) replaces it; --fastdds-defaults keeps \
                  Fast DDS's defaults",
                 LARGE_MESSAGES_SEGMENT >> 20
             );
@@ -306,7 +306,8 @@ fn advice(direction: Direction, own: OwnSegment, topic: &str, bytes: usize) -> S
          repair rounds (about 5 ms each; 3x the latency at 1080p). For large messages give \
          {who} a larger segment: export FASTRTPS_DEFAULT_PROFILES_FILE=$(ros2 pkg prefix \
          ros2_dora_bridge)/share/ros2_dora_bridge/{LARGE_MESSAGES_PROFILE} \
-         (docs/configuration.md, \"Large messages\")"
+         (FASTDDS_DEFAULT_PROFILES_FILE with Fast DDS 3, Kilted on; docs/configuration.md, \
+         \"Large messages\")"
     )
 }
 
