@@ -115,26 +115,35 @@ fn service_clients_section(rows: &[ServiceRow], used: &mut HashSet<String>) -> S
     body
 }
 
-pub fn discover(rcl_args: &[String], wait: Duration) -> anyhow::Result<String> {
-    let context = crate::ros::init_rcl(rcl_args)?;
-    let node = RclNode::new(&context, "ros2_dora_bridge_discover", "/")?;
-    // Discovery is gradual: wait until the topic list is stable for a
-    // moment, or `wait` at most.
+/// Discovery is gradual: wait until the topic list has stopped changing for
+/// a moment, or `wait` at most. An empty list never counts as settled: on a
+/// loaded machine the first peer can take seconds to be discovered, and an
+/// empty answer after 1 s would be wrong, not fast.
+fn wait_for_a_settled_graph(
+    node: &RclNode,
+    wait: Duration,
+) -> anyhow::Result<Vec<(String, Vec<String>)>> {
+    const SETTLED_FOR: Duration = Duration::from_secs(1);
     let start = Instant::now();
     let mut last = node.topic_names_and_types()?;
-    let mut stable_since = Instant::now();
+    let mut unchanged_since = Instant::now();
     while start.elapsed() < wait {
         std::thread::sleep(Duration::from_millis(100));
         let now = node.topic_names_and_types()?;
         if now != last {
             last = now;
-            stable_since = Instant::now();
-        } else if stable_since.elapsed() > Duration::from_millis(700)
-            && start.elapsed() > Duration::from_millis(800)
-        {
+            unchanged_since = Instant::now();
+        } else if !last.is_empty() && unchanged_since.elapsed() > SETTLED_FOR {
             break;
         }
     }
+    Ok(last)
+}
+
+pub fn discover(rcl_args: &[String], wait: Duration) -> anyhow::Result<String> {
+    let context = crate::ros::init_rcl(rcl_args)?;
+    let node = RclNode::new(&context, "ros2_dora_bridge_discover", "/")?;
+    let last = wait_for_a_settled_graph(&node, wait)?;
     let own = node.name();
     let own_fqn = format!("{}/{own}", node.namespace().trim_end_matches('/'));
     let mut service_rows = services(&node, &own_fqn)?;

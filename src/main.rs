@@ -67,7 +67,8 @@ enum Command {
     /// List ROS topics, types and publishers (with QoS), services and actions, and print a
     /// starter config.
     Discover {
-        /// How long to wait for the graph to settle.
+        /// The longest to wait for the graph to settle (it returns once the
+        /// topic list has not changed for 1 s; an empty graph waits it out).
         #[arg(long, default_value = "3s", value_parser = parse_wait)]
         wait: std::time::Duration,
     },
