@@ -1,13 +1,21 @@
 # The two commands the README promises, plus the steps they are made of.
 #   make demo   set up if needed, build, run the chatter demo (ROS <-> dora)
 #   make test   set up if needed, build, lint, run every test
+#   (ROS_DISTRO=kilted on either: the same on ROS 2 Kilted)
 #   (make demo-liveness, demo-shutdown, demo-services, demo-actions, demo-two-hosts: the other demos)
 SHELL := /bin/bash
-# The workbench scripts/setup.sh uses: ROS2_DORA_BRIDGE_WORKBENCH if set
-# (another clone's env.sh exports it), else this clone's.
-ENV := source "$${ROS2_DORA_BRIDGE_WORKBENCH:-$(CURDIR)/.workbench}/env.sh"
+# The ROS 2 distro: Jazzy unless ROS_DISTRO says otherwise (a sourced ROS
+# install sets it; `make test ROS_DISTRO=kilted` picks Kilted's wheels).
+# Each distro has its own workbench and cargo target dir: their headers and
+# libraries differ, and sharing one target dir would rebuild on every switch.
+ROS_DISTRO ?= jazzy
+DISTRO_SUFFIX := $(if $(filter jazzy,$(ROS_DISTRO)),,-$(ROS_DISTRO))
+# The workbench scripts/setup.sh writes: ROS2_DORA_BRIDGE_WORKBENCH if set.
+WORKBENCH := $(or $(ROS2_DORA_BRIDGE_WORKBENCH),$(CURDIR)/.workbench$(DISTRO_SUFFIX))
+ENV := source "$(WORKBENCH)/env.sh"
 CARGO_TARGET_DIR ?= $(CURDIR)/target
-export CARGO_TARGET_DIR
+override CARGO_TARGET_DIR := $(CARGO_TARGET_DIR)$(DISTRO_SUFFIX)
+export CARGO_TARGET_DIR ROS_DISTRO
 
 .PHONY: setup build demo demo-liveness demo-shutdown demo-services demo-actions demo-two-hosts lint test bench clean
 

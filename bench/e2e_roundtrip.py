@@ -46,7 +46,7 @@ def env_for(domain):
     env.update(ROS_DOMAIN_ID=str(domain), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST",
                DORA_ZENOH_MULTICAST="off", PYTHONUNBUFFERED="1")
     if FASTDDS_PROFILE:
-        env["FASTRTPS_DEFAULT_PROFILES_FILE"] = FASTDDS_PROFILE
+        env["FASTRTPS_DEFAULT_PROFILES_FILE"] = env["FASTDDS_DEFAULT_PROFILES_FILE"] = FASTDDS_PROFILE
     return env
 
 
@@ -92,7 +92,7 @@ def bridge_dataflow(size, work, lossless=False):
         f"to_ros:\n  - {{input: pong, topic: /pong, type: {t}}}\n")
     (work / "dataflow.yml").write_text(
         f"nodes:\n  - id: bridge\n    path: {TARGET / 'ros2-dora-bridge'}\n    args: --config bridge.yaml\n"
-        + (f"    env: {{FASTRTPS_DEFAULT_PROFILES_FILE: {BRIDGE_FASTDDS_PROFILE}}}\n" if BRIDGE_FASTDDS_PROFILE else "")
+        + (f"    env: {{FASTRTPS_DEFAULT_PROFILES_FILE: {BRIDGE_FASTDDS_PROFILE}, FASTDDS_DEFAULT_PROFILES_FILE: {BRIDGE_FASTDDS_PROFILE}}}\n" if BRIDGE_FASTDDS_PROFILE else "")
         + f"    inputs:\n      pong: {dora_input('echo/ping', lossless)}    outputs: [ping]\n"
         f"  - id: echo\n    path: {ROOT / 'tests/python/dora_echo.py'}\n"
         f"    inputs:\n      ping: {dora_input('bridge/ping', lossless)}    outputs: [ping]\n")

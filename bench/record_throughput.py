@@ -61,7 +61,7 @@ def cpu_seconds(pid):
 def run(rate, seconds, domain, work, fastdds_profile=None):
     env = dict(os.environ, ROS_DOMAIN_ID=str(domain), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST")
     if fastdds_profile:
-        env["FASTRTPS_DEFAULT_PROFILES_FILE"] = fastdds_profile
+        env["FASTRTPS_DEFAULT_PROFILES_FILE"] = env["FASTDDS_DEFAULT_PROFILES_FILE"] = fastdds_profile
     source = work / f"source_{rate}"
     frames = make_source(source, rate, seconds)
     out = work / f"recorded_{rate}"

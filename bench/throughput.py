@@ -39,7 +39,7 @@ def env_for(domain):
     if TRANSPORTS:
         env["FASTDDS_BUILTIN_TRANSPORTS"] = TRANSPORTS
     if PROFILE:
-        env["FASTRTPS_DEFAULT_PROFILES_FILE"] = PROFILE
+        env["FASTRTPS_DEFAULT_PROFILES_FILE"] = env["FASTDDS_DEFAULT_PROFILES_FILE"] = PROFILE
     return env
 
 

@@ -269,7 +269,7 @@ def dataflow(topology, bridge, config, result, domain, bridge_profile):
     deploy: {{machine: {bridge_host}}}
     shared_memory_pool_size: 64MB
     env: {{ROS_DOMAIN_ID: {domain}, ROS_AUTOMATIC_DISCOVERY_RANGE: {discovery}{
-        f", FASTRTPS_DEFAULT_PROFILES_FILE: {bridge_profile}" if bridge_profile else ""}}}
+        f", FASTRTPS_DEFAULT_PROFILES_FILE: {bridge_profile}, FASTDDS_DEFAULT_PROFILES_FILE: {bridge_profile}" if bridge_profile else ""}}}
     inputs:
       keepalive: dora/timer/secs/1
     outputs: [img]
@@ -320,7 +320,8 @@ def run(hosts, topology, width, height, seconds, bridge, domain, depth, profile)
                                                 "--attach"])
     env = dict(os.environ, ROS_DOMAIN_ID=str(domain),
                ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST" if topology == "A" else "SUBNET",
-               FASTRTPS_DEFAULT_PROFILES_FILE=str(profile or LARGE_MESSAGES_PROFILE))
+               FASTRTPS_DEFAULT_PROFILES_FILE=str(profile or LARGE_MESSAGES_PROFILE),
+               FASTDDS_DEFAULT_PROFILES_FILE=str(profile or LARGE_MESSAGES_PROFILE))
     pub, bridge_pids = None, []
     try:
         if not wait_for(run_dir / f"dora_{tag}.txt", "bridging ", 60, dora):

@@ -2,33 +2,31 @@
 # Workbench set-up: installs everything the bridge needs to build, run its
 # demo and run its tests, idempotently. A second run only verifies.
 #
-#   scripts/setup.sh            # install what is missing, write .workbench/env.sh
-#   source .workbench/env.sh    # then build / run by hand
+#   scripts/setup.sh                      # Jazzy: writes .workbench/env.sh
+#   ROS_DISTRO=kilted scripts/setup.sh    # Kilted: writes .workbench-kilted/env.sh
+#   source .workbench/env.sh              # then build / run by hand
 #
 # Two modes:
 #  * a ROS 2 install is already sourced (AMENT_PREFIX_PATH set, e.g. from
 #    /opt/ros/jazzy/setup.bash): use it; the venv only adds dora, pyarrow,
 #    colcon and rosbags, and sees the system's rclpy.
-#  * no ROS: ROS 2 Jazzy from the PyPI wheels into a project-local venv, plus
-#    the workarounds r2r needs to build and run against it.
+#  * no ROS: ROS 2 from the PyPI wheels (ROS_DISTRO: jazzy, the default, or
+#    kilted) into a project-local venv, plus the workarounds r2r needs to
+#    build and run against it.
+# Each distro has its own workbench (.workbench for Jazzy, .workbench-<distro>
+# otherwise): the ros-jazzy-* and ros-kilted-* wheels pin the same underlying
+# packages at different versions, so they cannot share a venv.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-WB="${ROS2_DORA_BRIDGE_WORKBENCH:-$ROOT/.workbench}"
-VENV="$WB/venv"
-ENV_FILE="$WB/env.sh"
-STAMP="$WB/setup.stamp"
 PYTHON="${PYTHON:-python3}"
+WHEEL_DISTROS=(jazzy kilted)
+# The distros r2r 0.9.7's build script accepts (r2r_common's list).
+R2R_DISTROS=(foxy galactic humble iron jazzy lyrical rolling)
 
 # Bump when the package list below changes so existing workbenches update.
 SETUP_VERSION=5
 DORA_VERSION="1.1.0"
-ROS_WHEELS=(
-  "ros-jazzy-rclpy[fastrtps]"
-  ros-jazzy-std-msgs ros-jazzy-builtin-interfaces ros-jazzy-geometry-msgs
-  ros-jazzy-sensor-msgs ros-jazzy-nav-msgs ros-jazzy-diagnostic-msgs
-  ros-jazzy-test-msgs ros-jazzy-std-srvs
-)
 TOOL_WHEELS=(
   "dora-rs-cli==$DORA_VERSION" "dora-rs==$DORA_VERSION"
   pyarrow numpy rosbags
@@ -42,12 +40,29 @@ die() { printf '[setup] error: %s\n' "$*" >&2; exit 1; }
 
 system_ros=""
 if [[ -n "${AMENT_PREFIX_PATH:-}" && -z "${ROS2_DORA_BRIDGE_WHEEL_ROS:-}" ]]; then
-  # A sourced ROS install; skip our own venv's prefix if env.sh was sourced.
+  # A sourced ROS install; skip our own venvs' prefixes if an env.sh was sourced.
   for p in ${AMENT_PREFIX_PATH//:/ }; do
-    [[ "$p" == "$VENV" ]] && continue
+    [[ "$p" == "${ROS2_DORA_BRIDGE_WHEEL_VENV:-}" || "$p" == "$ROOT"/.workbench*/venv ]] && continue
     system_ros="$p"
   done
 fi
+DISTRO="${ROS_DISTRO:-jazzy}"
+if [[ -z "$system_ros" && ! " ${WHEEL_DISTROS[*]} " =~ " $DISTRO " ]]; then
+  die "no PyPI wheels for ROS 2 '$DISTRO' (there are for: ${WHEEL_DISTROS[*]}); source your ROS install first (e.g. /opt/ros/$DISTRO/setup.bash) and rerun"
+fi
+[[ "$DISTRO" == jazzy ]] && suffix="" || suffix="-$DISTRO"
+WB="${ROS2_DORA_BRIDGE_WORKBENCH:-$ROOT/.workbench$suffix}"
+VENV="$WB/venv"
+ENV_FILE="$WB/env.sh"
+STAMP="$WB/setup.stamp"
+CONSTRAINTS="$ROOT/scripts/python-constraints$suffix.txt"
+[[ -e "$CONSTRAINTS" ]] || CONSTRAINTS="$ROOT/scripts/python-constraints.txt"
+ROS_WHEELS=(
+  "ros-$DISTRO-rclpy[fastrtps]"
+  "ros-$DISTRO-std-msgs" "ros-$DISTRO-builtin-interfaces" "ros-$DISTRO-geometry-msgs"
+  "ros-$DISTRO-sensor-msgs" "ros-$DISTRO-nav-msgs" "ros-$DISTRO-diagnostic-msgs"
+  "ros-$DISTRO-test-msgs" "ros-$DISTRO-std-srvs"
+)
 
 install_debian_packages() {
   local missing=()
@@ -81,7 +96,7 @@ pip_install() {
   log "installing Python packages (${#wheels[@]} requirements)"
   # Every package, dependencies included, at the versions pinned there.
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check \
-    -c "$ROOT/scripts/python-constraints.txt" "${wheels[@]}"
+    -c "$CONSTRAINTS" "${wheels[@]}"
 }
 
 # The wheels link rcl straight to librmw_fastrtps_cpp and ship no
@@ -101,14 +116,13 @@ write_env_file() {
   pylib="$("$VENV/bin/python" -c 'import sysconfig, os; print(os.path.join(sysconfig.get_config_var("LIBDIR"), sysconfig.get_config_var("LDLIBRARY")))')"
   {
     echo "# Written by scripts/setup.sh; source it: . $ENV_FILE"
-    echo "export ROS2_DORA_BRIDGE_WORKBENCH='$WB'"
     echo "export VIRTUAL_ENV='$VENV'"
     echo "export PATH='$VENV/bin':\"\$PATH\""
     echo "export DORA_ZENOH_MULTICAST=\${DORA_ZENOH_MULTICAST:-off}"
     echo "export ROS_AUTOMATIC_DISCOVERY_RANGE=\${ROS_AUTOMATIC_DISCOVERY_RANGE:-LOCALHOST}"
     if [[ -n "$system_ros" ]]; then
       echo "# Using the sourced ROS install: $system_ros"
-      echo "export ROS_DISTRO='${ROS_DISTRO:-jazzy}'"
+      echo "export ROS_DISTRO='$DISTRO'"
       echo "export AMENT_PREFIX_PATH='$AMENT_PREFIX_PATH'"
       echo "export CMAKE_PREFIX_PATH='${CMAKE_PREFIX_PATH:-$AMENT_PREFIX_PATH}'"
       echo "export LD_LIBRARY_PATH='${LD_LIBRARY_PATH:-}'"
@@ -118,7 +132,8 @@ write_env_file() {
       for d in "$VENV/lib/python$pyver/site-packages"/ros_*.libs; do
         [[ -d "$d" ]] && libpath="$libpath:$d"
       done
-      echo "export ROS_DISTRO=jazzy"
+      echo "export ROS_DISTRO=$DISTRO"
+      echo "export ROS2_DORA_BRIDGE_WHEEL_VENV='$VENV'"
       echo "export AMENT_PREFIX_PATH='$VENV'"
       echo "export CMAKE_PREFIX_PATH='$VENV'"
       echo "export LD_LIBRARY_PATH='$libpath'\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}"
@@ -128,6 +143,15 @@ write_env_file() {
       echo "export LD_PRELOAD='$pylib'"
       echo "export ROS2_DORA_BRIDGE_LINK_LIBPYTHON='$pylib'"
       echo "export RMW_IMPLEMENTATION=rmw_fastrtps_cpp"
+    fi
+    echo "export ROS2_DORA_BRIDGE_ROS_DISTRO=$DISTRO"
+    if [[ ! " ${R2R_DISTROS[*]} " =~ " $DISTRO " ]]; then
+      echo "# r2r 0.9.7's build script stops at a ROS_DISTRO it does not list ($DISTRO"
+      echo "# is not). It uses the name only for a cfg flag r2r_rcl never reads; the"
+      echo "# bindings come from the installed headers. So cargo alone is told"
+      echo "# 'rolling' (colcon too: ROS_DISTRO=\$ROS2_DORA_BRIDGE_R2R_DISTRO colcon build)."
+      echo "export ROS2_DORA_BRIDGE_R2R_DISTRO=rolling"
+      echo "cargo() { ROS_DISTRO=rolling command cargo \"\$@\"; }"
     fi
   } >"$ENV_FILE.tmp"
   mv "$ENV_FILE.tmp" "$ENV_FILE"
@@ -145,7 +169,7 @@ verify() {
 }
 
 mkdir -p "$WB"
-want_stamp="v$SETUP_VERSION ros=${system_ros:-wheels} py=$("$PYTHON" -c 'import sys; print(sys.version.split()[0])')"
+want_stamp="v$SETUP_VERSION $DISTRO ros=${system_ros:-wheels} py=$("$PYTHON" -c 'import sys; print(sys.version.split()[0])')"
 if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$want_stamp" && -z "${ROS2_DORA_BRIDGE_REINSTALL:-}" ]]; then
   verify
   log "workbench ready (verified): $ENV_FILE"

@@ -206,12 +206,16 @@ fn a_server_killed_mid_goal_ends_the_goal_with_error_long_before_any_timeout() {
     // The server announces a 2 s lease (the shipped profile), so its
     // death shows in the graph within seconds.
     let mut cmd = s.command("python");
-    cmd.arg(python_script("ros_action_server.py"))
-        .args(["/fibonacci", "--period", "0.2", "--exit-mid-goal"])
-        .env(
-            "FASTRTPS_DEFAULT_PROFILES_FILE",
-            repo_root().join("config/fastdds_fast_liveness.xml"),
-        );
+    cmd.arg(python_script("ros_action_server.py")).args([
+        "/fibonacci",
+        "--period",
+        "0.2",
+        "--exit-mid-goal",
+    ]);
+    with_fastdds_profile(
+        &mut cmd,
+        repo_root().join("config/fastdds_fast_liveness.xml"),
+    );
     let server = s.spawn("server", cmd);
     wait_ready(&server);
     let mut dora = goal_sender(&s, false, &[("GOALS", "30")]);

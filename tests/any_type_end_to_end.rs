@@ -141,7 +141,10 @@ fn large_fastdds_segments_mapped(pid: i32, bytes: u64) -> usize {
         .lines()
         .filter_map(|line| {
             let path = line.split_whitespace().nth(5)?;
-            if !path.starts_with("/dev/shm/fastrtps_") || path.contains("port") {
+            // Fast DDS 2 names them fastrtps_*, Fast DDS 3 fastdds_*.
+            let segment =
+                path.starts_with("/dev/shm/fastrtps_") || path.starts_with("/dev/shm/fastdds_");
+            if !segment || path.contains("port") {
                 return None;
             }
             let (start, end) = line.split_whitespace().next()?.split_once('-')?;
@@ -165,8 +168,8 @@ fn the_shipped_large_messages_profile_is_taken_by_fast_dds_and_silences_the_advi
     );
     let mut cmd = s.command("python");
     cmd.arg(python_script("ros_pingpong.py"))
-        .args(["0.5", "sensor_msgs/msg/Image"])
-        .env("FASTRTPS_DEFAULT_PROFILES_FILE", &profile);
+        .args(["0.5", "sensor_msgs/msg/Image"]);
+    with_fastdds_profile(&mut cmd, &profile);
     let pingpong = s.spawn("pingpong", cmd);
     assert!(
         pingpong
@@ -178,7 +181,9 @@ fn the_shipped_large_messages_profile_is_taken_by_fast_dds_and_silences_the_advi
     let dataflow = s.write(
         "dataflow.yml",
         &image_echo_dataflow(
-            Node::bridge("--config bridge.yaml").env("FASTRTPS_DEFAULT_PROFILES_FILE", p(&profile)),
+            Node::bridge("--config bridge.yaml")
+                .env(FASTDDS_PROFILE_VARIABLES[0], p(&profile))
+                .env(FASTDDS_PROFILE_VARIABLES[1], p(&profile)),
         ),
     );
     let mut cmd = s.command("dora");

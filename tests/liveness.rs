@@ -41,8 +41,8 @@ fn talker(s: &Scenario, name: &str, text: &str, profile: bool) -> Proc {
         name,
     ]);
     if profile {
-        cmd.env(
-            "FASTRTPS_DEFAULT_PROFILES_FILE",
+        with_fastdds_profile(
+            &mut cmd,
             repo_root().join("config/fastdds_fast_liveness.xml"),
         );
     }

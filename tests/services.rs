@@ -334,11 +334,11 @@ fn a_server_killed_mid_call_fails_its_calls_long_before_the_timeout() {
     // death shows in the graph within seconds, as for a watched node.
     let mut cmd = s.command("python");
     cmd.arg(python_script("ros_service_server.py"))
-        .args(["/doomed", BASIC, "--delay", "30"])
-        .env(
-            "FASTRTPS_DEFAULT_PROFILES_FILE",
-            repo_root().join("config/fastdds_fast_liveness.xml"),
-        );
+        .args(["/doomed", BASIC, "--delay", "30"]);
+    with_fastdds_profile(
+        &mut cmd,
+        repo_root().join("config/fastdds_fast_liveness.xml"),
+    );
     let server = s.spawn("server", cmd);
     wait_ready(&server);
     let flow = Dataflow::new()

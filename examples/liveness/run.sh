@@ -9,6 +9,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 export ROS_DOMAIN_ID="${ROS_DOMAIN_ID:-43}"
 export ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST DORA_ZENOH_MULTICAST=off
 export FASTRTPS_DEFAULT_PROFILES_FILE="$PWD/../../config/fastdds_fast_liveness.xml"
+# Fast DDS 3 (Kilted) reads this one instead.
+export FASTDDS_DEFAULT_PROFILES_FILE="$FASTRTPS_DEFAULT_PROFILES_FILE"
 source ../demo_lib.sh
 
 # Wait until the dora output has a line matching $1 (60 s at most).

@@ -7,6 +7,7 @@
 
 mod parse;
 mod registry;
+mod type_description;
 
 pub use parse::parse_message_definition;
 pub use registry::{TypeRegistry, TypeResolveError};

@@ -1,5 +1,6 @@
 //! Finds and caches message definitions, with their nested types.
 
+use super::type_description::msg_text_from_type_description;
 use super::{BaseType, MessageDef, TypeName, parse_message_definition};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -169,7 +170,13 @@ impl TypeRegistry {
             .join(&name.package)
             .join(&name.kind)
             .join(file);
-        let path = self.find(&relative, name)?;
+        let path = match self.find(&relative, name) {
+            Ok(path) => path,
+            Err(not_found) if implied.is_none() => {
+                return self.described_text(name).unwrap_or(Err(not_found));
+            }
+            Err(not_found) => return Err(not_found),
+        };
         match implied {
             Some((base, Implied::Generated(text))) => Ok((
                 text.replace("{base}", &format!("{}/action/{base}", name.package)),
@@ -190,6 +197,32 @@ impl TypeRegistry {
                 Ok((text, path))
             }
         }
+    }
+
+    /// A type installed without a `.msg` file (only `.idl`, as Kilted's keyed
+    /// types): its `.json` type description, as `.msg` text.
+    fn described_text(
+        &self,
+        name: &TypeName,
+    ) -> Option<Result<(String, PathBuf), TypeResolveError>> {
+        let relative = Path::new("share")
+            .join(&name.package)
+            .join(&name.kind)
+            .join(format!("{}.json", name.name));
+        let path = self.find(&relative, name).ok()?;
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(err) => return Some(Err(TypeResolveError::Io { path, err })),
+        };
+        Some(
+            msg_text_from_type_description(&text, &name.to_string())
+                .map(|msg| (msg, path.clone()))
+                .map_err(|message| TypeResolveError::Malformed {
+                    name: name.to_string(),
+                    source_desc: path.display().to_string(),
+                    message,
+                }),
+        )
     }
 
     fn find(&self, relative: &Path, name: &TypeName) -> Result<PathBuf, TypeResolveError> {

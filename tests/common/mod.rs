@@ -23,6 +23,24 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The variables Fast DDS reads its XML profile file from: FASTRTPS_ up to
+/// 2.x (Jazzy), FASTDDS_ from 3.0 (Kilted). Tests set both.
+pub const FASTDDS_PROFILE_VARIABLES: [&str; 2] = [
+    "FASTRTPS_DEFAULT_PROFILES_FILE",
+    "FASTDDS_DEFAULT_PROFILES_FILE",
+];
+
+/// `cmd` with `profile` as its Fast DDS profile file, whichever Fast DDS.
+pub fn with_fastdds_profile(
+    cmd: &mut Command,
+    profile: impl AsRef<std::path::Path>,
+) -> &mut Command {
+    for variable in FASTDDS_PROFILE_VARIABLES {
+        cmd.env(variable, profile.as_ref());
+    }
+    cmd
+}
+
 pub fn python_script(name: &str) -> PathBuf {
     repo_root().join("tests/python").join(name)
 }
@@ -154,6 +172,11 @@ impl Scenario {
             .env("DORA_ZENOH_MULTICAST", "off")
             .env("PYTHONUNBUFFERED", "1")
             .stdin(Stdio::null());
+        // Where cargo had to be told another distro for r2r's build script
+        // (see scripts/setup.sh), what runs under test sees the real one.
+        if let Ok(distro) = std::env::var("ROS2_DORA_BRIDGE_ROS_DISTRO") {
+            cmd.env("ROS_DISTRO", distro);
+        }
         cmd
     }
 
