@@ -401,6 +401,15 @@ fn a_failed_handler_aborts_its_goal_withdraws_the_action_server_and_reports_erro
     let watch = s.python("watch", "ros_action_client.py", &["/count", "--watch"]);
     let env = [("HANDLER_EXIT_AFTER_FEEDBACK", "2")];
     let mut dora = served_action(&s, FIBONACCI, &env, &[]);
+    // The watcher must have seen the server before the goal brings it down.
+    assert!(
+        watch
+            .wait_for_line(Duration::from_secs(30), |l| l == "server ready")
+            .is_some(),
+        "{}\n{}",
+        dump(&watch),
+        s.node_logs()
+    );
     let (client, events) = ros_goals(&s, "client", &["10"]);
     let context = |what: &str| {
         format!(

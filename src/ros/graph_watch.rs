@@ -146,6 +146,12 @@ impl GraphWatcher {
                 own_node: self.own_node.clone(),
             }));
         }
+        // A topic gone from the graph is new again when it comes back (and
+        // topics that come and go do not pile up here).
+        // Named topics stay: they are selected whether present or not.
+        let named = self.wanted.named();
+        self.seen
+            .retain(|topic, _| types.contains_key(topic.as_str()) || named.contains(topic));
         match node.node_names() {
             Ok(names) => events.push(GraphEvent::Nodes(names.into_iter().collect())),
             Err(e) => tracing::warn!("cannot list ROS nodes: {e}"),

@@ -48,6 +48,8 @@ struct Active {
     publisher_nodes: HashMap<Vec<u8>, Arc<str>>,
     /// Last time `publisher_nodes` was refreshed for an unknown GID.
     nodes_refreshed: Option<Instant>,
+    /// Since when a pattern's topic has had no publisher but the bridge's.
+    orphaned_since: Option<Instant>,
 }
 
 /// What a new subscription of a route gets.
@@ -107,6 +109,12 @@ enum Drained {
 
 /// How often reliable subscriptions are checked for a wedged reader.
 const STALL_CHECK_INTERVAL: Duration = Duration::from_millis(250);
+
+/// A topic a pattern picked up is unsubscribed once it has had no
+/// publisher for this long (and everything it received is handed on), so
+/// that nodes coming and going do not leave subscriptions behind. Long
+/// enough for a restarting node to come back to the same subscription.
+const ORPHAN_GRACE: Duration = Duration::from_secs(5);
 
 impl Receiver {
     pub fn new(
@@ -214,7 +222,7 @@ impl Receiver {
             if last_stall_check.elapsed() >= STALL_CHECK_INTERVAL {
                 last_stall_check = Instant::now();
                 self.start_probes(&limiter);
-                if !self.resolve_probes(&limiter) {
+                if !self.resolve_probes(&limiter) || !self.retire_orphans(&limiter) {
                     return; // the dora side has shut down
                 }
             }
@@ -281,6 +289,46 @@ impl Receiver {
                 }
             }
         }
+    }
+
+    /// Unsubscribes the pattern topics without a publisher for
+    /// ORPHAN_GRACE, once what they received is handed on. False when the
+    /// dora side has shut down.
+    fn retire_orphans(&mut self, limiter: &RateLimiter) -> bool {
+        let now = Instant::now();
+        for index in (0..self.active.len()).rev() {
+            let due = self.active[index]
+                .orphaned_since
+                .is_some_and(|since| now.duration_since(since) >= ORPHAN_GRACE);
+            if !due {
+                continue;
+            }
+            // The graph lags DDS: a publisher that has just matched keeps
+            // the subscription (the next look will say so too).
+            if self.active[index]
+                .watched
+                .subscription()
+                .publisher_count()
+                .map_or(true, |count| count > 0)
+            {
+                self.active[index].orphaned_since = None;
+                continue;
+            }
+            match self.drain(index, limiter) {
+                Drained::Empty => {
+                    let retired = self.active.remove(index);
+                    tracing::info!(
+                        "{}: {} has had no publisher for {} s: unsubscribed (a new publisher subscribes it again)",
+                        self.routes[retired.route].label,
+                        retired.topic,
+                        ORPHAN_GRACE.as_secs()
+                    );
+                }
+                Drained::DoraGone => return false,
+                Drained::QueueFull | Drained::TakeFailed => {} // next time
+            }
+        }
+        true
     }
 
     /// Takes every waiting message of subscription `index`, or as many as
@@ -457,7 +505,18 @@ impl Receiver {
         let foreign = state.foreign_publishers();
         let route = &self.routes[route_index];
         if route.target.named().is_empty() && foreign.is_empty() {
-            return; // a pattern's topic only the bridge (or nobody) publishes
+            // A pattern's topic only the bridge (or nobody) publishes: an
+            // existing subscription is retired after ORPHAN_GRACE.
+            if let Some(existing) = self
+                .active
+                .iter_mut()
+                .find(|a| a.route == route_index && *a.topic == *state.topic)
+            {
+                // The publishers that left are not silent ones to probe.
+                existing.watched.set_matched(state.publisher_gids());
+                existing.orphaned_since.get_or_insert_with(Instant::now);
+            }
+            return;
         }
         let Some(type_name) = self.route_type(route_index, state) else {
             return;
@@ -480,6 +539,7 @@ impl Receiver {
         {
             existing.watched.set_matched(state.publisher_gids());
             existing.publisher_nodes = publisher_nodes;
+            existing.orphaned_since = None;
             tracing::debug!(
                 "{}: {} publisher(s) matched",
                 state.topic,
@@ -592,6 +652,7 @@ impl Receiver {
                     watched,
                     publisher_nodes,
                     nodes_refreshed: None,
+                    orphaned_since: None,
                 });
             }
             Err(e) => {
