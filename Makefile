@@ -2,7 +2,8 @@
 #   make demo   set up if needed, build, run the chatter demo (ROS <-> dora)
 #   make test   set up if needed, build, lint, run every test
 #   (ROS_DISTRO=kilted on either: the same on ROS 2 Kilted)
-#   (make demo-liveness, demo-shutdown, demo-services, demo-actions, demo-two-hosts: the other demos)
+#   (make demo-liveness, demo-shutdown, demo-services, demo-actions, demo-two-hosts: the other demos;
+#    make soak: the 30-minute endurance run, see bench/soak.py)
 SHELL := /bin/bash
 # The ROS 2 distro: Jazzy unless ROS_DISTRO says otherwise (a sourced ROS
 # install sets it; `make test ROS_DISTRO=kilted` picks Kilted's wheels).
@@ -17,7 +18,7 @@ CARGO_TARGET_DIR ?= $(CURDIR)/target
 override CARGO_TARGET_DIR := $(CARGO_TARGET_DIR)$(DISTRO_SUFFIX)
 export CARGO_TARGET_DIR ROS_DISTRO
 
-.PHONY: setup build demo demo-liveness demo-shutdown demo-services demo-actions demo-two-hosts lint test bench clean
+.PHONY: setup build demo demo-liveness demo-shutdown demo-services demo-actions demo-two-hosts lint test soak bench clean
 
 setup:
 	@scripts/setup.sh
@@ -49,6 +50,13 @@ lint: setup
 
 test: build lint
 	$(ENV) && cargo test --no-fail-fast -- --test-threads=4
+
+# A mixed load through one bridge for SOAK_SECONDS (30 min by default):
+# soak.csv and soak.png in out/soak; fails if memory grows or anything is lost.
+SOAK_SECONDS ?= 1800
+soak: setup
+	$(ENV) && cargo build --release --bins --examples && \
+	  python3 bench/soak.py --duration $(SOAK_SECONDS) --out "$(CURDIR)/out/soak$(DISTRO_SUFFIX)"
 
 clean:
 	cargo clean

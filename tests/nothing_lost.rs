@@ -541,13 +541,3 @@ fn a_bag_replayed_at_full_speed_arrives_whole_and_in_order() {
         );
     }
 }
-
-/// A binary of this package's examples, built by `cargo test`.
-fn example_bin(name: &str) -> std::path::PathBuf {
-    let bridge = std::path::PathBuf::from(bridge_bin());
-    bridge
-        .parent()
-        .expect("the target dir")
-        .join("examples")
-        .join(name)
-}

@@ -394,6 +394,42 @@ pub fn read_with_rosbags(s: &Scenario, path: &str) -> serde_json::Value {
     serde_json::from_slice(&read.stdout).expect("read_bag.py output")
 }
 
+/// A binary of this package's examples, built by `cargo test`.
+pub fn example_bin(name: &str) -> PathBuf {
+    PathBuf::from(bridge_bin())
+        .parent()
+        .expect("the target dir")
+        .join("examples")
+        .join(name)
+}
+
+/// What a process holds: open file descriptors, threads, resident memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Holdings {
+    pub fds: usize,
+    pub threads: usize,
+    pub rss_kb: u64,
+}
+
+pub fn holdings(pid: i32) -> Option<Holdings> {
+    let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?.count();
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let field = |name: &str| -> Option<u64> {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))?
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()
+    };
+    Some(Holdings {
+        fds,
+        threads: field("Threads:")? as usize,
+        rss_kb: field("VmRSS:")?,
+    })
+}
+
 /// Absolute path as a YAML-safe string.
 pub fn p(path: &Path) -> String {
     path.display().to_string()
