@@ -50,6 +50,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+LARGE_MESSAGES_PROFILE = ROOT / "config" / "fastdds_large_messages.xml"
 STATS_LINE = re.compile(r"stats (.+?): ((?:\w+=\d+ ?)+)$")
 # What the bridge took in and did not forward (docs/configuration.md: received
 # = forwarded + these); dropped_by_middleware and lost_in_dora never reached it.
@@ -250,17 +251,44 @@ def png(path, width, height, pixels):
                            + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
 
 
+# 3x5 glyphs, a row of 3 bits per line, top line first.
+GLYPHS = {
+    "0": "111101101101111", "1": "010110010010111", "2": "111001111100111", "3": "111001111001111",
+    "4": "101101111001001", "5": "111100111001111", "6": "111100111101111", "7": "111001001001001",
+    "8": "111101111101111", "9": "111101111001111", ".": "000000000000010", "/": "001001010100100",
+    " ": "000000000000000", "-": "000000111000000", ":": "000010000010000", "%": "101001010100101",
+    "A": "010101111101101", "B": "110101110101110", "C": "111100100100111", "D": "110101101101110",
+    "E": "111100111100111", "F": "111100111100100", "G": "111100101101111", "H": "101101111101101",
+    "I": "111010010010111", "K": "101101110101101", "L": "100100100100111", "M": "101111111101101",
+    "N": "110101101101101", "O": "111101101101111", "P": "111101111100100", "R": "110101110101101",
+    "S": "111100111001111", "T": "111010010010010", "U": "101101101101111", "W": "101101111111101",
+    "X": "101101010101101", "Y": "101101010010010",
+}
+
+
 def plot(path, times, panels, width=800, panel_height=200):
-    """One panel per (series list, y maximum); each series (values, rgb)."""
-    height = panel_height * len(panels)
+    """One panel per (title, series list, y maximum); each series
+    (values, rgb). Titles and the axes' ends are written in a 3x5 font."""
+    height = panel_height * len(panels) + 20
     pixels = [[255] * (width * 3) for _ in range(height)]
 
     def put(x, y, rgb):
         if 0 <= x < width and 0 <= y < height:
             pixels[y][3 * x:3 * x + 3] = rgb
+
+    def write(x, y, label, rgb=(0, 0, 0), scale=2):
+        for char in label.upper():
+            glyph = GLYPHS.get(char, GLYPHS[" "])
+            for i, bit in enumerate(glyph):
+                if bit == "1":
+                    for dx in range(scale):
+                        for dy in range(scale):
+                            put(x + (i % 3) * scale + dx, y + (i // 3) * scale + dy, rgb)
+            x += 4 * scale
     t_max = max(times[-1], 1e-9) if times else 1
-    for k, (series, y_max) in enumerate(panels):
-        top, bottom = k * panel_height + 10, (k + 1) * panel_height - 10
+    for k, (title, series, y_max) in enumerate(panels):
+        top, bottom = k * panel_height + 24, (k + 1) * panel_height - 4
+        write(6, top - 18, f"{title}  (0 TO {y_max:.0f})")
         for x in range(width):
             put(x, bottom, (0, 0, 0))
             put(x, (top + bottom) // 2, (220, 220, 220))
@@ -276,6 +304,8 @@ def plot(path, times, panels, width=800, panel_height=200):
                     for i in range(steps + 1):
                         put(last[0] + (x - last[0]) * i // steps, last[1] + (y - last[1]) * i // steps, rgb)
                 last = (x, y)
+    write(6, height - 14, "0 S")
+    write(width - 80, height - 14, f"{t_max:.0f} S")
     png(path, width, height, pixels)
 
 
@@ -319,10 +349,15 @@ def main():
         stop(dora)
         sys.exit("the bridge did not start: see dora.log")
     # The ROS sources after the bridge: they wait (up to 30 s / 60 s) for it.
+    # Publishers of 0.9 MB images get the large-messages profile, as
+    # docs/configuration.md recommends: with Fast DDS's 512 KB segment a
+    # reliable reader of theirs wedges now and then (seen within minutes).
     depth = dict(env, SOURCE_DEPTH="100")
-    procs["cam0"] = spawn([examples / "rcl_image_source", "/soak/cam0", 640, 480, rates["image"], frames], depth,
+    cameras = dict(depth, FASTRTPS_DEFAULT_PROFILES_FILE=str(LARGE_MESSAGES_PROFILE),
+                   FASTDDS_DEFAULT_PROFILES_FILE=str(LARGE_MESSAGES_PROFILE))
+    procs["cam0"] = spawn([examples / "rcl_image_source", "/soak/cam0", 640, 480, rates["image"], frames], cameras,
                           work / "cam0.log")
-    procs["cam1"] = spawn([examples / "rcl_image_source", "/soak/cam1", 640, 480, rates["image"], frames], depth,
+    procs["cam1"] = spawn([examples / "rcl_image_source", "/soak/cam1", 640, 480, rates["image"], frames], cameras,
                           work / "cam1.log")
     procs["small"] = spawn([examples / "rcl_load_source", "/soak/t", SMALL_TOPICS, rates["small"], duration], depth,
                            work / "small.log")
@@ -449,8 +484,9 @@ def main():
                                  zip(totals, totals[1:], times, times[1:])], rgb))
         rss = [r["rss_mb"] for r in rows]
         plot(work / "soak.png", times,
-             [([(rss, (0, 0, 0))], max(rss) * 1.2),
-              (rates, max(max(v) for v, _ in rates) * 1.2 or 1)])
+             [("BRIDGE RSS MB", [(rss, (0, 0, 0))], max(rss) * 1.2),
+              ("MSG/S FORWARDED: IMAGES RED, SMALL TOPICS GREEN, TO ROS BLUE", rates,
+               max(max(v) for v, _ in rates) * 1.2 or 1)])
     total_in = sum(sink.values()) if sink else 0
     print(json.dumps({
         "duration_s": duration, "samples": len(rows),

@@ -432,6 +432,14 @@ impl Bridge {
         self.ros.stop_receiver();
         drop(self.services);
         drop(self.diagnostics);
+        let unacknowledged = self.to_ros.flush(TO_ROS_FLUSH_TIMEOUT);
+        if unacknowledged > 0 {
+            tracing::warn!(
+                "{unacknowledged} to_ros route(s) still had messages a subscriber had not \
+                 acknowledged after {} s: that subscriber (stuck or gone) misses them",
+                TO_ROS_FLUSH_TIMEOUT.as_secs_f64()
+            );
+        }
         self.to_ros.clear_taps();
         drop(self.to_ros);
         drop(self.ros);
@@ -449,6 +457,10 @@ impl Bridge {
             .map_or(OnLost::Ignore, |l| l.on_lost)
     }
 }
+
+/// How long the bridge waits at exit for ROS subscribers to acknowledge
+/// what its `to_ros` routes published last.
+const TO_ROS_FLUSH_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// dora closes a node's event stream right after its last input closes, and
 /// the `NodeFailed` that explains the closing comes later (seen): a bridge

@@ -18,6 +18,7 @@ use dora_node_api::dora_core::config::DataId;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 
 pub struct ToRosRoute {
     pub publisher: Arc<Publisher>,
@@ -86,6 +87,17 @@ impl ToRosRoutes {
 
     pub fn publishers(&self) -> impl Iterator<Item = &Arc<Publisher>> {
         self.by_input.values().map(|r| &r.publisher)
+    }
+
+    /// Waits, `timeout` at most in all, until reliable subscribers have
+    /// acknowledged everything the routes published: a publisher destroyed
+    /// sooner takes what they have not received yet with it. How many
+    /// routes still had unacknowledged messages.
+    pub fn flush(&self, timeout: Duration) -> usize {
+        let deadline = Instant::now() + timeout;
+        self.publishers()
+            .filter(|p| !p.wait_for_all_acked(deadline.saturating_duration_since(Instant::now())))
+            .count()
     }
 
     /// Publishes what dora input `input` brought. `Ok(true)` when the
