@@ -54,8 +54,16 @@ struct ServiceClientRoute {
     /// graph change, and while none is known (asking the graph on every
     /// call would cost each call a graph query).
     server_known: bool,
+    /// When the graph last showed no server while calls were in flight:
+    /// they fail SERVER_LEFT_GRACE later unless it comes back.
+    server_left_at: Option<Instant>,
     warnings: RateLimiter,
 }
+
+/// A server answers, then exits: the graph may show it gone before its
+/// last answer is delivered. Calls in flight fail this long after the
+/// server left, so an answer already on its way still counts.
+const SERVER_LEFT_GRACE: Duration = Duration::from_millis(500);
 
 struct Call {
     request_id: String,
@@ -134,6 +142,7 @@ impl ServiceClientRoutes {
                 stats: counters,
                 next_id: 0,
                 server_known: false,
+                server_left_at: None,
                 warnings: RateLimiter::new(Duration::from_secs(5)),
             });
         }
@@ -192,21 +201,22 @@ impl ServiceClientRoutes {
     pub fn on_tick(&mut self, node: &mut DoraNode) {
         let now = Instant::now();
         for route in &mut self.routes {
-            let mut answers = route.expire_in_flight(now);
+            let mut answers = route.fail_if_the_server_left(now);
+            answers.extend(route.expire_in_flight(now));
             answers.extend(route.expire_waiting(now));
             route.send_answers(node, answers);
             route.pump(node);
         }
     }
 
-    /// The graph changed: calls in flight to a server that left fail now
-    /// rather than at their timeout; waiting calls go if one came.
+    /// The graph changed: calls in flight to a server that left fail
+    /// SERVER_LEFT_GRACE later rather than at their timeout; waiting calls
+    /// go if one came.
     pub fn on_graph_changed(&mut self, node: &mut DoraNode) {
         for route in &mut self.routes {
             route.server_known = false;
             if !route.in_flight.is_empty() && !route.server_is_available() {
-                let answers = route.fail_in_flight("the service's server left the ROS graph");
-                route.send_answers(node, answers);
+                route.server_left_at.get_or_insert_with(Instant::now);
             }
             route.pump(node);
         }
@@ -308,6 +318,27 @@ impl ServiceClientRoute {
             }
         }
         self.send_answers(node, answers);
+    }
+
+    /// The calls in flight, failed, once the server has been gone for
+    /// SERVER_LEFT_GRACE (and is still gone).
+    fn fail_if_the_server_left(&mut self, now: Instant) -> Vec<Answer> {
+        let Some(left_at) = self.server_left_at else {
+            return Vec::new();
+        };
+        if self.in_flight.is_empty() {
+            self.server_left_at = None;
+            return Vec::new();
+        }
+        if now.duration_since(left_at) < SERVER_LEFT_GRACE {
+            return Vec::new();
+        }
+        self.server_left_at = None;
+        self.server_known = false;
+        if self.server_is_available() {
+            return Vec::new();
+        }
+        self.fail_in_flight("the service's server left the ROS graph")
     }
 
     fn expire_in_flight(&mut self, now: Instant) -> Vec<Answer> {
