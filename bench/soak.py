@@ -406,11 +406,28 @@ def main():
             stop(procs[name])
     wait_for(lambda: (work / "source.json").exists(), 60)
 
+    # Stop once the bridge has taken and handed on everything the ROS
+    # sources sent (their warm-up messages included); a balanced stats line
+    # alone can be one taken between two bursts. With faults the totals are
+    # unknown: balanced and unchanged for 3 s then.
+    small_total = json_lines(work / "small.log").get("sent_per_topic")
+    want = {"from_ros[0]": 2 * (frames + 1),
+            "from_ros[1]": SMALL_TOPICS * (small_total + 1) if small_total else None}
+    last_seen = {"counters": None, "since": time.monotonic()}
+
     def handed_on():
-        counters = route_counters(text(work / "dora.log"))
-        return all(c.get("received", 0) == c.get("forwarded", 0) + sum(c.get(k, 0) for k in UNFORWARDED)
-                   for route, c in counters.items() if route.startswith("from_ros"))
-    wait_for(handed_on, 30)  # the bridge logs its counters every second
+        counters = {route: c for route, c in route_counters(text(work / "dora.log")).items()
+                    if route.startswith("from_ros")}
+        balanced = all(c.get("received", 0) == c.get("forwarded", 0) + sum(c.get(k, 0) for k in UNFORWARDED)
+                       for c in counters.values())
+        if not args.faults:
+            return balanced and all(
+                any(route.startswith(prefix) and c.get("forwarded", 0) >= total for route, c in counters.items())
+                for prefix, total in want.items() if total)
+        if counters != last_seen["counters"]:
+            last_seen.update(counters=counters, since=time.monotonic())
+        return balanced and time.monotonic() - last_seen["since"] >= 3
+    wait_for(handed_on, 60)  # the bridge logs its counters every second
     wait_for(lambda: procs["ros_sink"].poll() is not None, 30)  # it ends once idle
     dora_status = stop(dora)
     stop(procs["ros_sink"])
