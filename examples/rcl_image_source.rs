@@ -67,6 +67,7 @@ fn main() -> anyhow::Result<()> {
         "{{\"sent\": {count}, \"seconds\": {:.3}}}",
         start.elapsed().as_secs_f64()
     );
-    std::thread::sleep(Duration::from_secs(2));
+    // The writer goes away only once the subscriber has every frame.
+    publisher.wait_for_all_acked(Duration::from_secs(60));
     Ok(())
 }

@@ -77,9 +77,11 @@ fn main() -> anyhow::Result<()> {
         "{{\"sent_per_topic\": {ticks}, \"seconds\": {:.3}}}",
         start.elapsed().as_secs_f64()
     );
-    // Time for the last messages' repairs before the writers go away.
+    // The writers go away only once the subscribers have everything (a
+    // receiver that is behind takes what waits in DDS when it catches up).
+    let deadline = Instant::now() + Duration::from_secs(60);
     for publisher in &publishers {
-        publisher.wait_for_all_acked(Duration::from_secs(5));
+        publisher.wait_for_all_acked(deadline.saturating_duration_since(Instant::now()));
     }
     Ok(())
 }
