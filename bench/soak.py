@@ -167,6 +167,9 @@ def dataflow(work, bins, duration, faults, rates):
         "stats: {log_interval: 1s}\n")
     lossless = "queue_policy: backpressure, queue_size: 1000"
     restart = "\n    restart_policy: on-failure" if faults else ""
+    # The timer keeps the bridge's event stream open once the dora source
+    # has finished: without it the bridge exits then (all inputs closed), and
+    # with it the ROS -> dora routes, whatever they still had on the way.
     bridge_inputs = "".join(f"      t{i:03}: {{source: source/t{i:03}, {lossless}}}\n"
                             for i in range(OUT_TOPICS))
     (work / "dataflow.yml").write_text(f"""nodes:
@@ -174,6 +177,7 @@ def dataflow(work, bins, duration, faults, rates):
     path: {bins / 'ros2-dora-bridge'}
     args: --config {work / 'bridge.yaml'}
     inputs:
+      keepalive: dora/timer/secs/1
 {bridge_inputs}    outputs: [images, small]
   - id: sink
     path: {examples / 'dora_load_sink'}

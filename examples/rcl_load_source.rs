@@ -79,9 +79,26 @@ fn main() -> anyhow::Result<()> {
     );
     // The writers go away only once the subscribers have everything (a
     // receiver that is behind takes what waits in DDS when it catches up).
-    let deadline = Instant::now() + Duration::from_secs(60);
-    for publisher in &publishers {
-        publisher.wait_for_all_acked(deadline.saturating_duration_since(Instant::now()));
+    let waiting_since = Instant::now();
+    let deadline = waiting_since + Duration::from_secs(60);
+    let unacknowledged: Vec<String> = publishers
+        .iter()
+        .enumerate()
+        .filter(|(_, publisher)| {
+            !publisher.wait_for_all_acked(deadline.saturating_duration_since(Instant::now()))
+        })
+        .map(|(i, _)| format!("{prefix}{i:03}"))
+        .collect();
+    if unacknowledged.is_empty() {
+        eprintln!(
+            "all acknowledged {:.3} s after the last message",
+            waiting_since.elapsed().as_secs_f64()
+        );
+    } else {
+        eprintln!(
+            "{} topic(s) still unacknowledged after 60 s, leaving anyway: {unacknowledged:?}",
+            unacknowledged.len()
+        );
     }
     Ok(())
 }

@@ -248,8 +248,6 @@ fn graph_churn_of_200_nodes_leaves_no_subscriptions_fds_or_threads_behind() {
 /// images, 10 Hz small topics), which keeps the debug bridge at about a
 /// third of a core on a machine that runs other tests too.
 #[test]
-#[ignore = "flaky: some runs miss ~19 messages on every small topic, which never reach the \
-            bridge and no counter shows (issue 20's note); run with --ignored or make soak"]
 fn a_60_second_soak_of_mixed_load_loses_nothing_and_holds_its_memory() {
     let _machine = exclusive();
     let s = Scenario::new(152);

@@ -476,10 +476,17 @@ fn warn_without_keepalive(config: &Config, node: &DoraNode) {
         .values()
         .any(|input| input.mapping.to_string().starts_with("dora/timer/"));
     if !has_timer {
+        let from_ros_too = if config.from_ros.is_empty() {
+            ""
+        } else {
+            " And once every node feeding the to_ros routes has finished, dora ends the \
+             bridge's event stream: the bridge exits, and its from_ros routes stop with it."
+        };
         tracing::warn!(
             "no timer input: if the last dora node feeding a to_ros route fails, dora closes \
              the bridge's event stream before telling it why, and the failure cannot reach ROS \
-             diagnostics. Add an input such as `keepalive: dora/timer/secs/1` to the bridge node."
+             diagnostics.{from_ros_too} Add an input such as `keepalive: dora/timer/secs/1` to \
+             the bridge node."
         );
     }
 }
