@@ -16,7 +16,7 @@ use crate::msg::{TypeName, TypeRegistry};
 use crate::stats::RouteStats;
 use crate::throttle::{RateLimiter, SayOnce};
 use crate::topics::TopicMatcher;
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -83,6 +83,8 @@ pub struct Receiver {
     nodes: Option<Box<dyn NodeObserver>>,
     /// Its own limiter, so that losses are never hidden behind bad data.
     loss_warnings: RateLimiter,
+    /// Codecs by route and type: a pattern route's topics mostly share one.
+    codecs: HashMap<(usize, TypeName), MessageCodec>,
 }
 
 /// Watches which ROS nodes exist (the liveness of watched nodes): shown
@@ -106,6 +108,13 @@ enum Drained {
     /// The dora side has shut down.
     DoraGone,
 }
+
+/// Graph changes (and retirements) are applied at most this long at a time
+/// before the subscriptions are served again: creating a subscription
+/// takes about a millisecond, and 200 nodes starting at once would
+/// otherwise hold every route's messages back for a quarter of a second
+/// (measured in tests/scale.rs, graph churn).
+const GRAPH_WORK_SLICE: Duration = Duration::from_millis(5);
 
 /// How often reliable subscriptions are checked for a wedged reader.
 const STALL_CHECK_INTERVAL: Duration = Duration::from_millis(250);
@@ -132,6 +141,7 @@ impl Receiver {
             told: SayOnce::default(),
             nodes: None,
             loss_warnings: RateLimiter::new(Duration::from_secs(5)),
+            codecs: HashMap::new(),
         }
     }
 
@@ -155,6 +165,18 @@ impl Receiver {
     fn observe_nodes(&mut self, present: &HashSet<String>) {
         if let Some(observer) = &mut self.nodes {
             observer.observe(present, Instant::now());
+        }
+    }
+
+    /// Applies graph events in order for [`GRAPH_WORK_SLICE`] at most;
+    /// the rest waits for the next turn of the loop.
+    fn apply_graph_events(&mut self, pending: &mut VecDeque<GraphEvent>) {
+        let started = Instant::now();
+        while started.elapsed() < GRAPH_WORK_SLICE {
+            let Some(event) = pending.pop_front() else {
+                break;
+            };
+            self.graph_event(event);
         }
     }
 
@@ -199,11 +221,13 @@ impl Receiver {
             .iter()
             .fold(TopicMatcher::default(), |all, r| all.union(&r.target));
         let mut graph = GraphWatcher::new(wanted, &self.shared.node_name);
+        let mut graph_work = VecDeque::new();
         let mut last_stall_check = Instant::now();
         while !self.shared.stop.load(Ordering::Acquire) {
             let looked = graph.look(&self.shared.node);
-            if !looked.is_empty() {
-                looked.into_iter().for_each(|e| self.graph_event(e));
+            if !looked.is_empty() || !graph_work.is_empty() {
+                graph_work.extend(looked);
+                self.apply_graph_events(&mut graph_work);
             } else if self
                 .liveness_deadline()
                 .is_some_and(|at| Instant::now() >= at)
@@ -215,6 +239,7 @@ impl Receiver {
                 .flatten()
                 .min();
             let timeout = match wake_at {
+                _ if !graph_work.is_empty() => Duration::ZERO,
                 Some(at) => at.saturating_duration_since(Instant::now()),
                 None => STALL_CHECK_INTERVAL,
             }
@@ -297,6 +322,9 @@ impl Receiver {
     fn retire_orphans(&mut self, limiter: &RateLimiter) -> bool {
         let now = Instant::now();
         for index in (0..self.active.len()).rev() {
+            if now.elapsed() >= GRAPH_WORK_SLICE {
+                break; // the rest at the next check, messages first
+            }
             let due = self.active[index]
                 .orphaned_since
                 .is_some_and(|since| now.duration_since(since) >= ORPHAN_GRACE);
@@ -599,9 +627,8 @@ impl Receiver {
             publisher_nodes,
             matched,
         } = new;
-        let route = &self.routes[route_index];
-        let label = route.label.clone();
-        let codec = match MessageCodec::new(&self.registry, &type_name, route.options) {
+        let label = self.routes[route_index].label.clone();
+        let codec = match self.codec(route_index, &type_name) {
             Ok(c) => c,
             Err(e) => {
                 self.tell(
@@ -663,6 +690,22 @@ impl Receiver {
                 );
             }
         }
+    }
+}
+
+impl Receiver {
+    fn codec(
+        &mut self,
+        route_index: usize,
+        type_name: &TypeName,
+    ) -> Result<MessageCodec, crate::msg::TypeResolveError> {
+        let key = (route_index, type_name.clone());
+        if let Some(codec) = self.codecs.get(&key) {
+            return Ok(codec.clone());
+        }
+        let codec = MessageCodec::new(&self.registry, type_name, self.routes[route_index].options)?;
+        self.codecs.insert(key, codec.clone());
+        Ok(codec)
     }
 }
 
