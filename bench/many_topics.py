@@ -9,7 +9,9 @@ Rust dora sink that counts per topic (examples/dora_load_sink) through
 and, side by side, a plain rcl subscriber takes the same topics
 (examples/rcl_load_sink): the DDS floor.
 dora -> ROS: a Rust dora source (examples/dora_load_source) sends N outputs
-through N `to_ros` routes to the rcl subscriber.
+through N `to_ros` routes (`qos: {depth: 100}`, as docs/configuration.md
+recommends; --to-ros-qos to change) to the rcl subscriber, which keeps
+1000 per topic here so that what is lost is lost on the bridge's side.
 
 Every dora input is `queue_policy: backpressure` and every route reliable,
 as docs/configuration.md recommends when nothing may be lost. Reported per
@@ -219,13 +221,14 @@ def bridge_to_dora_run(n, total_rate, seconds, work, mode):
     return row
 
 
-def dora_to_ros_run(n, total_rate, seconds, work):
+def dora_to_ros_run(n, total_rate, seconds, work, qos=None):
     """dora_load_source -> bridge (a to_ros route per topic) -> rcl_load_sink."""
     env = env_for(next_domain())
     rate = total_rate / n
     topics = [f"{PREFIX}{i:03}" for i in range(n)]
+    qos_entry = f", qos: {qos}" if qos else ""
     config = "to_ros:\n" + "".join(
-        f"  - {{input: t{i:03}, topic: {t}, type: sensor_msgs/msg/Imu}}\n" for i, t in enumerate(topics))
+        f"  - {{input: t{i:03}, topic: {t}, type: sensor_msgs/msg/Imu{qos_entry}}}\n" for i, t in enumerate(topics))
     (work / "bridge_out.yaml").write_text(config)
     result_file = work / "source_out.json"
     result_file.unlink(missing_ok=True)
@@ -245,7 +248,8 @@ def dora_to_ros_run(n, total_rate, seconds, work):
       keepalive: dora/timer/secs/1
 {bridge_inputs}""")
     sink_log = work / "sink_out.log"
-    sink = spawn([EXAMPLES / "rcl_load_sink", PREFIX, n, seconds + start_delay + 60], env, sink_log)
+    sink = spawn([EXAMPLES / "rcl_load_sink", PREFIX, n, seconds + start_delay + 60],
+                 dict(env, SINK_DEPTH="1000"), sink_log)
     wait_for(lambda: log_has(sink_log, "ready"), 30)
     dora = spawn(["dora", "run", work / "dataflow_out.yml"], env, work / "dora_out.log", cwd=work)
     bridge = find_bridge(work)
@@ -311,6 +315,8 @@ def main():
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--ceiling", action="store_true")
     parser.add_argument("--direction", choices=["both", "to_dora", "to_ros"], default="both")
+    parser.add_argument("--to-ros-qos", default="{depth: 100}",
+                        help="the to_ros routes' `qos:` (YAML; default '{depth: 100}', '' for auto)")
     args = parser.parse_args()
     for binary in [BRIDGE, *(EXAMPLES / e for e in ["rcl_load_source", "rcl_load_sink",
                                                     "dora_load_sink", "dora_load_source"])]:
@@ -334,7 +340,8 @@ def main():
         rows = []
         for n in counts:
             for rate in rates:
-                rows.append((n, rate, "bridge, to_ros routes", dora_to_ros_run(n, rate, args.seconds, work)))
+                rows.append((n, rate, "bridge, to_ros routes", dora_to_ros_run(n, rate, args.seconds, work,
+                                                                             args.to_ros_qos)))
                 print(f"# done {n} topics at {rate}/s (to ROS)", file=sys.stderr, flush=True)
         print_rows("dora -> ROS", rows, False)
     if args.ceiling:
