@@ -171,17 +171,19 @@ def floor_run(n, total_rate, seconds, work):
     return row
 
 
-def bridge_to_dora_run(n, total_rate, seconds, work, mode):
+def bridge_to_dora_run(n, total_rate, seconds, work, mode, batch=1):
     """rcl_load_source -> bridge (match or per-topic routes) -> dora_load_sink."""
     env = env_for(next_domain())
     rate = total_rate / n
     topics = [f"{PREFIX}{i:03}" for i in range(n)]
+    batch_entry = f", batch: {batch}" if batch > 1 else ""
     if mode == "match":
-        config = "from_ros:\n  - {match: '^/load/', type: sensor_msgs/msg/Imu, output: load}\n"
+        config = f"from_ros:\n  - {{match: '^/load/', type: sensor_msgs/msg/Imu, output: load{batch_entry}}}\n"
         outputs = ["load"]
     else:
         config = "from_ros:\n" + "".join(
-            f"  - {{topic: {t}, type: sensor_msgs/msg/Imu, output: t{i:03}}}\n" for i, t in enumerate(topics))
+            f"  - {{topic: {t}, type: sensor_msgs/msg/Imu, output: t{i:03}{batch_entry}}}\n"
+            for i, t in enumerate(topics))
         outputs = [f"t{i:03}" for i in range(n)]
     (work / "bridge.yaml").write_text(config)
     result_file = work / f"sink_{mode}.json"
@@ -315,6 +317,8 @@ def main():
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--ceiling", action="store_true")
     parser.add_argument("--direction", choices=["both", "to_dora", "to_ros"], default="both")
+    parser.add_argument("--batch", type=int, default=1,
+                        help="`batch:` of the from_ros routes (rows per dora message; default 1)")
     parser.add_argument("--to-ros-qos", default="{depth: 100}",
                         help="the to_ros routes' `qos:` (YAML; default '{depth: 100}', '' for auto)")
     args = parser.parse_args()
@@ -333,7 +337,7 @@ def main():
                 rows.append((n, rate, "rcl subscriber (floor)", floor_run(n, rate, args.seconds, work)))
                 for mode in ["match", "per_topic"]:
                     rows.append((n, rate, f"bridge, {mode} route{'s' if mode == 'per_topic' else ''}",
-                                 bridge_to_dora_run(n, rate, args.seconds, work, mode)))
+                                 bridge_to_dora_run(n, rate, args.seconds, work, mode, args.batch)))
                 print(f"# done {n} topics at {rate}/s", file=sys.stderr, flush=True)
         print_rows("ROS -> dora", rows, True)
     if args.direction in ("both", "to_ros"):
@@ -346,9 +350,9 @@ def main():
         print_rows("dora -> ROS", rows, False)
     if args.ceiling:
         floor = ceiling(lambda n, r, s, w: floor_run(n, r, s, w), args.seconds, work)
-        bridge = ceiling(lambda n, r, s, w: bridge_to_dora_run(n, r, s, w, "match"), args.seconds, work)
+        bridge = ceiling(lambda n, r, s, w: bridge_to_dora_run(n, r, s, w, "match", args.batch), args.seconds, work)
         print(f"\nHighest total rate with nothing lost, 100 topics: rcl subscriber {floor}/s, "
-              f"bridge (match route) {bridge}/s: {100 * bridge / max(floor, 1):.0f} % of the floor")
+              f"bridge (match route, batch {args.batch}) {bridge}/s: {100 * bridge / max(floor, 1):.0f} % of the floor")
 
 
 if __name__ == "__main__":

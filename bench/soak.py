@@ -8,7 +8,7 @@ docs/configuration.md recommends when nothing may be lost):
                (examples/rcl_load_source), taken by two `match:` routes
                into a Rust dora sink (examples/dora_load_sink)
   dora -> ROS  20 small topics at 50 Hz (examples/dora_load_source) through
-               20 `to_ros` routes to an rcl subscriber (examples/rcl_load_sink),
+               20 `to_ros` routes (keep last 100) to an rcl subscriber (examples/rcl_load_sink),
                and recorded into a bag (`record:`)
 Every INTERVAL seconds it samples the bridge's RSS, CPU, open fds and
 threads and every route's counters (the bridge's `stats` log lines) into
@@ -156,8 +156,10 @@ def route_counters(log_text):
 
 def dataflow(work, bins, duration, faults, rates):
     examples = bins / "examples"
-    to_ros = "".join(f"  - {{input: t{i:03}, topic: /soak_out/t{i:03}, type: sensor_msgs/msg/Imu}}\n"
-                     for i in range(OUT_TOPICS))
+    # Reliable to_ros routes with the deeper history docs/configuration.md
+    # recommends ("Lossless delivery").
+    to_ros = "".join(f"  - {{input: t{i:03}, topic: /soak_out/t{i:03}, type: sensor_msgs/msg/Imu, "
+                     f"qos: {{depth: 100}}}}\n" for i in range(OUT_TOPICS))
     (work / "bridge.yaml").write_text(
         "from_ros:\n"
         "  - {match: '^/soak/cam', type: sensor_msgs/msg/Image, output: images}\n"

@@ -1,6 +1,7 @@
 //! The dora end of bench/many_topics.py (ROS -> dora): counts the messages
-//! arriving on any of its inputs per ROS topic (the bridge's `ros_topic`
-//! metadata), and on Stop writes to RESULT_FILE
+//! (rows: a route with `batch` sends several per dora message) arriving on
+//! any of its inputs per ROS topic (the bridge's `ros_topic` metadata), and
+//! on Stop writes to RESULT_FILE
 //! `{"received": {"/topic": n, ...}, "max_index": {"/topic": m, ...}}`,
 //! where m is the highest header.stamp.sec seen (rcl_load_source numbers its
 //! messages there; its warm-up messages, -1, are not counted).
@@ -29,12 +30,14 @@ fn main() -> anyhow::Result<()> {
         match event {
             Event::Input { data, metadata, .. } => {
                 let array: ArrayRef = data.into();
-                let Some(index) = array.as_struct_opt().and_then(stamp_sec) else {
+                let Some(indices) = array.as_struct_opt().and_then(stamp_secs) else {
                     continue;
                 };
-                if index < 0 {
+                // Not rcl_load_source's warm-up messages (-1).
+                let counted: Vec<i32> = indices.into_iter().filter(|&i| i >= 0).collect();
+                let Some(&highest) = counted.iter().max() else {
                     continue;
-                }
+                };
                 let topic = match metadata.parameters.get("ros_topic") {
                     Some(Parameter::String(topic)) => topic.clone(),
                     _ => "?".to_string(),
@@ -48,8 +51,8 @@ fn main() -> anyhow::Result<()> {
                     writeln!(file, "{now} {}", now - source_ns)?;
                 }
                 let (count, max) = per_topic.entry(topic).or_insert((0, -1));
-                *count += 1;
-                *max = (*max).max(index);
+                *count += counted.len() as u64;
+                *max = (*max).max(highest);
             }
             Event::Stop(_) => break,
             _ => {}
@@ -78,11 +81,12 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn stamp_sec(message: &StructArray) -> Option<i32> {
-    let header = message.column_by_name("header")?.as_struct_opt()?;
+/// header.stamp.sec of every row.
+fn stamp_secs(messages: &StructArray) -> Option<Vec<i32>> {
+    let header = messages.column_by_name("header")?.as_struct_opt()?;
     let stamp = header.column_by_name("stamp")?.as_struct_opt()?;
     let sec = stamp
         .column_by_name("sec")?
         .as_primitive_opt::<Int32Type>()?;
-    (!sec.is_empty()).then(|| sec.value(0))
+    Some(sec.values().to_vec())
 }

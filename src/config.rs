@@ -144,7 +144,13 @@ pub struct FromRos {
     /// Emit byte sequences (`uint8[]`) as Arrow `Binary` instead of `List<UInt8>`.
     pub bytes_as_binary: bool,
     pub queue: QueueConfig,
+    /// Most rows per dora message: messages of one topic and publisher
+    /// that wait together go as one multi-row `StructArray` (1: never).
+    pub batch: usize,
 }
+
+/// The largest `batch` a route may ask for.
+pub const MAX_BATCH: usize = 1024;
 
 /// `from_ros` as written: `topic` or `match`, checked and compiled into a
 /// [`TopicSelector`] when the file is read.
@@ -165,6 +171,12 @@ struct RawFromRos {
     bytes_as_binary: bool,
     #[serde(default)]
     queue: QueueConfig,
+    #[serde(default = "one_row")]
+    batch: usize,
+}
+
+fn one_row() -> usize {
+    1
 }
 
 impl TryFrom<RawFromRos> for FromRos {
@@ -194,6 +206,7 @@ impl TryFrom<RawFromRos> for FromRos {
             qos: raw.qos,
             bytes_as_binary: raw.bytes_as_binary,
             queue: raw.queue,
+            batch: raw.batch,
         })
     }
 }
@@ -666,6 +679,12 @@ impl Config {
         for (i, route) in self.from_ros.iter().enumerate() {
             if route.queue.size == Some(0) {
                 bail!("from_ros[{i}].queue.size: must be at least 1");
+            }
+            if !(1..=MAX_BATCH).contains(&route.batch) {
+                bail!(
+                    "from_ros[{i}].batch: must be 1 to {MAX_BATCH} (rows per dora message), got {}",
+                    route.batch
+                );
             }
             if let Some(t) = &route.msg_type {
                 crate::msg::TypeName::parse(t)

@@ -48,6 +48,20 @@ impl<K: Hash + Eq> GapCounter<K> {
         }
     }
 
+    /// Like [`Self::observe`] for a message that carries `count` numbers
+    /// from `first` on (a multi-row message numbered per row): the next one
+    /// is expected at `first + count`.
+    pub fn observe_span(&mut self, sender: K, first: u64, count: u64) -> u64
+    where
+        K: Clone,
+    {
+        let skipped = self.observe(sender.clone(), first);
+        if let Some(last) = self.last.get_mut(&sender) {
+            *last = first + count.max(1) - 1;
+        }
+        skipped
+    }
+
     /// Whether `number` from `sender` was seen already (at or below its
     /// last number): a duplicate, for senders that never start over.
     pub fn is_repeat(&self, sender: &K, number: u64) -> bool {
@@ -67,6 +81,15 @@ impl<K: Hash + Eq> GapCounter<K> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_span_of_rows_moves_the_expected_number_past_its_last_row() {
+        let mut gaps = GapCounter::new(FirstNumber::One);
+        assert_eq!(gaps.observe_span("a", 1, 4), 0); // rows 1-4
+        assert_eq!(gaps.observe_span("a", 5, 1), 0);
+        assert_eq!(gaps.observe_span("a", 9, 2), 3); // 6, 7, 8 lost
+        assert_eq!(gaps.observe("a", 11), 0);
+    }
 
     #[test]
     fn consecutive_numbers_lose_nothing() {

@@ -424,14 +424,17 @@ const BURST_TYPES: [&str; 21] = [
 ];
 
 /// The round trip of `ros_burst.py` with what the docs recommend for
-/// reliable routes: `qos: default` (block, keep-all reader) and every dora
-/// input on the way `queue_policy: backpressure`.
-fn burst_dataflow(s: &Scenario) -> String {
+/// reliable routes: `qos: default` (block, keep-all reader) from ROS, keep
+/// last 100 back to ROS, and every dora input on the way
+/// `queue_policy: backpressure`. `batch` on every
+/// `from_ros` route when given; the echo then checks multi-row messages.
+fn burst_dataflow(s: &Scenario, batch: Option<usize>) -> String {
     let mut config = String::from("from_ros:\n");
+    let batch_entry = batch.map(|n| format!(", batch: {n}")).unwrap_or_default();
     for (k, t) in BURST_TYPES.iter().enumerate() {
         writeln!(
             config,
-            "  - {{topic: /burst_{k}, type: {t}, output: ros_{k}, qos: default}}"
+            "  - {{topic: /burst_{k}, type: {t}, output: ros_{k}, qos: default{batch_entry}}}"
         )
         .unwrap();
     }
@@ -439,7 +442,7 @@ fn burst_dataflow(s: &Scenario) -> String {
     for (k, t) in BURST_TYPES.iter().enumerate() {
         writeln!(
             config,
-            "  - {{input: back_{k}, topic: /back_{k}, type: {t}, qos: default}}"
+            "  - {{input: back_{k}, topic: /back_{k}, type: {t}, qos: {{depth: 100}}}}"
         )
         .unwrap();
     }
@@ -447,7 +450,8 @@ fn burst_dataflow(s: &Scenario) -> String {
     s.write("bridge.yaml", &config);
     let (mut bridge, mut echo) = (
         Node::bridge("--config bridge.yaml"),
-        Node::python("echo", "dora_echo.py"),
+        Node::python("echo", "dora_echo.py")
+            .env("ECHO_REPORT_ROWS", if batch.is_some() { "1" } else { "0" }),
     );
     for k in 0..BURST_TYPES.len() {
         bridge = bridge
@@ -471,7 +475,7 @@ fn bursts_on_21_topics_lose_nothing_ten_times_over_with_the_recommended_configur
         "{}",
         dump(&burst)
     );
-    let mut dora = s.dora_run(&burst_dataflow(&s));
+    let mut dora = s.dora_run(&burst_dataflow(&s, None));
     let done = burst.wait_for_line(Duration::from_secs(600), |l| l.starts_with("done"));
     let report = burst.output().join("\n");
     let done = done.unwrap_or_else(|| panic!("{report}\n{}\n{}", dump(&dora), s.node_logs()));
@@ -486,6 +490,47 @@ fn bursts_on_21_topics_lose_nothing_ten_times_over_with_the_recommended_configur
         !s.node_logs().contains("dora's default delivery"),
         "{}",
         s.node_logs()
+    );
+    dora.stop();
+}
+
+/// `batch: 16`: what waits together goes into dora as multi-row messages
+/// (seen by a Python node, with per-row metadata), comes back through
+/// `to_ros` row by row, and nothing is lost or miscounted on the way.
+#[test]
+fn batched_routes_carry_bursts_as_multi_row_messages_and_lose_nothing() {
+    let s = Scenario::new(154);
+    let mut args = vec!["3", "50,200"];
+    args.extend(BURST_TYPES);
+    let burst = s.python("burst", "ros_burst.py", &args);
+    assert!(
+        burst.wait_for_line(WAIT, |l| l == "ready").is_some(),
+        "{}",
+        dump(&burst)
+    );
+    let mut dora = s.dora_run(&burst_dataflow(&s, Some(16)));
+    let done = burst.wait_for_line(Duration::from_secs(600), |l| l.starts_with("done"));
+    let report = burst.output().join("\n");
+    let done = done.unwrap_or_else(|| panic!("{report}\n{}\n{}", dump(&dora), s.node_logs()));
+    assert!(!report.contains("\nlost "), "messages lost:\n{report}");
+    assert_eq!(done, "done sent 15750 back 15750", "{report}");
+    let echo = s.node_log("echo");
+    assert!(
+        !echo.contains("bad rows"),
+        "per-row metadata wrong:\n{echo}"
+    );
+    // Bursts of 200 back to back wait in the queues: batches must form.
+    assert!(
+        echo.lines().any(|l| l.starts_with("rows ")),
+        "no multi-row message reached the dora node:\n{echo}"
+    );
+    // Row-numbered bridge_seq: the to_ros routes count nothing as lost.
+    let bridge = s.node_log("bridge");
+    assert!(
+        !bridge
+            .split_whitespace()
+            .any(|w| w.starts_with("lost_in_dora=") && w != "lost_in_dora=0"),
+        "{bridge}"
     );
     dora.stop();
 }

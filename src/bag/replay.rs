@@ -213,7 +213,7 @@ pub async fn run(
                     ),
                 );
                 params.insert(META_BAG.into(), bag_name.clone());
-                numbering.stamp(route.index, &mut params);
+                numbering.stamp(route.index, &mut params, 1);
                 shm_pool.check(
                     route.output.as_ref(),
                     &message.topic,

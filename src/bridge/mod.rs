@@ -33,8 +33,6 @@ use std::time::{Duration, Instant};
 use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::mpsc::UnboundedReceiver;
 
-/// Messages handed to dora per wake-up, across routes.
-const BATCH: usize = 64;
 /// After asking dora to stop the dataflow, how long to wait for the
 /// `Stop` event before leaving anyway. ROS launch escalates to SIGTERM
 /// after 5 s: be out before that.
@@ -284,6 +282,7 @@ impl Bridge {
             .stop_requested
             .unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3600 * 24 * 365));
         let queues = self.queues.clone();
+        let per_wake = self.from_ros.messages_per_wake();
         let has_stats_output = self.config.stats.output.is_some();
         tokio::select! {
             biased;
@@ -292,7 +291,7 @@ impl Bridge {
             _ = tokio::time::sleep_until(stop_deadline), if self.stop_requested.is_some() => Input::StopTimeout,
             event = events.next() => Input::Dora(event),
             report = self.liveness_reports.recv(), if self.liveness_open => Input::Liveness(report),
-            batch = queues.pop_batch(BATCH) => Input::FromRos(batch),
+            batch = queues.pop_batch(per_wake) => Input::FromRos(batch),
             event = services::Services::next_event(&mut self.services), if self.services.is_some() => Input::Service(event),
             _ = self.timers.services.tick(), if self.services.is_some() => Input::ServiceTick,
             _ = self.timers.stats.tick(), if has_stats_output => Input::StatsTick,

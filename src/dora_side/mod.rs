@@ -17,6 +17,12 @@ pub const META_RECEIVED_TIMESTAMP: &str = "ros_received_timestamp_ns";
 pub const META_PUBLISHER_GID: &str = "ros_publisher_gid";
 pub const META_SEQUENCE: &str = "ros_publication_sequence_number";
 pub const META_PUBLISHER_NODE: &str = "ros_publisher_node";
+/// Per row of a multi-row message (`batch`): source timestamps (0: unknown).
+pub const META_SOURCE_TIMESTAMPS: &str = "ros_source_timestamps_ns";
+/// Per row of a multi-row message: reception timestamps (0: unknown).
+pub const META_RECEIVED_TIMESTAMPS: &str = "ros_received_timestamps_ns";
+/// Per row of a multi-row message: publication sequence numbers (0: unknown).
+pub const META_SEQUENCES: &str = "ros_publication_sequence_numbers";
 /// Per output, the bridge numbers what it sends 1, 2, 3, ...: a node that
 /// passes metadata on lets a `to_ros` route (or anyone) see what dora lost.
 pub const META_BRIDGE_SEQ: &str = "bridge_seq";
@@ -98,13 +104,15 @@ impl OutputNumbering {
         }
     }
 
-    /// Adds the next number of output `index` to `params`.
-    pub fn stamp(&mut self, index: usize, params: &mut MetadataParameters) {
+    /// Numbers a message of `rows` rows on output `index`: it takes the
+    /// next `rows` numbers and carries the first.
+    pub fn stamp(&mut self, index: usize, params: &mut MetadataParameters, rows: usize) {
         let (stream, last) = &mut self.streams[index];
-        *last += 1;
+        let first = *last + 1;
+        *last += rows.max(1) as u64;
         params.insert(
             META_BRIDGE_SEQ.into(),
-            Parameter::Integer((*last).min(i64::MAX as u64) as i64),
+            Parameter::Integer(first.min(i64::MAX as u64) as i64),
         );
         params.insert(META_BRIDGE_STREAM.into(), Parameter::String(stream.clone()));
     }
@@ -352,6 +360,24 @@ pub fn message_metadata(received: &Received) -> MetadataParameters {
         );
     }
     params
+}
+
+/// Per-row lists for a message of several rows (a route with `batch`):
+/// the scalar keys of [`message_metadata`] describe its first row.
+pub fn row_metadata(params: &mut MetadataParameters, rows: &[Received]) {
+    let list = |value: fn(&Received) -> i64| Parameter::ListInt(rows.iter().map(value).collect());
+    params.insert(
+        META_SOURCE_TIMESTAMPS.into(),
+        list(|r| r.info.source_timestamp_ns),
+    );
+    params.insert(
+        META_RECEIVED_TIMESTAMPS.into(),
+        list(|r| r.info.received_timestamp_ns),
+    );
+    params.insert(
+        META_SEQUENCES.into(),
+        list(|r| r.info.publication_sequence_number.min(i64::MAX as u64) as i64),
+    );
 }
 
 /// dora-node-api 1.1's shared-memory pool per node when neither the node's

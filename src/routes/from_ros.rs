@@ -17,7 +17,7 @@ use anyhow::Context;
 use arrow::array::{Array, ArrayRef};
 use dora_node_api::DoraNode;
 use dora_node_api::dora_core::config::DataId;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -44,7 +44,12 @@ pub struct FromRosRoutes {
     send_errors: RateLimiter,
     /// Its own limiter, so slow-send warnings never hide send errors.
     slow_sends: RateLimiter,
+    /// Each route's `batch`: the most rows one dora message carries.
+    rows_per_message: Vec<usize>,
 }
+
+/// Messages taken from the route queues per wake-up, across routes.
+const MESSAGES_PER_WAKE: usize = 64;
 
 impl FromRosRoutes {
     /// Resolves every route (topics, patterns, types); their counters go
@@ -88,7 +93,8 @@ impl FromRosRoutes {
             } else {
                 QueuePolicy::DropOldest
             });
-            let size = route.queue.size.unwrap_or(DEFAULT_QUEUE);
+            // A batch forms from what waits in the queue: room for one.
+            let size = route.queue.size.unwrap_or(DEFAULT_QUEUE.max(route.batch));
             let history_configured =
                 matches!(&route.qos, crate::config::QosSetting::Custom(p) if p.history.is_some());
             let counters = Arc::new(RouteStats::default());
@@ -126,6 +132,7 @@ impl FromRosRoutes {
             shm_pool: ShmPoolAdvisor::new(node),
             send_errors: RateLimiter::new(Duration::from_secs(5)),
             slow_sends: RateLimiter::new(Duration::from_secs(10)),
+            rows_per_message: config.from_ros.iter().map(|r| r.batch).collect(),
         };
         Ok((routes, plan))
     }
@@ -136,44 +143,174 @@ impl FromRosRoutes {
         self.shm_pool.warm_up(node);
     }
 
-    /// Hands each message to its route's dora output, numbered.
-    pub fn send(&mut self, node: &mut DoraNode, batch: Vec<Received>) {
-        for received in batch {
-            let output = &self.outputs[received.route];
-            let mut params = dora_side::message_metadata(&received);
-            self.numbering.stamp(received.route, &mut params);
-            self.shm_pool.check(
-                output.as_ref(),
-                &received.topic,
-                received.message.get_array_memory_size(),
-            );
-            let array: ArrayRef = Arc::new(received.message);
-            let started = Instant::now();
-            let sent = node.send_output(output.clone(), params, array);
-            let took = started.elapsed();
-            if took >= SLOW_DORA_SEND {
-                // Meanwhile the route's queue and then its DDS history fill up.
-                self.slow_sends.warn(|| {
-                    format!(
-                        "{}: dora took {} ms to accept a message on output `{output}`",
-                        received.topic,
-                        took.as_millis()
-                    )
-                });
-            }
-            match sent {
-                Ok(()) => {
-                    self.stats[received.route]
-                        .forwarded
-                        .fetch_add(1, Ordering::Relaxed);
+    /// How many messages to take from the queues at once: enough for the
+    /// largest batch.
+    pub fn messages_per_wake(&self) -> usize {
+        self.rows_per_message
+            .iter()
+            .copied()
+            .fold(MESSAGES_PER_WAKE, usize::max)
+    }
+
+    /// Hands the messages to their routes' dora outputs, numbered; on a
+    /// route with `batch`, those of one topic and publisher that waited
+    /// together go as one multi-row message.
+    pub fn send(&mut self, node: &mut DoraNode, waiting: Vec<Received>) {
+        for rows in group_rows(waiting, &self.rows_per_message) {
+            self.send_rows(node, rows);
+        }
+    }
+
+    /// One dora message of `rows` (at least one; one route, topic and
+    /// publisher).
+    fn send_rows(&mut self, node: &mut DoraNode, rows: Vec<Received>) {
+        let route = rows[0].route;
+        let topic = rows[0].topic.clone();
+        let output = self.outputs[route].clone();
+        let mut params = dora_side::message_metadata(&rows[0]);
+        if self.rows_per_message[route] > 1 {
+            dora_side::row_metadata(&mut params, &rows);
+        }
+        let array = match join_rows(rows) {
+            Ok(array) => array,
+            Err((e, rows)) => {
+                // Not expected (one codec per topic): send them one by one.
+                self.send_errors
+                    .warn(|| format!("{topic}: cannot join rows into one message: {e}"));
+                for row in rows {
+                    self.send_rows(node, vec![row]);
                 }
-                Err(e) => self.send_errors.warn(|| {
-                    format!(
-                        "{}: cannot send to dora output `{output}`: {e}",
-                        received.topic
-                    )
-                }),
+                return;
+            }
+        };
+        let count = array.len();
+        self.numbering.stamp(route, &mut params, count);
+        self.shm_pool
+            .check(output.as_ref(), &topic, array.get_array_memory_size());
+        let started = Instant::now();
+        let sent = node.send_output(output.clone(), params, array);
+        let took = started.elapsed();
+        if took >= SLOW_DORA_SEND {
+            // Meanwhile the route's queue and then its DDS history fill up.
+            self.slow_sends.warn(|| {
+                format!(
+                    "{topic}: dora took {} ms to accept a message on output `{output}`",
+                    took.as_millis()
+                )
+            });
+        }
+        match sent {
+            Ok(()) => {
+                self.stats[route]
+                    .forwarded
+                    .fetch_add(count as u64, Ordering::Relaxed);
+            }
+            Err(e) => self
+                .send_errors
+                .warn(|| format!("{topic}: cannot send to dora output `{output}`: {e}")),
+        }
+    }
+}
+
+/// One `StructArray` of every row, in order.
+fn join_rows(rows: Vec<Received>) -> Result<ArrayRef, (arrow::error::ArrowError, Vec<Received>)> {
+    if rows.len() == 1 {
+        let row = rows.into_iter().next().expect("one row");
+        return Ok(Arc::new(row.message));
+    }
+    let arrays: Vec<&dyn Array> = rows.iter().map(|r| &r.message as &dyn Array).collect();
+    arrow::compute::concat(&arrays).map_err(|e| (e, rows))
+}
+
+/// What rows of one dora message share: route, topic, type, publisher GID.
+type RowStream = (usize, Arc<str>, Arc<str>, Vec<u8>);
+
+/// Groups messages into dora messages: on a route whose limit is above 1,
+/// messages of one topic, type and publisher join the first group of
+/// theirs that still has room. Order within a topic is kept.
+fn group_rows(waiting: Vec<Received>, limits: &[usize]) -> Vec<Vec<Received>> {
+    let mut groups: Vec<Vec<Received>> = Vec::new();
+    let mut open: HashMap<RowStream, usize> = HashMap::new();
+    for received in waiting {
+        let limit = limits.get(received.route).copied().unwrap_or(1);
+        if limit <= 1 {
+            groups.push(vec![received]);
+            continue;
+        }
+        let key = (
+            received.route,
+            received.topic.clone(),
+            received.type_name.clone(),
+            received.info.publisher_gid.clone(),
+        );
+        match open.get(&key) {
+            Some(&g) if groups[g].len() < limit => groups[g].push(received),
+            _ => {
+                open.insert(key, groups.len());
+                groups.push(vec![received]);
             }
         }
+    }
+    groups
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ros::rcl::MessageInfo;
+    use arrow::array::StructArray;
+
+    fn message(route: usize, topic: &str, gid: u8, seq: u64) -> Received {
+        Received {
+            route,
+            topic: Arc::from(topic),
+            type_name: Arc::from("std_msgs/msg/Empty"),
+            message: StructArray::new_empty_fields(1, None),
+            info: MessageInfo {
+                publication_sequence_number: seq,
+                publisher_gid: vec![gid],
+                ..Default::default()
+            },
+            publisher_node: None,
+        }
+    }
+
+    fn shape(groups: &[Vec<Received>]) -> Vec<Vec<(String, u64)>> {
+        groups
+            .iter()
+            .map(|g| {
+                g.iter()
+                    .map(|r| (r.topic.to_string(), r.info.publication_sequence_number))
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn rows_of_one_topic_and_publisher_join_up_to_the_limit_in_order() {
+        let waiting = vec![
+            message(1, "/a", 1, 1),
+            message(0, "/x", 1, 1),
+            message(1, "/b", 1, 1),
+            message(1, "/a", 1, 2),
+            message(1, "/a", 2, 1), // another publisher of /a
+            message(0, "/x", 1, 2),
+            message(1, "/a", 1, 3),
+            message(1, "/a", 1, 4),
+        ];
+        let groups = group_rows(waiting, &[1, 3]);
+        let s = |t: &str, n| (t.to_string(), n);
+        assert_eq!(
+            shape(&groups),
+            vec![
+                vec![s("/a", 1), s("/a", 2), s("/a", 3)],
+                vec![s("/x", 1)],
+                vec![s("/b", 1)],
+                vec![s("/a", 1)],
+                vec![s("/x", 2)],
+                vec![s("/a", 4)],
+            ]
+        );
+        assert_eq!(groups[3][0].info.publisher_gid, vec![2]);
     }
 }

@@ -12,7 +12,7 @@ use crate::sequence::{FirstNumber, GapCounter};
 use crate::stats::{Direction, StatsTable};
 use crate::throttle::RateLimiter;
 use anyhow::Context;
-use arrow::array::ArrayRef;
+use arrow::array::{Array, ArrayRef};
 use dora_node_api::MetadataParameters;
 use dora_node_api::dora_core::config::DataId;
 use std::collections::{HashMap, HashSet};
@@ -110,7 +110,7 @@ impl ToRosRoutes {
         limiter: &RateLimiter,
     ) -> Option<bool> {
         let route = self.by_input.get_mut(input)?;
-        route.count_lost_in_dora(params);
+        route.count_lost_in_dora(params, data.len());
         let was_withdrawn = route.publisher.is_withdrawn();
         route.publisher.publish_all(data.as_ref(), limiter);
         Some(was_withdrawn)
@@ -144,12 +144,15 @@ impl ToRosRoutes {
 
 impl ToRosRoute {
     /// A message numbered by a bridge: the numbers it skipped since the
-    /// last one of that stream were lost in dora on the way.
-    fn count_lost_in_dora(&mut self, params: &MetadataParameters) {
+    /// last one of that stream were lost in dora on the way. A message of
+    /// several rows (a `batch` route's) carries one number per row.
+    fn count_lost_in_dora(&mut self, params: &MetadataParameters, rows: usize) {
         let Some((stream, seq)) = dora_side::bridge_sequence(params) else {
             return;
         };
-        let lost = self.returned.observe(stream.to_string(), seq);
+        let lost = self
+            .returned
+            .observe_span(stream.to_string(), seq, rows as u64);
         if lost > 0 {
             self.publisher
                 .stats

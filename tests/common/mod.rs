@@ -233,6 +233,32 @@ impl Scenario {
 
     /// The last lines each dora node logged (dora keeps them under `out/`),
     /// for failure messages.
+    /// Every line dora logged of node `id` (messages only), all runs.
+    pub fn node_log(&self, id: &str) -> String {
+        let mut text = String::new();
+        let Ok(runs) = std::fs::read_dir(self.path("out")) else {
+            return text;
+        };
+        for run in runs.flatten() {
+            // dora 1.1 writes `log_<id>.jsonl` (older releases `.txt`).
+            let content = ["jsonl", "txt"]
+                .iter()
+                .find_map(|ext| {
+                    std::fs::read_to_string(run.path().join(format!("log_{id}.{ext}"))).ok()
+                })
+                .unwrap_or_default();
+            for line in content.lines() {
+                let msg = serde_json::from_str::<serde_json::Value>(line)
+                    .ok()
+                    .and_then(|v| v["msg"].as_str().map(str::to_string))
+                    .unwrap_or_else(|| line.to_string());
+                text.push_str(&msg);
+                text.push('\n');
+            }
+        }
+        text
+    }
+
     pub fn node_logs(&self) -> String {
         let mut text = String::new();
         let Ok(runs) = std::fs::read_dir(self.path("out")) else {
