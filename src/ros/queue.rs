@@ -13,6 +13,17 @@ struct Lane {
     capacity: usize,
     policy: QueuePolicy,
     stats: Arc<crate::stats::RouteStats>,
+    per_turn: usize,
+}
+
+/// One route's queue: its size, overflow policy and counters, and how many
+/// messages the dora side takes from it per turn (a route with `batch`
+/// takes up to a batch, so that its messages can go to dora together).
+pub struct LaneSpec {
+    pub capacity: usize,
+    pub policy: QueuePolicy,
+    pub stats: Arc<crate::stats::RouteStats>,
+    pub per_turn: usize,
 }
 
 struct Inner {
@@ -34,16 +45,17 @@ pub struct RouteQueues {
 }
 
 impl RouteQueues {
-    pub fn new(lanes: Vec<(usize, QueuePolicy, Arc<crate::stats::RouteStats>)>) -> Arc<Self> {
+    pub fn new(lanes: Vec<LaneSpec>) -> Arc<Self> {
         Arc::new(RouteQueues {
             inner: Mutex::new(Inner {
                 lanes: lanes
                     .into_iter()
-                    .map(|(capacity, policy, stats)| Lane {
-                        items: VecDeque::with_capacity(capacity.min(1024)),
-                        capacity: capacity.max(1),
-                        policy,
-                        stats,
+                    .map(|spec| Lane {
+                        items: VecDeque::with_capacity(spec.capacity.min(1024)),
+                        capacity: spec.capacity.max(1),
+                        policy: spec.policy,
+                        stats: spec.stats,
+                        per_turn: spec.per_turn.max(1),
                     })
                     .collect(),
                 closed: false,
@@ -91,7 +103,8 @@ impl RouteQueues {
         true
     }
 
-    /// Takes up to `max` messages, fairly across routes; waits while empty.
+    /// Takes up to `max` messages, fairly across routes (each its
+    /// `per_turn` at a time); waits while empty.
     /// Returns an empty batch once closed.
     pub async fn pop_batch(&self, max: usize) -> Vec<Received> {
         loop {
@@ -113,7 +126,10 @@ impl RouteQueues {
                     let mut took = false;
                     for offset in 0..lanes {
                         let lane = (start + offset) % lanes;
-                        if let Some(item) = inner.lanes[lane].items.pop_front() {
+                        for _ in 0..inner.lanes[lane].per_turn {
+                            let Some(item) = inner.lanes[lane].items.pop_front() else {
+                                break;
+                            };
                             batch.push(item);
                             took = true;
                             if batch.len() == max {
@@ -176,7 +192,12 @@ mod tests {
         let lanes = policies
             .iter()
             .zip(&stats)
-            .map(|(&p, s)| (2, p, s.clone()))
+            .map(|(&policy, s)| LaneSpec {
+                capacity: 2,
+                policy,
+                stats: s.clone(),
+                per_turn: 1,
+            })
             .collect();
         (RouteQueues::new(lanes), stats)
     }
@@ -186,6 +207,38 @@ mod tests {
             .build()
             .unwrap()
             .block_on(f)
+    }
+
+    #[test]
+    fn a_lane_with_a_batch_gives_up_to_its_per_turn_before_the_next_lane() {
+        let lane = |per_turn| LaneSpec {
+            capacity: 10,
+            policy: QueuePolicy::Block,
+            stats: Arc::default(),
+            per_turn,
+        };
+        let q = RouteQueues::new(vec![lane(3), lane(1)]);
+        for seq in 1..=5 {
+            assert!(q.push(0, item(0, seq)));
+            assert!(q.push(1, item(1, seq)));
+        }
+        let taken: Vec<(usize, u64)> = block_on(q.pop_batch(8))
+            .iter()
+            .map(|r| (r.route, r.info.publication_sequence_number))
+            .collect();
+        assert_eq!(
+            taken,
+            vec![
+                (0, 1),
+                (0, 2),
+                (0, 3),
+                (1, 1),
+                (0, 4),
+                (0, 5),
+                (1, 2),
+                (1, 3)
+            ]
+        );
     }
 
     #[test]

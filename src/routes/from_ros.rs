@@ -8,6 +8,7 @@ use crate::config::QueuePolicy;
 use crate::config::{Config, TopicSelector};
 use crate::dora_side::{self, OutputNumbering, ShmPoolAdvisor};
 use crate::msg::{TypeName, TypeRegistry};
+use crate::ros::queue::LaneSpec;
 use crate::ros::receiver::FromRosRoute;
 use crate::ros::{Received, RosSide};
 use crate::stats::{Direction, RouteStats, StatsTable};
@@ -32,7 +33,7 @@ const SLOW_DORA_SEND: Duration = Duration::from_millis(50);
 /// its queue lane (capacity, policy, counters).
 pub struct ReceiverPlan {
     pub routes: Vec<FromRosRoute>,
-    pub lanes: Vec<(usize, QueuePolicy, Arc<RouteStats>)>,
+    pub lanes: Vec<LaneSpec>,
 }
 
 /// The dora end of every `from_ros` route, in route order.
@@ -103,7 +104,12 @@ impl FromRosRoutes {
                 "{label} -> output `{}` (queue {size}, {policy:?})",
                 route.output
             );
-            plan.lanes.push((size, policy, counters.clone()));
+            plan.lanes.push(LaneSpec {
+                capacity: size,
+                policy,
+                stats: counters.clone(),
+                per_turn: route.batch,
+            });
             stats.add(
                 format!("from_ros[{i}] {}", route.describe()),
                 Direction::FromRos,
@@ -123,7 +129,7 @@ impl FromRosRoutes {
             outputs.push(DataId::from(route.output.clone()));
         }
         let routes = FromRosRoutes {
-            stats: plan.lanes.iter().map(|(_, _, s)| s.clone()).collect(),
+            stats: plan.lanes.iter().map(|lane| lane.stats.clone()).collect(),
             numbering: OutputNumbering::new(
                 node.id().as_ref(),
                 config.from_ros.iter().map(|r| r.output.as_str()),
