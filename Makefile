@@ -2,7 +2,7 @@
 #   make demo   set up if needed, build, run the chatter demo (ROS <-> dora)
 #   make test   set up if needed, build, lint, run every test
 #   (ROS_DISTRO=kilted on either: the same on ROS 2 Kilted)
-#   (make demo-liveness, demo-shutdown, demo-services, demo-actions, demo-two-hosts: the other demos;
+#   (make demo-liveness, demo-shutdown, demo-services, demo-actions, demo-camera, demo-two-hosts: the other demos;
 #    make soak: the 30-minute endurance run, see bench/soak.py)
 SHELL := /bin/bash
 # The ROS 2 distro: Jazzy unless ROS_DISTRO says otherwise (a sourced ROS
@@ -18,7 +18,7 @@ CARGO_TARGET_DIR ?= $(CURDIR)/target
 override CARGO_TARGET_DIR := $(CARGO_TARGET_DIR)$(DISTRO_SUFFIX)
 export CARGO_TARGET_DIR ROS_DISTRO
 
-.PHONY: setup build demo demo-liveness demo-shutdown demo-services demo-actions demo-two-hosts lint test soak bench clean
+.PHONY: setup build demo demo-liveness demo-shutdown demo-services demo-actions demo-camera demo-two-hosts lint test soak bench clean
 
 setup:
 	@scripts/setup.sh
@@ -40,6 +40,9 @@ demo-services: build
 
 demo-actions: build
 	$(ENV) && PATH="$(CARGO_TARGET_DIR)/debug:$$PATH" examples/actions/run.sh
+
+demo-camera: build
+	$(ENV) && PATH="$(CARGO_TARGET_DIR)/debug:$$PATH" examples/camera/run.sh
 
 # Needs root: it makes two hosts from network namespaces.
 demo-two-hosts: build

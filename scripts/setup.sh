@@ -25,11 +25,13 @@ WHEEL_DISTROS=(jazzy kilted)
 R2R_DISTROS=(foxy galactic humble iron jazzy lyrical rolling)
 
 # Bump when the package list below changes so existing workbenches update.
-SETUP_VERSION=5
+SETUP_VERSION=6
 DORA_VERSION="1.1.0"
 TOOL_WHEELS=(
   "dora-rs-cli==$DORA_VERSION" "dora-rs==$DORA_VERSION"
   pyarrow numpy rosbags
+  # The Python package's CompressedImage extra; wheel: its editable install.
+  pillow wheel
   colcon-core colcon-cargo colcon-ros-cargo colcon-ros
 )
 # iproute2: the two-host tests make hosts from network namespaces (`ip netns`).
@@ -99,6 +101,14 @@ pip_install() {
     -c "$CONSTRAINTS" "${wheels[@]}"
 }
 
+# The project's Python package for dora nodes (python/), editable so that
+# the workbench always runs the checkout's code.
+install_python_package() {
+  log "installing the ros2_dora_bridge Python package (editable)"
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check \
+    --no-build-isolation --no-deps -e "$ROOT/python"
+}
+
 # The wheels link rcl straight to librmw_fastrtps_cpp and ship no
 # librmw_implementation.so, which r2r_rcl links against.
 rmw_symlink() {
@@ -160,7 +170,7 @@ write_env_file() {
 verify() {
   # shellcheck disable=SC1090
   ( . "$ENV_FILE"
-    python -c 'import rclpy, std_msgs.msg, sensor_msgs.msg, test_msgs.msg, std_srvs.srv, pyarrow, dora' \
+    python -c 'import rclpy, std_msgs.msg, sensor_msgs.msg, test_msgs.msg, std_srvs.srv, pyarrow, dora, ros2_dora_bridge' \
       || die "Python imports failed: rerun with ROS2_DORA_BRIDGE_REINSTALL=1"
     dora --version >/dev/null || die "dora CLI not working"
     [[ -n "$system_ros" ]] || [[ -e "$VENV/lib/librmw_implementation.so" ]] || die "rmw symlink missing"
@@ -179,6 +189,7 @@ fi
 install_debian_packages
 create_venv
 pip_install
+install_python_package
 rmw_symlink
 write_env_file
 verify

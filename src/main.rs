@@ -52,6 +52,12 @@ enum Command {
         /// Show `uint8[]` fields as Binary instead of List<UInt8>.
         #[arg(long)]
         bytes_as_binary: bool,
+        /// `text` for people; `arrow-ipc` writes an Arrow IPC stream (for
+        /// pyarrow's `ipc.open_stream`) of one row: a column per part
+        /// (`message`, `request`/`response`, `goal`/`feedback`/`result`)
+        /// holding its default message, in the exact types the bridge uses.
+        #[arg(long, value_enum, default_value_t = SchemaFormat::Text)]
+        format: SchemaFormat,
     },
     /// Validate a config file against the installed ROS types; exit 0 if valid, 1 if not.
     ///
@@ -80,6 +86,12 @@ enum Command {
     /// To replay a bag into a dora dataflow, use `replay:` in the config.
     #[command(subcommand)]
     Bag(BagCommand),
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum SchemaFormat {
+    Text,
+    ArrowIpc,
 }
 
 #[derive(Subcommand, Debug)]
@@ -212,7 +224,8 @@ fn dispatch(cli: Cli, rcl_args: Vec<String>) -> anyhow::Result<()> {
         Some(Command::Schema {
             msg_type,
             bytes_as_binary,
-        }) => print_schema(&msg_type, bytes_as_binary),
+            format,
+        }) => print_schema(&msg_type, bytes_as_binary, format),
         Some(Command::Check { dataflow, node }) => check(
             &load_config(cli.config)?,
             dataflow.as_deref(),
@@ -301,41 +314,43 @@ fn load_config(path: Option<PathBuf>) -> anyhow::Result<Config> {
 /// the layouts of its request and its response; for an action type
 /// (`pkg/action/Type`), those of its goal, feedback and result (the rows
 /// dora nodes see).
-fn print_schema(type_text: &str, bytes_as_binary: bool) -> anyhow::Result<()> {
+fn print_schema(
+    type_text: &str,
+    bytes_as_binary: bool,
+    format: SchemaFormat,
+) -> anyhow::Result<()> {
     let name = TypeName::parse(type_text).map_err(anyhow::Error::msg)?;
     let registry = TypeRegistry::from_environment();
     let options = CodecOptions { bytes_as_binary };
-    let describe = |name: &TypeName| -> anyhow::Result<String> {
-        let codec = MessageCodec::new(&registry, name, options)?;
-        Ok(ros2_dora_bridge::codec::describe_schema(&codec.schema()))
-    };
-    let parts: Vec<(&str, TypeName)> = match name.kind.as_str() {
-        "srv" => vec![("request", name.request()), ("response", name.response())],
-        "action" => ["goal", "feedback", "result"]
-            .iter()
-            .map(|part| {
-                let suffix = format!("_{}{}", part[..1].to_uppercase(), &part[1..]);
-                (*part, name.suffixed(&suffix))
-            })
-            .collect(),
-        _ => return emit(&describe(&name)?),
-    };
-    let mut text = String::new();
-    for (part, type_name) in parts {
-        text.push_str(&format!(
-            "# {part} ({type_name}):\n{}",
-            describe(&type_name)?
-        ));
+    let parts = name
+        .parts()
+        .into_iter()
+        .map(|(part, type_name)| Ok((part, MessageCodec::new(&registry, &type_name, options)?)))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    if format == SchemaFormat::ArrowIpc {
+        return emit_bytes(&ros2_dora_bridge::codec::type_sheet_ipc(&parts)?);
     }
+    let describe = |codec: &MessageCodec| ros2_dora_bridge::codec::describe_schema(&codec.schema());
+    if let [("message", codec)] = parts.as_slice() {
+        return emit(&describe(codec));
+    }
+    let text: String = parts
+        .iter()
+        .map(|(part, codec)| format!("# {part} ({}):\n{}", codec.type_name(), describe(codec)))
+        .collect();
     emit(&text)
 }
 
 /// Writes command output to stdout; a reader that went away (`| head`)
 /// ends the output quietly instead of a panic.
 fn emit(text: &str) -> anyhow::Result<()> {
+    emit_bytes(text.as_bytes())
+}
+
+fn emit_bytes(bytes: &[u8]) -> anyhow::Result<()> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+    match out.write_all(bytes).and_then(|()| out.flush()) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
         _ => Ok(()),
     }

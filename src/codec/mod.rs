@@ -9,6 +9,7 @@ mod defaults;
 mod encode;
 mod schema;
 mod synth;
+mod type_sheet;
 
 pub use schema::{
     CodecOptions, Element, FieldLayout, META_CONSTANT_PREFIX, META_DEFAULT, META_ROS_TYPE,
@@ -16,6 +17,7 @@ pub use schema::{
 };
 
 pub use synth::{SequenceLength, synthesize_cdr};
+pub use type_sheet::{default_message, type_sheet_ipc};
 
 use crate::msg::{TypeName, TypeRegistry, TypeResolveError};
 use arrow::array::{Array, AsArray, StructArray};

@@ -52,6 +52,31 @@ impl TypeName {
         }
     }
 
+    /// The message types a name stands for, each with the part it is:
+    /// `[("message", self)]` for a message or a named half/part
+    /// (`pkg/srv/X_Request`, `pkg/action/X_Goal`), `request`/`response` for
+    /// a service, `goal`/`feedback`/`result` for an action.
+    pub fn parts(&self) -> Vec<(&'static str, TypeName)> {
+        const SERVICE: [(&str, &str); 2] = [("request", "_Request"), ("response", "_Response")];
+        const ACTION: [(&str, &str); 3] = [
+            ("goal", "_Goal"),
+            ("feedback", "_Feedback"),
+            ("result", "_Result"),
+        ];
+        let halves: &[(&str, &str)] = match self.kind.as_str() {
+            "srv" => &SERVICE,
+            "action" => &ACTION,
+            _ => &[],
+        };
+        if halves.is_empty() || halves.iter().any(|(_, s)| self.name.ends_with(s)) {
+            return vec![("message", self.clone())];
+        }
+        halves
+            .iter()
+            .map(|(part, suffix)| (*part, self.suffixed(suffix)))
+            .collect()
+    }
+
     /// Accepts `pkg/msg/Type` and the short `pkg/Type`.
     pub fn parse(text: &str) -> Result<Self, String> {
         let parts: Vec<&str> = text.split('/').collect();
