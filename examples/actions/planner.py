@@ -1,37 +1,34 @@
 """A dora node sending Fibonacci goals to a ROS action server through the
 bridge: a short goal it lets finish, then a long one it cancels after three
 feedback messages; it prints what comes back."""
-import pyarrow as pa
 from dora import Node
 
-GOAL_TYPE = pa.struct([("order", pa.int32())])
-SHORT, LONG = "5" * 32, "a" * 32  # goal ids the planner picks itself
+from ros2_dora_bridge import ActionClient
 
 
 def main():
     node = Node()
-    goals = [(SHORT, 8), (LONG, 40)]
-    feedback_seen = {}
+    fibonacci = ActionClient(node, "test_msgs/action/Fibonacci", goal="goal", cancel="cancel",
+                             feedback="feedback", result="result")
+    orders, long_goal, feedback_seen = [8, 40], None, 0
     for event in node:
-        if event["type"] != "INPUT":
+        if event["type"] == "INPUT" and event["id"] == "tick" and orders:
+            order = orders.pop(0)
+            goal = fibonacci.send_goal(order=order)
+            long_goal = goal if order == 40 else long_goal
+            print(f"planner: sent goal {goal.goal_id[:8]} order {order}", flush=True)
+        elif (update := fibonacci.update(event)) is None:
             continue
-        if event["id"] == "tick" and goals:
-            goal_id, order = goals.pop(0)
-            node.send_output("goal", pa.array([{"order": order}], type=GOAL_TYPE), {"goal_id": goal_id})
-            print(f"planner: sent goal {goal_id[:8]} order {order}", flush=True)
-        elif event["id"] == "feedback":
-            goal_id = event["metadata"]["goal_id"]
-            feedback_seen[goal_id] = feedback_seen.get(goal_id, 0) + 1
-            sequence = event["value"][0]["sequence"].as_py()
-            print(f"planner: feedback {goal_id[:8]} {sequence}", flush=True)
-            if goal_id == LONG and feedback_seen[goal_id] == 3:
-                node.send_output("cancel", pa.array([0]), {"goal_id": LONG})
-                print(f"planner: canceling {LONG[:8]}", flush=True)
-        elif event["id"] == "result":
-            md = event["metadata"]
-            rows = event["value"].to_pylist()
-            sequence = rows[0]["sequence"] if rows else md.get("error")
-            print(f"planner: result {md['goal_id'][:8]} {md['status']} {sequence}", flush=True)
+        elif update.kind == "feedback":
+            print(f"planner: feedback {update.goal.goal_id[:8]} {update.value.sequence.tolist()}", flush=True)
+            feedback_seen += update.goal is long_goal
+            if update.goal is long_goal and feedback_seen == 3:
+                fibonacci.cancel(long_goal)
+                print(f"planner: canceling {long_goal.goal_id[:8]}", flush=True)
+        elif update.kind == "result":
+            goal = update.goal
+            sequence = goal.result.sequence.tolist() if goal.result is not None else goal.error
+            print(f"planner: result {goal.goal_id[:8]} {goal.status} {sequence}", flush=True)
 
 
 if __name__ == "__main__":

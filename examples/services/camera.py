@@ -1,19 +1,18 @@
 """dora node: answers every /capture call (std_srvs/Trigger) that the
-bridge hands it, echoing the call's request_id."""
-import pyarrow as pa
+bridge hands it."""
 from dora import Node
 
-ANSWER = pa.struct([("success", pa.bool_()), ("message", pa.string())])
+from ros2_dora_bridge import ServiceServer
 
 
 def main():
     node = Node()
+    capture = ServiceServer(node, "std_srvs/srv/Trigger", request="capture_request", response="capture_response")
     frames = 0
     for event in node:
-        if event["type"] == "INPUT" and event["id"] == "capture_request":
+        if (call := capture.request(event)) is not None:
             frames += 1
-            answer = pa.array([{"success": True, "message": f"captured frame {frames}"}], type=ANSWER)
-            node.send_output("capture_response", answer, {"request_id": event["metadata"]["request_id"]})
+            call.reply(success=True, message=f"captured frame {frames}")
 
 
 if __name__ == "__main__":

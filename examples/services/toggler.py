@@ -1,29 +1,24 @@
 """dora node: every tick, asks the ROS node behind /set_mode to switch its
 mode on or off (std_srvs/SetBool), and prints each answer."""
-import pyarrow as pa
 from dora import Node
 
-REQUEST = pa.struct([("data", pa.bool_())])
+from ros2_dora_bridge import ServiceClient
 
 
 def main():
     node = Node()
-    on = False
+    set_mode = ServiceClient(node, "std_srvs/srv/SetBool", request="set_mode_request", response="set_mode_response")
+    modes = {}  # request_id -> "mode-on" / "mode-off"
     for event in node:
-        if event["type"] != "INPUT":
-            continue
-        if event["id"] == "tick":
-            on = not on
-            call = pa.array([{"data": on}], type=REQUEST)
-            node.send_output("set_mode_request", call, {"request_id": f"mode-{'on' if on else 'off'}"})
-        elif event["id"] == "set_mode_response":
-            metadata = event["metadata"]
-            if "error" in metadata:
-                print(f"toggler: call {metadata['request_id']} failed: {metadata['error']}", flush=True)
+        if event["type"] == "INPUT" and event["id"] == "tick":
+            on = not modes or list(modes.values())[-1] == "mode-off"
+            modes[set_mode.call(data=on)] = "mode-on" if on else "mode-off"
+        elif (answer := set_mode.answer(event)) is not None:
+            mode = modes[answer.request_id]
+            if answer.ok:
+                print(f"toggler: {mode} -> success={answer.response.success} message={answer.response.message!r}", flush=True)
             else:
-                answer = event["value"].to_pylist()[0]
-                print(f"toggler: {metadata['request_id']} -> success={answer['success']} "
-                      f"message={answer['message']!r}", flush=True)
+                print(f"toggler: call {mode} failed: {answer.error}", flush=True)
 
 
 if __name__ == "__main__":

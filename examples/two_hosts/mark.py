@@ -1,14 +1,11 @@
 """dora node on `compute`: appends to each std_msgs/String the address of
-the host it runs on, and sends it on (metadata included) to the bridge there.
-
-Each input is a one-row StructArray {data: Utf8}; the output has the same
-layout, so the bridge can publish it as std_msgs/msg/String.
-"""
+the host it runs on, and sends it on (metadata included) to the bridge there."""
 import os
 import socket
 
-import pyarrow as pa
 from dora import Node
+
+from ros2_dora_bridge import messages, rows
 
 
 def own_address():
@@ -22,11 +19,9 @@ def main():
     here = own_address()
     node = Node()
     for event in node:
-        if event["type"] != "INPUT":
-            continue
-        texts = event["value"].field("data").to_pylist()
-        marked = [f"{t}, through dora on {here}" for t in texts]
-        node.send_output("chatter", pa.StructArray.from_arrays([pa.array(marked)], names=["data"]), event["metadata"])
+        if event["type"] == "INPUT":
+            marked = [{"data": f"{r.data}, through dora on {here}"} for r in rows(event)]
+            node.send_output("chatter", messages("std_msgs/msg/String", marked), event["metadata"])
 
 
 if __name__ == "__main__":

@@ -39,6 +39,7 @@ from .schema import (
     default_message,
     message,
     message_array,
+    messages,
     row,
     rows,
 )
@@ -51,7 +52,7 @@ __all__ = [
     "SequenceCheck", "ServerEvent", "ServerGoal", "ServiceAnswer", "ServiceClient", "ServiceRequest",
     "ServiceServer", "arrow_type", "compressed_image_to_numpy", "constants", "covariance_to_numpy",
     "default_message", "encoding_layout", "header", "image_to_numpy", "laserscan_to_numpy", "message",
-    "message_array", "now_ns", "ns_to_stamp", "numpy_to_compressed_image", "numpy_to_covariance",
+    "message_array", "messages", "now_ns", "ns_to_stamp", "numpy_to_compressed_image", "numpy_to_covariance",
     "numpy_to_image", "numpy_to_occupancy_grid", "numpy_to_pointcloud2", "occupancy_grid_to_numpy",
     "pointcloud2_to_numpy", "pointcloud2_xyz", "pointcloud_dtype", "row", "rows", "stamp_to_ns",
 ]

@@ -194,6 +194,15 @@ def message(type_name: str, part: str | None = None, /, **fields: Any) -> pa.Str
     return _column(values, data_type)
 
 
+def messages(type_name: str, values: Any, part: str | None = None) -> pa.StructArray:
+    """A multi-row message (one row per dict of `values`), as `message`
+    makes each row; a route publishes each row as one ROS message."""
+    made = [message(type_name, part, **dict(fields)) for fields in values]
+    if not made:
+        return pa.array([], type=arrow_type(type_name, part))
+    return made[0] if len(made) == 1 else pa.concat_arrays(made)
+
+
 def _ros_int_range(t: pa.DataType) -> tuple[int, int]:
     info = np.iinfo(t.to_pandas_dtype())
     return int(info.min), int(info.max)
