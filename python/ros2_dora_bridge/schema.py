@@ -203,6 +203,7 @@ def messages(type_name: str, values: Any, part: str | None = None) -> pa.StructA
     return made[0] if len(made) == 1 else pa.concat_arrays(made)
 
 
+@functools.lru_cache(maxsize=None)
 def _ros_int_range(t: pa.DataType) -> tuple[int, int]:
     info = np.iinfo(t.to_pandas_dtype())
     return int(info.min), int(info.max)
