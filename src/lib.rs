@@ -14,6 +14,8 @@
 //! - [`stats`]: per-route counters and their table.
 //! - [`throttle`]: rate-limited and say-once log messages.
 //! - [`topics`]: which topics a route, a recording or a replay takes.
+//! - [`node_helpers`]: for Rust dora nodes: typed views of the bridge's
+//!   messages (images); not used by the bridge.
 
 // `unsafe` is allowed in one module only (`ros::rcl`), which states its
 // invariants; anywhere else it does not compile.
@@ -27,6 +29,7 @@ pub mod discover;
 pub mod dora_side;
 pub mod lifecycle;
 pub mod msg;
+pub mod node_helpers;
 pub mod ros;
 pub mod routes;
 pub mod sequence;
