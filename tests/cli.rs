@@ -116,6 +116,67 @@ fn schema_prints_an_actions_goal_feedback_and_result() {
     assert!(out.contains("order: Int32  # int32"), "{out}");
 }
 
+/// `--format arrow-ipc` (what the Python package reads): one row, a column
+/// per part holding its default message, in the codec's exact types.
+#[test]
+fn schema_arrow_ipc_gives_each_parts_type_and_defaults() {
+    use arrow::array::{Array, AsArray};
+    require_workbench();
+    let out = Command::new(bridge_bin())
+        .args(["schema", "std_srvs/srv/SetBool", "--format", "arrow-ipc"])
+        .output()
+        .expect("run bridge");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut reader =
+        arrow::ipc::reader::StreamReader::try_new(std::io::Cursor::new(out.stdout), None).unwrap();
+    let batch = reader.next().expect("one batch").unwrap();
+    assert_eq!(batch.num_rows(), 1);
+    let names: Vec<_> = batch
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    assert_eq!(names, ["request", "response"]);
+    assert_eq!(
+        batch
+            .schema()
+            .field(0)
+            .metadata()
+            .get("ros.type_name")
+            .map(String::as_str),
+        Some("std_srvs/srv/SetBool_Request")
+    );
+    let response = batch.column(1).as_struct();
+    assert!(
+        !response
+            .column_by_name("success")
+            .unwrap()
+            .as_boolean()
+            .value(0)
+    );
+
+    let out = Command::new(bridge_bin())
+        .args(["schema", "test_msgs/msg/Defaults", "--format", "arrow-ipc"])
+        .output()
+        .expect("run bridge");
+    let mut reader =
+        arrow::ipc::reader::StreamReader::try_new(std::io::Cursor::new(out.stdout), None).unwrap();
+    let batch = reader.next().unwrap().unwrap();
+    assert_eq!(batch.schema().field(0).name(), "message");
+    let defaults = batch.column(0).as_struct();
+    let int8 = defaults.column_by_name("int8_value").unwrap();
+    assert_eq!(
+        int8.as_primitive::<arrow::datatypes::Int8Type>().value(0),
+        -50
+    );
+    assert_eq!(defaults.len(), 1);
+}
+
 #[test]
 fn sros2_enforced_without_security_is_a_clear_error_not_a_hang() {
     require_workbench();
