@@ -105,7 +105,8 @@ pip_install() {
 # the workbench always runs the checkout's code.
 install_python_package() {
   log "installing the ros2_dora_bridge Python package (editable)"
-  "$VENV/bin/python" -m pip install -q --disable-pip-version-check \
+  # (setuptools 65 prints beta/info warnings about pyproject.toml: noise)
+  PYTHONWARNINGS=ignore "$VENV/bin/python" -m pip install -q --disable-pip-version-check \
     --no-build-isolation --no-deps -e "$ROOT/python"
 }
 
