@@ -51,7 +51,7 @@ fn services_demo() {
     run_demo(
         "services",
         94,
-        "demo: OK, 6 mode switches called from dora and 3 captures served by dora",
+        "mode switches called from dora and 3 captures served by dora",
     );
 }
 

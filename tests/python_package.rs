@@ -139,3 +139,99 @@ fn camera_frames_come_back_pixel_exact() {
     );
     dora.stop();
 }
+
+/// ServiceClient and ActionClient in a real dataflow against rclpy servers:
+/// an answer matched to its call, a call to a service nobody offers
+/// answered with its error, a goal's feedback, status and result, a
+/// rejected goal.
+#[test]
+fn service_and_action_clients_match_answers_and_errors() {
+    let s = Scenario::new(97);
+    s.write(
+        "bridge.yaml",
+        "service_clients:
+  - {service: /set_mode, type: std_srvs/srv/SetBool, request: set_mode_request, response: set_mode_response, timeout: 20s}
+  - {service: /nobody, type: std_srvs/srv/SetBool, request: nobody_request, response: nobody_response, timeout: 1s}
+action_clients:
+  - {action: /fib, type: test_msgs/action/Fibonacci, goal: fib_goal, feedback: fib_feedback, status: fib_status, result: fib_result, timeout: 20s}
+",
+    );
+    let _server = s.python(
+        "service server",
+        "ros_service_server.py",
+        &["/set_mode", "std_srvs/srv/SetBool"],
+    );
+    let _action_server = s.python(
+        "action server",
+        "ros_action_server.py",
+        &["/fib", "--reject-below", "2"],
+    );
+    let bridge = Node::bridge("--config bridge.yaml")
+        .input("set_mode_request", "caller/set_mode_request")
+        .input("nobody_request", "caller/nobody_request")
+        .input("fib_goal", "caller/fib_goal")
+        .input("keepalive", "dora/timer/secs/1")
+        .outputs([
+            "set_mode_response",
+            "nobody_response",
+            "fib_feedback",
+            "fib_status",
+            "fib_result",
+        ]);
+    let mut caller = Node::python("caller", "dora_package_calls.py")
+        .env("RESULT_FILE", p(&s.path("results.jsonl")))
+        .env("ROS2_DORA_BRIDGE_BIN", bridge_bin())
+        .env("XDG_CACHE_HOME", p(&s.path("cache")))
+        .input("tick", "dora/timer/millis/200")
+        .outputs(["set_mode_request", "nobody_request", "fib_goal"]);
+    for input in [
+        "set_mode_response",
+        "nobody_response",
+        "fib_feedback",
+        "fib_status",
+        "fib_result",
+    ] {
+        caller = caller.input(input, &format!("bridge/{input}"));
+    }
+    let mut dora = s.dora_run(&Dataflow::new().node(bridge).node(caller).yaml());
+    let find = |key: &str, value: serde_json::Value| {
+        s.wait_for_record("results.jsonl", Duration::from_secs(60), |r| {
+            r[key] == value
+        })
+    };
+    let context = || {
+        format!(
+            "{:?}\n{}\n{}",
+            s.records("results.jsonl"),
+            dump(&dora),
+            s.node_logs()
+        )
+    };
+    let set_mode = find("call", "set_mode".into()).unwrap_or_else(|| panic!("{}", context()));
+    assert_eq!(set_mode["ok"], true, "{set_mode}");
+    assert_eq!(set_mode["response"]["success"], true, "{set_mode}");
+    let nobody = find("call", "nobody".into()).unwrap_or_else(|| panic!("{}", context()));
+    assert_eq!(nobody["ok"], false, "{nobody}");
+    assert!(
+        nobody["error"].as_str().unwrap_or("").contains("no server"),
+        "{nobody}"
+    );
+    let done = find("goal", 4.into()).unwrap_or_else(|| panic!("{}", context()));
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(done["result"], serde_json::json!([0, 1, 1, 2, 3]), "{done}");
+    assert_eq!(
+        done["feedback"].as_array().and_then(|f| f.last()),
+        Some(&serde_json::json!([0, 1, 1, 2, 3])),
+        "{done}"
+    );
+    assert!(
+        done["statuses"]
+            .as_array()
+            .is_some_and(|s| s.iter().any(|v| v == "executing")),
+        "{done}"
+    );
+    let rejected = find("goal", 1.into()).unwrap_or_else(|| panic!("{}", context()));
+    assert_eq!(rejected["status"], "rejected", "{rejected}");
+    assert_eq!(rejected["result"], serde_json::Value::Null, "{rejected}");
+    dora.stop();
+}

@@ -11,7 +11,8 @@ goal's index among the ORDERs:
    canceled once it has had K feedbacks)
   {"event": "result", "goal": i, "order": n, "status": s, "sequence": [...]}
 where s is the lower-case GoalStatus name (succeeded, canceled, aborted,
-unknown, ...). Prints `done` and exits 0 once every goal has a result or
+unknown, ...). Prints `done` and exits 0 once every goal has a result (and
+the answer to its cancel, if canceled) or
 was rejected; if that takes more than --timeout seconds (default 30)
 after sending, it says so on stderr and exits 2.
 `ros_action_client.py ACTION --watch` sends nothing: it prints `server
@@ -55,9 +56,11 @@ def run(node, client, args):
 
     def cancel(i, goal):
         def on_response(future):
+            goal["cancel_pending"] = False
             response = future.result()
             emit(event="cancel_response", goal=i, order=goal["order"], return_code=response.return_code,
                  goals_canceling=len(response.goals_canceling))
+        goal["cancel_pending"] = True
         goal["handle"].cancel_goal_async().add_done_callback(on_response)
 
     def on_feedback(i, goal):
@@ -96,7 +99,8 @@ def run(node, client, args):
         future = client.send_goal_async(Fibonacci.Goal(order=goal["order"]), feedback_callback=on_feedback(i, goal))
         future.add_done_callback(on_goal_response(i, goal))
     deadline = time.monotonic() + args.timeout
-    while not all(goal["over"] for goal in goals):
+    # A cancel's answer can come after the goal's result: wait for both.
+    while not all(goal["over"] and not goal.get("cancel_pending") for goal in goals):
         if time.monotonic() > deadline:
             print(f"timeout: {[g['order'] for g in goals if not g['over']]} unfinished", file=sys.stderr, flush=True)
             return 2
