@@ -116,14 +116,10 @@ fn schema_prints_an_actions_goal_feedback_and_result() {
     assert!(out.contains("order: Int32  # int32"), "{out}");
 }
 
-/// `--format arrow-ipc` (what the Python package reads): one row, a column
-/// per part holding its default message, in the codec's exact types.
-#[test]
-fn schema_arrow_ipc_gives_each_parts_type_and_defaults() {
-    use arrow::array::{Array, AsArray};
-    require_workbench();
+/// The batch `schema TYPE --format arrow-ipc` writes.
+fn type_sheet(type_name: &str) -> arrow::array::RecordBatch {
     let out = Command::new(bridge_bin())
-        .args(["schema", "std_srvs/srv/SetBool", "--format", "arrow-ipc"])
+        .args(["schema", type_name, "--format", "arrow-ipc"])
         .output()
         .expect("run bridge");
     assert!(
@@ -131,24 +127,25 @@ fn schema_arrow_ipc_gives_each_parts_type_and_defaults() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let mut reader =
-        arrow::ipc::reader::StreamReader::try_new(std::io::Cursor::new(out.stdout), None).unwrap();
-    let batch = reader.next().expect("one batch").unwrap();
+    let stream = std::io::Cursor::new(out.stdout);
+    let mut reader = arrow::ipc::reader::StreamReader::try_new(stream, None).unwrap();
+    reader.next().expect("one batch").unwrap()
+}
+
+/// `--format arrow-ipc` (what the Python package reads): one row, a column
+/// per part holding its default message, in the codec's exact types.
+#[test]
+fn schema_arrow_ipc_gives_each_parts_type_and_defaults() {
+    use arrow::array::{Array, AsArray};
+    require_workbench();
+    let batch = type_sheet("std_srvs/srv/SetBool");
     assert_eq!(batch.num_rows(), 1);
-    let names: Vec<_> = batch
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| f.name().clone())
-        .collect();
+    let schema = batch.schema();
+    let names: Vec<_> = schema.fields().iter().map(|f| f.name().clone()).collect();
     assert_eq!(names, ["request", "response"]);
+    let type_name = schema.field(0).metadata().get("ros.type_name");
     assert_eq!(
-        batch
-            .schema()
-            .field(0)
-            .metadata()
-            .get("ros.type_name")
-            .map(String::as_str),
+        type_name.map(String::as_str),
         Some("std_srvs/srv/SetBool_Request")
     );
     let response = batch.column(1).as_struct();
@@ -160,13 +157,7 @@ fn schema_arrow_ipc_gives_each_parts_type_and_defaults() {
             .value(0)
     );
 
-    let out = Command::new(bridge_bin())
-        .args(["schema", "test_msgs/msg/Defaults", "--format", "arrow-ipc"])
-        .output()
-        .expect("run bridge");
-    let mut reader =
-        arrow::ipc::reader::StreamReader::try_new(std::io::Cursor::new(out.stdout), None).unwrap();
-    let batch = reader.next().unwrap().unwrap();
+    let batch = type_sheet("test_msgs/msg/Defaults");
     assert_eq!(batch.schema().field(0).name(), "message");
     let defaults = batch.column(0).as_struct();
     let int8 = defaults.column_by_name("int8_value").unwrap();

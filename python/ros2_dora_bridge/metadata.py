@@ -94,6 +94,8 @@ class StreamCount:
     missed: int = 0
     repeated: int = 0
     next_expected: int = 1
+    gaps: list[tuple[int, int]] = field(default_factory=list)
+    """Which rows went missing: (first, last) `bridge_seq` of each gap."""
 
 
 @dataclass
@@ -127,7 +129,9 @@ class SequenceCheck:
         if gap < 0:
             count.repeated += row_count
             return 0
-        count.missed += gap
+        if gap:
+            count.missed += gap
+            count.gaps.append((count.next_expected, seq - 1))
         count.next_expected = seq + row_count
         return gap
 

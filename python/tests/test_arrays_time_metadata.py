@@ -80,6 +80,8 @@ def test_sequence_check_counts_missed_and_repeated_rows():
     assert check.observe(event(8, stream="bridge/other")) == 7
     assert check.observe(event(7)) == 0
     assert check.streams["bridge/out"].repeated == 1
+    assert check.streams["bridge/out"].gaps == [(5, 6)]
+    assert check.streams["bridge/other"].gaps == [(1, 7)]
     assert check.missed == 9 and check.received == 7
     late = rdb.SequenceCheck(from_start=False)
     assert late.observe(event(100)) == 0 and late.observe(event(102)) == 1
