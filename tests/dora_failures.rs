@@ -25,7 +25,9 @@ fn dataflow(s: &Scenario, sender_env: &[(&str, &str)], bridge: Node) -> Proc {
         .env("SEND_OUTPUT", "out")
         .input("tick", "dora/timer/millis/100")
         .output("out");
-    s.dora_run(&Dataflow::new().node(sender).node(bridge).yaml())
+    // dora checks `input_timeout` on its health-check tick (5 s by default).
+    let dataflow = Dataflow::new().health_check_interval(0.25);
+    s.dora_run(&dataflow.node(sender).node(bridge).yaml())
 }
 
 fn json_lines(proc: &Proc) -> Vec<serde_json::Value> {

@@ -384,7 +384,9 @@ fn fragile_service(
         .env(handler_env.0, handler_env.1)
         .lossless_input("request", "bridge/request", 1000)
         .output("response");
-    s.dora_run(&Dataflow::new().node(bridge).node(handler).yaml())
+    // dora checks `input_timeout` on its health-check tick (5 s by default).
+    let dataflow = Dataflow::new().health_check_interval(0.25);
+    s.dora_run(&dataflow.node(bridge).node(handler).yaml())
 }
 
 #[test]

@@ -8,6 +8,7 @@ use std::path::Path;
 #[derive(Default)]
 pub struct Dataflow {
     nodes: Vec<Node>,
+    health_check_interval: Option<f64>,
 }
 
 impl Dataflow {
@@ -20,9 +21,19 @@ impl Dataflow {
         self
     }
 
+    /// How often the daemon checks its deadlines, `input_timeout` included
+    /// (dora's default is 5 s: a stall shorter than that may go unseen).
+    pub fn health_check_interval(mut self, seconds: f64) -> Self {
+        self.health_check_interval = Some(seconds);
+        self
+    }
+
     pub fn yaml(&self) -> String {
         let nodes: Vec<Value> = self.nodes.iter().map(Node::to_value).collect();
         let mut root = Mapping::new();
+        if let Some(seconds) = self.health_check_interval {
+            root.insert("health_check_interval".into(), seconds.into());
+        }
         root.insert("nodes".into(), Value::Sequence(nodes));
         serde_yaml::to_string(&root).expect("a dataflow serialises")
     }
