@@ -478,5 +478,8 @@ fn check_dataflow(
     for lossy in delivery::lossy_inputs(&dataflow, bridge.id.as_ref(), config, replay) {
         eprintln!("warning: {}\n", lossy.advice());
     }
+    for coarse in delivery::coarse_input_deadlines(&dataflow, bridge) {
+        eprintln!("warning: {coarse}\n");
+    }
     Ok(problems)
 }

@@ -265,6 +265,31 @@ fn check_against_the_dataflow_names_undeclared_ids_and_lossy_inputs() {
     // Lossless: no warning.
     let (ok, out, err) = check(dataflow(&["odom", "scan"], true));
     assert!(ok && !err.contains("warning"), "{out}{err}");
+    // An input_timeout dora checks only every 5 s (its default tick): a
+    // warning naming the setting; none once the tick is short enough.
+    let timed = |top: &str| {
+        let bridge = Node::new("bridge", "/opt/ros2-dora-bridge")
+            .args("--config bridge.yaml")
+            .input_with(
+                "cmd",
+                "planner/cmd",
+                &[backpressure[0].clone(), ("input_timeout", 1.0.into())],
+            )
+            .outputs(["odom", "scan"]);
+        let planner = Node::new("planner", "planner.py")
+            .input_with("odom", "bridge/odom", &backpressure)
+            .output("cmd");
+        format!("{top}{}", Dataflow::new().node(bridge).node(planner).yaml())
+    };
+    let (ok, out, err) = check(timed(""));
+    assert!(ok, "{out}{err}");
+    assert!(
+        err.contains("input `cmd` of node `bridge` has input_timeout 1 s")
+            && err.contains("health_check_interval: 0.5"),
+        "{err}"
+    );
+    let (ok, out, err) = check(timed("health_check_interval: 0.25\n"));
+    assert!(ok && !err.contains("warning"), "{out}{err}");
     // An output the bridge's node does not declare is an error.
     let (ok, _, err) = check(dataflow(&["odom"], false));
     assert!(!ok);

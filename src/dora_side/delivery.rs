@@ -176,6 +176,41 @@ fn is_lossless(input: &Input) -> bool {
     input.queue_policy == Some(QueuePolicy::Backpressure)
 }
 
+/// dora's `health_check_interval` when the dataflow gives none (seconds).
+const DORA_DEFAULT_HEALTH_CHECK_INTERVAL: f64 = 5.0;
+
+/// One warning per input of node `bridge` whose `input_timeout` is shorter
+/// than the dataflow's `health_check_interval`: dora's daemon checks input
+/// deadlines only on that tick, so a stall shorter than the interval can
+/// go unseen and the bridge never withdraws its route.
+pub fn coarse_input_deadlines(dataflow: &Descriptor, bridge: &Node) -> Vec<String> {
+    let interval = dataflow
+        .health_check_interval
+        .unwrap_or(DORA_DEFAULT_HEALTH_CHECK_INTERVAL);
+    bridge
+        .inputs
+        .iter()
+        .filter_map(|(id, input)| Some((id, input.input_timeout?)))
+        .filter(|(_, timeout)| interval > *timeout)
+        .map(|(id, timeout)| {
+            format!(
+                "input `{id}` of node `{node}` has input_timeout {timeout} s, but dora checks \
+                 input deadlines only every {interval} s (the dataflow's health_check_interval{default}): \
+                 a stall can last up to {worst} s before the bridge hears of it, and a shorter one \
+                 is never seen. Put `health_check_interval: {suggested}` at the top of the dataflow.",
+                node = bridge.id,
+                default = if dataflow.health_check_interval.is_none() {
+                    ", dora's default"
+                } else {
+                    ""
+                },
+                worst = timeout + interval,
+                suggested = (timeout / 2.0).min(0.5),
+            )
+        })
+        .collect()
+}
+
 /// Reads a dataflow YAML file.
 pub fn read_dataflow(path: &std::path::Path) -> anyhow::Result<Descriptor> {
     let text = std::fs::read_to_string(path)
@@ -298,6 +333,29 @@ nodes:
         let lossy = lossy_inputs(&dataflow(DATAFLOW), "bridge", &config, true);
         assert_eq!(lossy.len(), 1);
         assert_eq!(lossy[0].input, "camera");
+    }
+
+    #[test]
+    fn an_input_timeout_shorter_than_the_health_check_tick_is_flagged() {
+        let flow = |top: &str| {
+            dataflow(&format!(
+                "{top}nodes:\n  - id: bridge\n    path: ros2-dora-bridge\n    inputs:\n      \
+                 cmd: {{source: planner/cmd, input_timeout: 1.0}}\n      \
+                 slow: {{source: planner/slow, input_timeout: 10.0}}\n      plain: planner/cmd\n"
+            ))
+        };
+        let default = flow("");
+        let warnings = coarse_input_deadlines(&default, &default.nodes[0]);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("input `cmd`"), "{}", warnings[0]);
+        assert!(warnings[0].contains("every 5 s"), "{}", warnings[0]);
+        assert!(
+            warnings[0].contains("health_check_interval: 0.5"),
+            "{}",
+            warnings[0]
+        );
+        let fine = flow("health_check_interval: 0.25\n");
+        assert!(coarse_input_deadlines(&fine, &fine.nodes[0]).is_empty());
     }
 
     #[test]

@@ -300,7 +300,8 @@ pub fn on_another_machine(node: &DoraNode, other: &str) -> bool {
 }
 
 /// Warns, once per input at start, about every dora input through which a
-/// reliable route can lose messages silently, with the YAML that fixes it.
+/// reliable route can lose messages silently, and every `input_timeout`
+/// dora checks too seldom to honour, with the YAML that fixes it.
 pub fn warn_lossy_delivery(node: &DoraNode, config: &Config) {
     let dataflow = match node.dataflow_descriptor() {
         Ok(d) => d,
@@ -312,6 +313,10 @@ pub fn warn_lossy_delivery(node: &DoraNode, config: &Config) {
     let replay = config.replay.is_some();
     for lossy in delivery::lossy_inputs(dataflow, node.id().as_ref(), config, replay) {
         tracing::warn!("{}", lossy.advice());
+    }
+    let bridge = dataflow.nodes.iter().find(|n| n.id == *node.id());
+    for coarse in bridge.map_or_else(Vec::new, |b| delivery::coarse_input_deadlines(dataflow, b)) {
+        tracing::warn!("{coarse}");
     }
 }
 
