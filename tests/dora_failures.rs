@@ -125,7 +125,7 @@ fn a_stalled_source_withdraws_the_publisher_and_recovery_brings_it_back() {
     let (diag, graph) = watch_diagnostics_and_out(&s);
     let dora = dataflow(
         &s,
-        &[("SEND_PAUSE", "20:4")],
+        &[("SEND_PAUSE_FILE", "stall_now:4")],
         Node::bridge("--config bridge.yaml").input_with(
             "cmd",
             "sender/out",
@@ -136,6 +136,9 @@ fn a_stalled_source_withdraws_the_publisher_and_recovery_brings_it_back() {
         v["publishers"]["/out"] == 1
     })
     .unwrap_or_else(|| panic!("no publisher on /out\n{}\n{}", dump(&graph), dump(&dora)));
+    // Stalled only once the watcher sees the publisher (its discovery can
+    // take seconds on a loaded machine).
+    s.write("stall_now", "");
     let gone = wait_json(&graph, Duration::from_secs(30), |v| {
         v["publishers"]["/out"] == 0 && v["t"].as_f64() > up["t"].as_f64()
     })
