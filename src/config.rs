@@ -77,6 +77,25 @@ pub struct Replay {
     /// are still starting do not receive a backlog in a burst.
     #[serde(default, deserialize_with = "duration")]
     pub start_delay: Duration,
+    /// What the bridge does once every message of the bag went to dora.
+    #[serde(default)]
+    pub at_end: ReplayEnd,
+}
+
+/// `replay.at_end`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplayEnd {
+    /// The bridge exits: downstream inputs close after their last message
+    /// (`Stop(AllInputsClosed)` where the bridge was their only source).
+    #[default]
+    Exit,
+    /// The bridge asks dora to stop the whole dataflow (`Stop(Manual)`),
+    /// which also ends nodes driven by timers.
+    StopDataflow,
+    /// The bridge stays (its `to_ros` and service routes keep working)
+    /// until dora or a signal stops it.
+    Wait,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -669,9 +688,10 @@ impl Config {
                     replay.rate
                 );
             }
-            if !self.to_ros.is_empty() || self.liveness.is_some() {
+            if self.liveness.is_some() {
                 bail!(
-                    "replay: a bag replay runs without ROS; `to_ros` and `liveness` cannot be used with it"
+                    "replay: the bag replaces the ROS subscriptions, so there are no ROS nodes \
+                     to watch; `liveness` cannot be used with it"
                 );
             }
         }
@@ -739,11 +759,6 @@ impl Config {
         inputs: &mut HashSet<&'a str>,
         outputs: &mut HashSet<&'a str>,
     ) -> anyhow::Result<()> {
-        if self.replay.is_some()
-            && !(self.service_clients.is_empty() && self.service_servers.is_empty())
-        {
-            bail!("replay: a bag replay runs without ROS; service routes cannot be used with it");
-        }
         let clients = self.service_clients.iter().map(|r| {
             let ids = [(&r.request, true), (&r.response, false)];
             ("service_clients", &r.service, &r.srv_type, r.timeout, ids)
@@ -792,11 +807,6 @@ impl Config {
         inputs: &mut HashSet<&'a str>,
         outputs: &mut HashSet<&'a str>,
     ) -> anyhow::Result<()> {
-        if self.replay.is_some()
-            && !(self.action_clients.is_empty() && self.action_servers.is_empty())
-        {
-            bail!("replay: a bag replay runs without ROS; action routes cannot be used with it");
-        }
         let clients = self.action_clients.iter().map(|r| {
             let ids = vec![
                 (Some(&r.goal), true),

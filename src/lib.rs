@@ -3,6 +3,8 @@
 //! - [`config`]: the YAML config file.
 //! - [`msg`]: ROS interface definitions, resolved at run time.
 //! - [`codec`]: CDR <-> Arrow for any resolved type.
+//! - [`flow`]: a decoded message on its way from a source (ROS, a bag)
+//!   to dora, and the per-route queues that carry it.
 //! - [`ros`]: the ROS side, one rcl node (all `unsafe` is in `ros::rcl`).
 //! - [`dora_side`]: the dora side: connection, dataflow checks, metadata.
 //! - [`lifecycle`]: liveness, diagnostics, stopping both worlds together.
@@ -27,6 +29,7 @@ pub mod codec;
 pub mod config;
 pub mod discover;
 pub mod dora_side;
+pub mod flow;
 pub mod lifecycle;
 pub mod msg;
 pub mod node_helpers;

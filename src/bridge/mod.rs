@@ -6,19 +6,23 @@
 
 mod reactions;
 mod recording;
+mod replay;
 mod services;
 
+use crate::bag::Bag;
+use crate::bag::replay::BagSource;
 use crate::codec::{CodecOptions, MessageCodec};
 use crate::config::{Config, OnLost};
 use crate::dora_side;
+use crate::flow::Received;
+use crate::flow::queue::RouteQueues;
 use crate::lifecycle::diagnostics::{DIAGNOSTIC_ARRAY, Diagnostics, Level};
 use crate::lifecycle::liveness::{LivenessReport, LivenessWatch, ReportingWatch};
 use crate::lifecycle::shutdown::{self, Launcher, ParentWatch};
 use crate::msg::{TypeName, TypeRegistry};
-use crate::ros::queue::RouteQueues;
 use crate::ros::receiver::Receiver;
 use crate::ros::services::ServiceEvent;
-use crate::ros::{self, Received, RosSide};
+use crate::ros::{self, RosSide};
 use crate::routes::from_ros::FromRosRoutes;
 use crate::routes::to_ros::ToRosRoutes;
 use crate::stats::StatsTable;
@@ -28,6 +32,7 @@ use arrow::array::ArrayRef;
 use dora_node_api::dora_core::config::DataId;
 use dora_node_api::{DoraNode, Event, EventStream, MetadataParameters, StopCause};
 use futures::StreamExt;
+use replay::ReplayProgress;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::signal::unix::{Signal, SignalKind, signal};
@@ -63,6 +68,10 @@ pub enum StopReason {
     /// The bridge asked dora to stop; dora did not answer in time.
     StopUnanswered,
     WatchedNodesGoneStopFailed(String),
+    /// `replay:` read the whole bag (`at_end: exit`).
+    EndOfBag,
+    /// `replay.at_end: stop_dataflow`, and dora could not be asked.
+    EndOfBagStopFailed(String),
 }
 
 impl std::fmt::Display for StopReason {
@@ -83,6 +92,10 @@ impl std::fmt::Display for StopReason {
             StopReason::WatchedNodesGoneStopFailed(e) => {
                 write!(f, "watched nodes gone; could not stop the dataflow ({e})")
             }
+            StopReason::EndOfBag => write!(f, "end of the bag"),
+            StopReason::EndOfBagStopFailed(e) => {
+                write!(f, "end of the bag; could not stop the dataflow ({e})")
+            }
         }
     }
 }
@@ -97,6 +110,7 @@ enum Input {
     /// From the services thread; `None` once it stopped.
     Service(Option<ServiceEvent>),
     ServiceTick,
+    Replay(replay::ReplayEvent),
     StatsTick,
     DiagnosticsTick,
     LogTick,
@@ -122,7 +136,8 @@ struct Timers {
 struct Bridge {
     config: Config,
     node: DoraNode,
-    ros: RosSide,
+    /// None for a replay that neither publishes nor serves on ROS.
+    ros: Option<RosSide>,
     from_ros: FromRosRoutes,
     to_ros: ToRosRoutes,
     services: Option<services::Services>,
@@ -130,6 +145,8 @@ struct Bridge {
     stats: StatsTable,
     diagnostics: Option<Diagnostics>,
     recording: Option<recording::Recording>,
+    /// With `replay:`: the bag's progress.
+    replay: Option<ReplayProgress>,
     liveness_reports: UnboundedReceiver<LivenessReport>,
     liveness_open: bool,
     launcher: Launcher,
@@ -157,9 +174,6 @@ pub async fn run(options: RunOptions) -> anyhow::Result<()> {
     let (node, mut events) = dora_side::connect(dynamic_id.as_deref())?;
     dora_side::check_against_dataflow(&node, &config)?;
     dora_side::warn_lossy_delivery(&node, &config);
-    if let Some(replay) = &config.replay {
-        return crate::bag::replay::run(&config, replay, node, events).await;
-    }
     let mut bridge = Bridge::set_up(config, &rcl_args, node)?;
     let outcome = bridge.event_loop(&mut events, &mut signals).await;
     bridge.tear_down(outcome)
@@ -167,82 +181,70 @@ pub async fn run(options: RunOptions) -> anyhow::Result<()> {
 
 impl Bridge {
     fn set_up(config: Config, rcl_args: &[String], mut node: DoraNode) -> anyhow::Result<Self> {
-        let registry = Arc::new(TypeRegistry::from_environment());
-        let node_name = config
-            .ros
-            .node_name
-            .clone()
-            .unwrap_or_else(|| ros_node_name_from(node.id().as_ref()));
-        let namespace = config.ros.namespace.clone().unwrap_or_else(|| "/".into());
-        let mut ros = RosSide::start(
-            rcl_args,
-            &node_name,
-            &namespace,
-            registry.prefixes().to_vec(),
-        )?;
+        let bag = config
+            .replay
+            .as_ref()
+            .map(|r| Bag::open(&r.bag))
+            .transpose()?;
+        // A bag brings the definitions of types the installation lacks.
+        let registry = Arc::new(match &bag {
+            Some(bag) => bag.type_registry(),
+            None => TypeRegistry::from_environment(),
+        });
+        let mut ros = match needs_ros(&config) {
+            true => Some(start_ros(&config, rcl_args, &node, &registry)?),
+            false => None,
+        };
         let mut stats = StatsTable::default();
-        let (to_ros, own_topics) = ToRosRoutes::build(&config, &ros, &registry, &mut stats)?;
+        let (to_ros, own_topics) = match &ros {
+            Some(ros) => ToRosRoutes::build(&config, ros, &registry, &mut stats)?,
+            None => Default::default(),
+        };
+        let live_ros = ros.as_ref().filter(|_| bag.is_none());
         let (from_ros, plan) =
-            FromRosRoutes::build(&config, &ros, &registry, &node, &own_topics, &mut stats)?;
+            FromRosRoutes::build(&config, live_ros, &registry, &node, &own_topics, &mut stats)?;
         let queues = RouteQueues::new(plan.lanes);
-        let mut receiver = Receiver::new(
-            ros.shared().clone(),
-            registry.clone(),
-            plan.routes,
-            queues.clone(),
-        );
         let (liveness_tx, liveness_reports) = tokio::sync::mpsc::unbounded_channel();
-        let watched = config.liveness.as_ref().filter(|l| !l.watch.is_empty());
-        if let Some(liveness) = watched {
-            tracing::info!(
-                "watching ROS node(s) {} (on_lost: {:?}, grace {:?}, startup timeout {:?})",
-                liveness.watch.join(", "),
-                liveness.on_lost,
-                liveness.grace,
-                liveness.startup_timeout
-            );
-            let watch = LivenessWatch::new(
-                &liveness.watch,
-                liveness.startup_timeout,
-                liveness.grace,
-                Instant::now(),
-            );
-            receiver = receiver.with_node_observer(Box::new(ReportingWatch {
-                watch,
-                reports: liveness_tx,
-            }));
-        }
-        ros.spawn_receiver(receiver, queues.clone())?;
-        let services = services::Services::set_up(&config, &ros, &registry, &node, &mut stats)?;
+        let replay = match (bag, &config.replay, &mut ros) {
+            (Some(bag), Some(section), _) => {
+                let source =
+                    BagSource::new(bag, registry.clone(), section, plan.routes, queues.clone());
+                Some(ReplayProgress::start(source, section.at_end)?)
+            }
+            (_, _, Some(ros)) => {
+                let receiver = Receiver::new(
+                    ros.shared().clone(),
+                    registry.clone(),
+                    plan.routes,
+                    queues.clone(),
+                );
+                let receiver = watch_liveness(&config, receiver, liveness_tx);
+                ros.spawn_receiver(receiver, queues.clone())?;
+                None
+            }
+            _ => anyhow::bail!("neither a bag nor ROS to take the from_ros routes from"),
+        };
+        let services = match &ros {
+            Some(ros) => services::Services::set_up(&config, ros, &registry, &node, &mut stats)?,
+            None => None,
+        };
         let recording = match &config.record {
             Some(section) => Some(recording::start(section, &config, &to_ros, &registry)?),
             None => None,
         };
-        let diagnostics = start_diagnostics(&config, &ros, &registry, &node)?;
+        let diagnostics = match &ros {
+            Some(ros) => start_diagnostics(&config, ros, &registry, &node)?,
+            None => None,
+        };
         warn_without_keepalive(&config, &node);
         let launcher = shutdown::detect_launcher();
         let parent = ParentWatch::new();
         shutdown::terminate_with_parent();
         tracing::debug!("launched by {launcher:?}");
         from_ros.warm_up(&mut node);
-        tracing::info!(
-            "bridging {} from_ros, {} to_ros, {} service client, {} service server, \
-             {} action client and {} action server route(s)",
-            config.from_ros.len(),
-            config.to_ros.len(),
-            config.service_clients.len(),
-            config.service_servers.len(),
-            config.action_clients.len(),
-            config.action_servers.len()
-        );
+        log_routes(&config);
         Ok(Bridge {
-            timers: Timers {
-                stats: tokio::time::interval(config.stats.interval),
-                log: tokio::time::interval(config.stats.log_interval),
-                diagnostics: tokio::time::interval(DIAGNOSTICS_PERIOD),
-                parent: tokio::time::interval(PARENT_POLL),
-                services: tokio::time::interval(SERVICE_TICK),
-            },
+            timers: Timers::new(&config),
             liveness_open: config.liveness.is_some(),
             dataflow_id: node.dataflow_id().to_string(),
             config,
@@ -255,6 +257,7 @@ impl Bridge {
             stats,
             diagnostics,
             recording,
+            replay,
             liveness_reports,
             launcher,
             parent,
@@ -294,6 +297,7 @@ impl Bridge {
             batch = queues.pop_batch(per_wake) => Input::FromRos(batch),
             event = services::Services::next_event(&mut self.services), if self.services.is_some() => Input::Service(event),
             _ = self.timers.services.tick(), if self.services.is_some() => Input::ServiceTick,
+            event = ReplayProgress::next(&mut self.replay) => Input::Replay(event),
             _ = self.timers.stats.tick(), if has_stats_output => Input::StatsTick,
             _ = self.timers.diagnostics.tick(), if self.diagnostics.is_some() => Input::DiagnosticsTick,
             _ = self.timers.log.tick() => Input::LogTick,
@@ -342,6 +346,7 @@ impl Bridge {
                 }
                 None
             }
+            Input::Replay(event) => self.on_replay(event),
             Input::StatsTick => {
                 self.send_stats();
                 None
@@ -428,7 +433,9 @@ impl Bridge {
             services.action_servers.abort_all(&services.hub, &why);
         }
         self.queues.close();
-        self.ros.stop_receiver();
+        if let Some(ros) = &mut self.ros {
+            ros.stop_receiver();
+        }
         drop(self.services);
         drop(self.diagnostics);
         let unacknowledged = self.to_ros.flush(TO_ROS_FLUSH_TIMEOUT);
@@ -534,4 +541,86 @@ fn ros_node_name_from(node_id: &str) -> String {
         name.insert_str(0, "dora_");
     }
     name
+}
+
+/// A replay needs ROS only for what publishes or serves on it; a bag alone
+/// feeds dora without any middleware.
+fn needs_ros(config: &Config) -> bool {
+    config.replay.is_none()
+        || !config.to_ros.is_empty()
+        || !config.service_clients.is_empty()
+        || !config.service_servers.is_empty()
+        || !config.action_clients.is_empty()
+        || !config.action_servers.is_empty()
+        || config.dora_failures.is_some()
+}
+
+fn start_ros(
+    config: &Config,
+    rcl_args: &[String],
+    node: &DoraNode,
+    registry: &TypeRegistry,
+) -> anyhow::Result<RosSide> {
+    let node_name = config
+        .ros
+        .node_name
+        .clone()
+        .unwrap_or_else(|| ros_node_name_from(node.id().as_ref()));
+    let namespace = config.ros.namespace.clone().unwrap_or_else(|| "/".into());
+    RosSide::start(
+        rcl_args,
+        &node_name,
+        &namespace,
+        registry.prefixes().to_vec(),
+    )
+}
+
+/// The receiver, reporting on the watched ROS nodes if the config has any.
+fn watch_liveness(
+    config: &Config,
+    receiver: Receiver,
+    reports: tokio::sync::mpsc::UnboundedSender<LivenessReport>,
+) -> Receiver {
+    let Some(liveness) = config.liveness.as_ref().filter(|l| !l.watch.is_empty()) else {
+        return receiver;
+    };
+    tracing::info!(
+        "watching ROS node(s) {} (on_lost: {:?}, grace {:?}, startup timeout {:?})",
+        liveness.watch.join(", "),
+        liveness.on_lost,
+        liveness.grace,
+        liveness.startup_timeout
+    );
+    let watch = LivenessWatch::new(
+        &liveness.watch,
+        liveness.startup_timeout,
+        liveness.grace,
+        Instant::now(),
+    );
+    receiver.with_node_observer(Box::new(ReportingWatch { watch, reports }))
+}
+
+fn log_routes(config: &Config) {
+    tracing::info!(
+        "bridging {} from_ros, {} to_ros, {} service client, {} service server, \
+         {} action client and {} action server route(s)",
+        config.from_ros.len(),
+        config.to_ros.len(),
+        config.service_clients.len(),
+        config.service_servers.len(),
+        config.action_clients.len(),
+        config.action_servers.len()
+    );
+}
+
+impl Timers {
+    fn new(config: &Config) -> Self {
+        Timers {
+            stats: tokio::time::interval(config.stats.interval),
+            log: tokio::time::interval(config.stats.log_interval),
+            diagnostics: tokio::time::interval(DIAGNOSTICS_PERIOD),
+            parent: tokio::time::interval(PARENT_POLL),
+            services: tokio::time::interval(SERVICE_TICK),
+        }
+    }
 }

@@ -33,7 +33,7 @@ impl Bridge {
         }
     }
 
-    fn request_stop(&mut self) -> anyhow::Result<()> {
+    pub(super) fn request_stop(&mut self) -> anyhow::Result<()> {
         shutdown::request_dataflow_stop(&self.launcher, &self.dataflow_id)?;
         self.stop_requested = Some(tokio::time::Instant::now() + STOP_REQUEST_TIMEOUT);
         Ok(())

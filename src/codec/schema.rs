@@ -25,7 +25,7 @@ pub const META_TYPE_NAME: &str = "ros.type_name";
 pub const META_CONSTANT_PREFIX: &str = "ros.constant.";
 
 /// How byte sequences and other options map to Arrow.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct CodecOptions {
     /// Emit `uint8[]`/`byte[]`/`char[]` sequences as `Binary` instead of `List<UInt8>`.
     pub bytes_as_binary: bool,

@@ -4,7 +4,7 @@
 pub mod delivery;
 
 use crate::config::Config;
-use crate::ros::Received;
+use crate::flow::Received;
 use anyhow::bail;
 use dora_node_api::dora_core::config::NodeId;
 use dora_node_api::{DoraNode, EventStream, MetadataParameters, Parameter};
@@ -17,6 +17,8 @@ pub const META_RECEIVED_TIMESTAMP: &str = "ros_received_timestamp_ns";
 pub const META_PUBLISHER_GID: &str = "ros_publisher_gid";
 pub const META_SEQUENCE: &str = "ros_publication_sequence_number";
 pub const META_PUBLISHER_NODE: &str = "ros_publisher_node";
+/// The bag a replayed message came from.
+pub const META_BAG: &str = "ros_bag";
 /// Per row of a multi-row message (`batch`): source timestamps (0: unknown).
 pub const META_SOURCE_TIMESTAMPS: &str = "ros_source_timestamps_ns";
 /// Per row of a multi-row message: reception timestamps (0: unknown).
@@ -320,7 +322,7 @@ pub fn warn_lossy_delivery(node: &DoraNode, config: &Config) {
     }
 }
 
-/// What every message from ROS carries: topic, type, rmw's info.
+/// What every message from ROS (or a bag) carries: topic, type, rmw's info.
 pub fn message_metadata(received: &Received) -> MetadataParameters {
     let info = &received.info;
     let mut params = MetadataParameters::default();
@@ -363,6 +365,9 @@ pub fn message_metadata(received: &Received) -> MetadataParameters {
             META_PUBLISHER_NODE.into(),
             Parameter::String(node.to_string()),
         );
+    }
+    if let Some(bag) = &received.bag {
+        params.insert(META_BAG.into(), Parameter::String(bag.to_string()));
     }
     params
 }

@@ -6,7 +6,6 @@ pub mod graph;
 pub mod graph_watch;
 pub mod parameters;
 pub mod qos;
-pub mod queue;
 #[allow(unsafe_code)]
 pub mod rcl;
 pub mod receiver;
@@ -19,10 +18,7 @@ use crate::msg::TypeName;
 use crate::stats::RouteStats;
 use crate::throttle::RateLimiter;
 use anyhow::Context as _;
-use arrow::array::StructArray;
-use rcl::{
-    GuardCondition, MessageInfo, RclContext, RclNode, RclPublisher, RclSubscription, TypeSupport,
-};
+use rcl::{GuardCondition, RclContext, RclNode, RclPublisher, RclSubscription, TypeSupport};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -30,17 +26,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-/// A message received from ROS and decoded, on its way to a dora output.
-pub struct Received {
-    /// Index of the `from_ros` route.
-    pub route: usize,
-    pub topic: Arc<str>,
-    pub type_name: Arc<str>,
-    pub message: StructArray,
-    pub info: MessageInfo,
-    /// The publishing node, when the graph knows the publisher's GID.
-    pub publisher_node: Option<Arc<str>>,
-}
+pub use crate::flow::Received;
 
 /// A `to_ros` publisher. It can be withdrawn (its rcl publisher destroyed,
 /// so ROS subscribers see it vanish) and comes back on the next message or
@@ -425,7 +411,7 @@ impl RosSide {
     pub fn spawn_receiver(
         &mut self,
         receiver: receiver::Receiver,
-        queues: Arc<queue::RouteQueues>,
+        queues: Arc<crate::flow::queue::RouteQueues>,
     ) -> anyhow::Result<()> {
         let wake = self.shared.wake.clone();
         queues.on_room(move || {

@@ -320,14 +320,9 @@ pub fn rmw_time(d: Duration) -> RmwTime {
 /// number samples (`RMW_MESSAGE_INFO_SEQUENCE_NUMBER_UNSUPPORTED`).
 pub const SEQUENCE_NUMBER_UNSUPPORTED: u64 = 0;
 
-/// What rmw reports about one received message.
-#[derive(Debug, Clone, Default)]
-pub struct MessageInfo {
-    pub source_timestamp_ns: i64,
-    pub received_timestamp_ns: i64,
-    pub publication_sequence_number: u64,
-    pub publisher_gid: Vec<u8>,
-}
+/// What rmw reports about one received message (the type lives with the
+/// messages it describes, below the ROS layer).
+pub use crate::flow::MessageInfo;
 
 /// Subscription events the bridge listens to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

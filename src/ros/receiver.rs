@@ -6,12 +6,12 @@
 
 use super::graph::{auto_subscription_qos, describe_qos, same_qos};
 use super::graph_watch::{GraphEvent, GraphWatcher, TopicState};
-use super::queue::RouteQueues;
 use super::rcl::{QosProfile, RclSubscription, SubscriptionEvent, Taken, WaitSet};
 use super::watched::{ProbeOutcome, Take, WatchedSubscription, describe_wedge};
 use super::{Received, RosShared};
 use crate::codec::{CodecOptions, MessageCodec};
 use crate::config::QosSetting;
+use crate::flow::queue::RouteQueues;
 use crate::msg::{TypeName, TypeRegistry};
 use crate::stats::RouteStats;
 use crate::throttle::{RateLimiter, SayOnce};
@@ -426,6 +426,7 @@ impl Receiver {
                         message,
                         info,
                         publisher_node,
+                        bag: None,
                     };
                     if !self.queues.push(active.route, item) {
                         return Drained::DoraGone;

@@ -7,8 +7,8 @@ use crate::codec::CodecOptions;
 use crate::config::QueuePolicy;
 use crate::config::{Config, TopicSelector};
 use crate::dora_side::{self, OutputNumbering, ShmPoolAdvisor};
+use crate::flow::queue::LaneSpec;
 use crate::msg::{TypeName, TypeRegistry};
-use crate::ros::queue::LaneSpec;
 use crate::ros::receiver::FromRosRoute;
 use crate::ros::{Received, RosSide};
 use crate::stats::{Direction, RouteStats, StatsTable};
@@ -56,9 +56,12 @@ impl FromRosRoutes {
     /// Resolves every route (topics, patterns, types); their counters go
     /// into `stats`. Patterns never take `own_topics` (the bridge's
     /// `to_ros` topics), which would loop dora's data back into dora.
+    /// `ros` resolves relative topic names; `None` when the routes read a
+    /// bag (its names are as recorded), whose routes wait rather than drop
+    /// when dora is behind unless told otherwise.
     pub fn build(
         config: &Config,
-        ros: &RosSide,
+        ros: Option<&RosSide>,
         registry: &TypeRegistry,
         node: &DoraNode,
         own_topics: &HashSet<String>,
@@ -70,12 +73,12 @@ impl FromRosRoutes {
         };
         let mut outputs = Vec::new();
         for (i, route) in config.from_ros.iter().enumerate() {
-            let selector = match &route.source {
-                TopicSelector::Topic(topic) => TopicSelector::Topic(
+            let selector = match (&route.source, ros) {
+                (TopicSelector::Topic(topic), Some(ros)) => TopicSelector::Topic(
                     ros.resolve_topic(topic)
                         .with_context(|| format!("from_ros[{i}].topic"))?,
                 ),
-                pattern => pattern.clone(),
+                (selector, _) => selector.clone(),
             };
             let target = TopicMatcher::new([selector]).excluding(own_topics.iter().cloned());
             let type_name = match &route.msg_type {
@@ -89,11 +92,15 @@ impl FromRosRoutes {
                 }
                 None => None,
             };
-            let policy = route.queue.policy.unwrap_or(if route.qos.is_reliable() {
-                QueuePolicy::Block
-            } else {
-                QueuePolicy::DropOldest
-            });
+            let from_bag = ros.is_none();
+            let policy = route
+                .queue
+                .policy
+                .unwrap_or(if from_bag || route.qos.is_reliable() {
+                    QueuePolicy::Block
+                } else {
+                    QueuePolicy::DropOldest
+                });
             // A batch forms from what waits in the queue: room for one.
             let size = route.queue.size.unwrap_or(DEFAULT_QUEUE.max(route.batch));
             let history_configured =
@@ -263,7 +270,7 @@ fn group_rows(waiting: Vec<Received>, limits: &[usize]) -> Vec<Vec<Received>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ros::rcl::MessageInfo;
+    use crate::flow::MessageInfo;
     use arrow::array::StructArray;
 
     fn message(route: usize, topic: &str, gid: u8, seq: u64) -> Received {
@@ -278,6 +285,7 @@ mod tests {
                 ..Default::default()
             },
             publisher_node: None,
+            bag: None,
         }
     }
 

@@ -1,5 +1,6 @@
-//! Bounded per-route queues between the ROS receiver thread and the dora
-//! side, each with an explicit overflow policy. Every drop is counted.
+//! Bounded per-route queues between a source thread (the ROS receiver, a
+//! bag replay) and the dora side, each with an explicit overflow policy.
+//! Every drop is counted.
 
 use super::Received;
 use crate::config::QueuePolicy;
@@ -36,7 +37,7 @@ struct Inner {
 /// Called when a full `block` lane has room again.
 type RoomWaker = Box<dyn Fn() + Send + Sync>;
 
-/// Shared by the receiver thread (push) and the dora side (pop).
+/// Shared by one source thread (push) and the dora side (pop).
 pub struct RouteQueues {
     inner: Mutex<Inner>,
     not_empty: Notify,
@@ -85,7 +86,7 @@ impl RouteQueues {
 
     /// Queues a message for route `lane` per its policy. A `block` lane is
     /// only pushed to after [`has_room`](Self::has_room) said yes (the
-    /// receiver is its only producer). Returns false once the queues are
+    /// source is its only producer). Returns false once the queues are
     /// closed (the dora side is gone).
     pub fn push(&self, lane: usize, item: Received) -> bool {
         let mut inner = self.lock();
@@ -159,6 +160,16 @@ impl RouteQueues {
         }
     }
 
+    /// Whether [`close`](Self::close) was called: the dora side is gone.
+    pub fn is_closed(&self) -> bool {
+        self.lock().closed
+    }
+
+    /// Whether every route's queue is empty: all pushed went to the dora side.
+    pub fn is_drained(&self) -> bool {
+        self.lock().lanes.iter().all(|l| l.items.is_empty())
+    }
+
     /// Wakes the dora side; later pushes are refused.
     pub fn close(&self) {
         self.lock().closed = true;
@@ -179,11 +190,12 @@ mod tests {
             topic: "/t".into(),
             type_name: "std_msgs/msg/Empty".into(),
             message: StructArray::new_empty_fields(1, None),
-            info: crate::ros::rcl::MessageInfo {
+            info: crate::flow::MessageInfo {
                 publication_sequence_number: seq,
                 ..Default::default()
             },
             publisher_node: None,
+            bag: None,
         }
     }
 
