@@ -545,3 +545,178 @@ fn play_to_the_end(s: &Scenario, bag: &str, args: &[&str], others: &[&Proc]) -> 
     );
     play
 }
+
+/// Rows of an output as the recorder saw them: (message len, row values, metadata).
+fn messages_on<'a>(inputs: &'a [Value], id: &str) -> Vec<&'a Value> {
+    inputs.iter().filter(|r| r["id"] == id).collect()
+}
+
+/// A replay takes the live path: a topic two routes select reaches both,
+/// a `batch` route gets multi-row messages with per-row metadata, and the
+/// stats output counts every row.
+#[test]
+fn a_replay_serves_every_matching_route_with_batch_and_stats_rows() {
+    let s = Scenario::new(155);
+    let bag = s.path("many");
+    let made = s
+        .command("python")
+        .arg(python_script("make_bag.py"))
+        .arg(&bag)
+        .args(["mcap", "--many", "2000"])
+        .output()
+        .expect("make_bag.py");
+    assert!(made.status.success());
+    s.write(
+        "bridge.yaml",
+        &format!(
+            "replay: {{bag: {}, timing: fast}}\nfrom_ros:\n\
+             \x20 - {{topic: /many_0, output: first}}\n\
+             \x20 - {{match: ^/many_, output: every, batch: 64}}\n\
+             stats: {{output: stats, interval: 100ms}}\n",
+            p(&bag)
+        ),
+    );
+    let mut dora = s.bridge_to_recorder("--config bridge.yaml", &["first", "every", "stats"]);
+    let status = dora.wait_exit(Duration::from_secs(120));
+    assert!(status.is_some_and(|s| s.success()), "{}", dump(&dora));
+    let inputs: Vec<Value> = s
+        .records("received.jsonl")
+        .into_iter()
+        .filter(|r| r["event"] == "INPUT")
+        .collect();
+    // The route of one topic: all 500 of /many_0, in recorded order.
+    let first: Vec<String> = messages_on(&inputs, "first")
+        .iter()
+        .flat_map(|r| r["value"].as_array().unwrap().clone())
+        .map(|row| row["data"].as_str().unwrap().to_string())
+        .collect();
+    let want: Vec<String> = (0..2000).step_by(4).map(|i| i.to_string()).collect();
+    assert_eq!(first, want, "{}", s.node_logs());
+    // The pattern route: every message, each topic in order, in batches.
+    let every = messages_on(&inputs, "every");
+    let mut per_topic: std::collections::BTreeMap<String, Vec<u64>> = Default::default();
+    let mut next_seq = 1;
+    for message in &every {
+        let rows = message["value"].as_array().unwrap();
+        assert!(rows.len() <= 64, "{} rows", rows.len());
+        assert_eq!(message["metadata"]["bridge_seq"], next_seq);
+        next_seq += rows.len() as u64;
+        if rows.len() > 1 {
+            let stamps = message["metadata"]["ros_received_timestamps_ns"]
+                .as_array()
+                .unwrap_or_else(|| panic!("no per-row stamps: {}", message["metadata"]));
+            assert_eq!(stamps.len(), rows.len());
+        }
+        let topic = message["metadata"]["ros_topic"].as_str().unwrap();
+        assert!(message["metadata"]["ros_bag"].is_string());
+        per_topic.entry(topic.to_string()).or_default().extend(
+            rows.iter()
+                .map(|row| row["data"].as_str().unwrap().parse::<u64>().unwrap()),
+        );
+    }
+    for (k, (topic, values)) in per_topic.iter().enumerate() {
+        assert_eq!(topic, &format!("/many_{k}"));
+        let want: Vec<u64> = (k as u64..2000).step_by(4).collect();
+        assert_eq!(values, &want, "{topic}");
+    }
+    let multi_row = every
+        .iter()
+        .filter(|m| m["value"].as_array().unwrap().len() > 1)
+        .count();
+    eprintln!(
+        "every: {} message(s) for 2000 rows, {multi_row} of several rows",
+        every.len()
+    );
+    assert!(multi_row > 0, "no batch formed in a full-speed replay");
+    // The stats rows count what the routes forwarded.
+    let row = |route: &str| stats_row(&s, route).unwrap_or_else(|| panic!("no stats for {route}"));
+    assert_eq!(
+        row("from_ros[0]")["forwarded"],
+        500,
+        "{}",
+        row("from_ros[0]")
+    );
+    assert_eq!(
+        row("from_ros[1]")["forwarded"],
+        2000,
+        "{}",
+        row("from_ros[1]")
+    );
+    assert_eq!(row("from_ros[1]")["received"], 2000);
+}
+
+/// `replay.at_end: stop_dataflow` ends a dataflow that a timer keeps alive,
+/// and what the dataflow answers through a `to_ros` route during the replay
+/// is recorded (`record:`) beside it.
+#[test]
+fn a_replay_records_what_the_dataflow_answers_and_stops_a_timer_driven_dataflow() {
+    let s = Scenario::new(156);
+    let (bag, _) = make_bag(&s, "mcap");
+    let out = p(&s.path("answers"));
+    s.write(
+        "bridge.yaml",
+        &format!(
+            "replay: {{bag: {bag}, timing: recorded, at_end: stop_dataflow}}\n\
+             from_ros:\n  - {{topic: /chatter, output: chatter}}\n\
+             to_ros:\n  - {{input: answer, topic: /answers, type: std_msgs/msg/String}}\n\
+             record: {{bag: {out}}}\n"
+        ),
+    );
+    let bridge = Node::bridge("--config bridge.yaml")
+        .output("chatter")
+        .input("answer", "echo/chatter");
+    let echo = Node::python("echo", "dora_echo.py")
+        .lossless_input("chatter", "bridge/chatter", 100)
+        .output("chatter");
+    // A timer keeps the recorder running: only a dataflow stop ends it.
+    let recorder = s
+        .recorder()
+        .lossless_input("chatter", "bridge/chatter", 100)
+        .input("tick", "dora/timer/millis/100");
+    let mut dora = s.dora_run(
+        &Dataflow::new()
+            .node(bridge)
+            .node(echo)
+            .node(recorder)
+            .yaml(),
+    );
+    let status = dora.wait_exit(Duration::from_secs(60));
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "the dataflow did not stop at the end of the bag\n{}",
+        dump(&dora)
+    );
+    let records = s.records("received.jsonl");
+    assert_eq!(
+        records.iter().filter(|r| r["event"] == "INPUT").count(),
+        10,
+        "{}",
+        s.node_logs()
+    );
+    assert!(records.iter().any(|r| r["event"] == "STOP"));
+    let bridge_log = s.node_log("bridge");
+    assert!(
+        bridge_log.contains("stopping the dataflow (replay.at_end: stop_dataflow)"),
+        "{bridge_log}"
+    );
+    // What reached the bag is what the to_ros route published, in order.
+    let got = read_with_rosbags(&s, &out);
+    let answers: Vec<&str> = got["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["topic"] == "/answers")
+        .map(|m| m["value"].as_str().unwrap())
+        .collect();
+    let published: usize = bridge_log
+        .lines()
+        .rev()
+        .find(|l| l.contains("to_ros[0]"))
+        .and_then(|l| l.split("forwarded=").nth(1))
+        .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no to_ros stats line\n{bridge_log}"));
+    assert_eq!(answers.len(), published, "{got}");
+    assert!(published >= 5, "{bridge_log}");
+    let want: Vec<String> = (0..published).map(|i| format!("hello {i}")).collect();
+    assert_eq!(answers, want);
+}
