@@ -6,6 +6,7 @@
 //! ends with exactly one row on `result` (metadata `goal_id`, `status`, and
 //! `error` when the status is `rejected` or `error`).
 
+use super::goal_book::{Effect, Ending, GoalBook, Unsent};
 use crate::codec::action::{self, GoalId, GoalStatus, Stamp};
 use crate::codec::{CodecOptions, MessageCodec};
 use crate::config::{ActionClient, Config};
@@ -21,7 +22,7 @@ use arrow::array::{Array, ArrayRef, AsArray, StringArray, StructArray};
 use arrow::datatypes::{DataType, Field};
 use dora_node_api::dora_core::config::DataId;
 use dora_node_api::{DoraNode, MetadataParameters};
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -54,66 +55,36 @@ enum Topic {
 struct ActionClientRoute {
     /// `action_clients[0] (/fibonacci)`, for log lines.
     label: String,
-    send_goal: Arc<RclClient>,
-    cancel: Arc<RclClient>,
-    get_result: Arc<RclClient>,
+    server: Server,
     goal: MessageCodec,
     feedback: MessageCodec,
     /// `_GetResult_Response`: `{status, result}`.
     result: MessageCodec,
     outputs: Outputs,
-    timeout: Duration,
-    /// Goals not sent yet (no server), in order.
-    waiting: VecDeque<WaitingGoal>,
-    /// Goals sent and not ended.
-    goals: HashMap<GoalId, Goal>,
-    /// Requests in flight by the sequence number rcl gave them.
-    goal_requests: HashMap<i64, GoalId>,
-    result_requests: HashMap<i64, GoalId>,
-    cancel_requests: HashMap<i64, GoalId>,
-    /// Goal requests given up (no answer in time): if the server accepts
-    /// one after all, it is canceled, so no goal runs that nobody follows.
-    abandoned: HashMap<i64, GoalId>,
+    /// The goals, as a pure state machine; this route carries out its effects.
+    book: GoalBook,
+    stats: Arc<RouteStats>,
+    warnings: RateLimiter,
+}
+
+/// The action's server as the route reaches and sees it.
+struct Server {
+    send_goal: Arc<RclClient>,
+    cancel: Arc<RclClient>,
+    get_result: Arc<RclClient>,
     /// The feedback and status topics: a server is there when the three
     /// services and both topics are (as rcl_action clients judge it).
     topics: [String; 2],
     /// The bridge's node, to ask the graph.
     graph: Arc<RclNode>,
-    stats: Arc<RouteStats>,
     /// As for service clients: asked again after each graph change.
-    server_known: bool,
-    warnings: RateLimiter,
+    known: bool,
 }
 
 struct Outputs {
     feedback: DataId,
     status: Option<DataId>,
     result: DataId,
-}
-
-struct WaitingGoal {
-    id: GoalId,
-    /// `_SendGoal_Request`.
-    cdr: Vec<u8>,
-    arrived: Instant,
-}
-
-struct Goal {
-    /// Until the server accepts the goal; then the result may take as long
-    /// as the goal takes.
-    answer_by: Option<Instant>,
-    status: GoalStatus,
-    /// Canceled before the server accepted it: the cancel goes out with
-    /// the acceptance (sent earlier, it could overtake the goal request).
-    cancel_pending: bool,
-}
-
-/// How a goal ended, for its `result` row.
-enum Ending {
-    /// The server's answer: status and result row.
-    Answered(GoalStatus, ArrayRef),
-    /// `rejected` or `error`, with the reason.
-    Failed(&'static str, String),
 }
 
 impl ActionClientRoutes {
@@ -212,21 +183,26 @@ impl ActionClientRoutes {
     pub fn on_tick(&mut self, node: &mut DoraNode) {
         let now = Instant::now();
         for route in &mut self.routes {
-            route.expire(node, now);
+            let server = &mut route.server;
+            let (warnings, label) = (&route.warnings, &route.label);
+            let effects = route
+                .book
+                .tick(now, || server.is_available(warnings, label));
+            route.apply(node, effects);
             route.pump(node);
         }
     }
 
-    /// The graph changed: goals of a server that left end with `error` now
+    /// The graph changed: goals of a server that left end with `error`
+    /// SERVER_LEFT_GRACE later (an answer already on its way still counts)
     /// rather than never; waiting goals go if a server came.
     pub fn on_graph_changed(&mut self, node: &mut DoraNode) {
+        let now = Instant::now();
         for route in &mut self.routes {
-            route.server_known = false;
-            let following = !route.goals.is_empty() || !route.abandoned.is_empty();
-            if following && !route.server_is_available() {
-                // Whatever it had not answered, it never will.
-                route.abandoned.clear();
-                route.fail_all(node, "the action server left the ROS graph");
+            route.server.known = false;
+            if route.book.is_following() {
+                let there = route.server.is_available(&route.warnings, &route.label);
+                route.book.graph_changed(there, now);
             }
             route.pump(node);
         }
@@ -323,9 +299,14 @@ impl ActionClientRoute {
         );
         let route = ActionClientRoute {
             label,
-            send_goal,
-            cancel,
-            get_result,
+            server: Server {
+                send_goal,
+                cancel,
+                get_result,
+                topics: [protocol("feedback"), protocol("status")],
+                graph: hub.node(),
+                known: false,
+            },
             goal,
             feedback,
             result,
@@ -334,17 +315,8 @@ impl ActionClientRoute {
                 status: config.status.clone().map(DataId::from),
                 result: DataId::from(config.result.clone()),
             },
-            timeout: config.timeout,
-            waiting: VecDeque::new(),
-            goals: HashMap::new(),
-            goal_requests: HashMap::new(),
-            result_requests: HashMap::new(),
-            cancel_requests: HashMap::new(),
-            abandoned: HashMap::new(),
-            topics: [protocol("feedback"), protocol("status")],
-            graph: hub.node(),
+            book: GoalBook::new(config.timeout),
             stats: counters,
-            server_known: false,
             warnings: RateLimiter::new(Duration::from_secs(5)),
         };
         Ok(Built {
@@ -369,132 +341,90 @@ impl ActionClientRoute {
             self.end_unknown(node, given.as_deref(), error);
             return;
         };
+        let now = Instant::now();
         for row in 0..rows.len() {
             self.stats.received.fetch_add(1, Ordering::Relaxed);
             let id = match given.as_deref().map(GoalId::parse) {
                 None => GoalId::random(),
-                Some(Ok(id)) if self.is_known(id) => {
-                    let error = format!("goal id {id} is already in use by a goal of this route");
-                    self.end_unknown(node, given.as_deref(), error);
-                    continue;
-                }
                 Some(Ok(id)) => id,
                 Some(Err(e)) => {
                     self.end_unknown(node, given.as_deref(), e);
                     continue;
                 }
             };
-            match self.goal.encode_row(rows, row, Vec::new()) {
-                Ok(cdr) => self.waiting.push_back(WaitingGoal {
-                    id,
-                    cdr: action::wrap(id, &cdr),
-                    arrived: Instant::now(),
-                }),
+            let cdr = match self.goal.encode_row(rows, row, Vec::new()) {
+                Ok(cdr) => action::wrap(id, &cdr),
                 Err(e) => {
                     self.stats.encode_errors.fetch_add(1, Ordering::Relaxed);
-                    self.end(node, id, Ending::Failed("error", format!("bad goal: {e}")));
+                    let why = Ending::Failed("error", format!("bad goal: {e}"));
+                    self.emit_result(node, id, why);
+                    continue;
+                }
+            };
+            if let Err(e) = self.book.queue(Unsent { id, cdr }, now) {
+                self.end_unknown(node, given.as_deref(), e);
+            }
+        }
+    }
+
+    /// Sends the waiting goals once there is a server.
+    fn pump(&mut self, node: &mut DoraNode) {
+        if !self.book.has_waiting() || !self.server.is_available(&self.warnings, &self.label) {
+            return;
+        }
+        for goal in self.book.take_waiting() {
+            match self.server.send_goal.send(&goal.cdr) {
+                Ok(sequence) => {
+                    self.stats.goals.fetch_add(1, Ordering::Relaxed);
+                    self.book.sent(goal.id, sequence, Instant::now());
+                }
+                Err(e) => {
+                    let effect = self.book.not_sent(goal.id, e.to_string());
+                    self.apply(node, vec![effect]);
                 }
             }
         }
     }
 
-    fn is_known(&self, id: GoalId) -> bool {
-        self.goals.contains_key(&id) || self.waiting.iter().any(|g| g.id == id)
-    }
-
-    fn server_is_available(&mut self) -> bool {
-        if !self.server_known {
-            let services = [&self.send_goal, &self.get_result, &self.cancel]
-                .iter()
-                .try_fold(true, |all, c| Ok(all && c.server_is_available()?));
-            let topics = self.topics.iter().try_fold(true, |all, topic| {
-                Ok(all && !self.graph.publishers_info(topic)?.is_empty())
-            });
-            let known = services.and_then(|s| Ok(s && topics?));
-            self.server_known = known.unwrap_or_else(|e: rcl::RclError| {
-                self.warnings.warn(|| format!("{}: {e}", self.label));
-                false
-            });
-        }
-        self.server_known
-    }
-
-    /// Sends the waiting goals once there is a server.
-    fn pump(&mut self, node: &mut DoraNode) {
-        if self.waiting.is_empty() || !self.server_is_available() {
-            return;
-        }
-        while let Some(goal) = self.waiting.pop_front() {
-            match self.send_goal.send(&goal.cdr) {
-                Ok(sequence) => {
-                    self.stats.goals.fetch_add(1, Ordering::Relaxed);
-                    self.goal_requests.insert(sequence, goal.id);
-                    let goal_state = Goal {
-                        answer_by: Some(super::later(Instant::now(), self.timeout)),
-                        status: GoalStatus::Unknown,
-                        cancel_pending: false,
-                    };
-                    self.goals.insert(goal.id, goal_state);
+    /// Carries out what the goal book decided.
+    fn apply(&mut self, node: &mut DoraNode, effects: Vec<Effect>) {
+        for effect in effects {
+            match effect {
+                Effect::RequestResult(id) => {
+                    let message = action::goal_id_message(id);
+                    let sent = self.server.get_result.send(&message);
+                    let failed = self
+                        .book
+                        .result_requested(id, sent.map_err(|e| e.to_string()));
+                    self.apply(node, failed.into_iter().collect());
                 }
-                Err(e) => {
-                    let error = format!("cannot send the goal: {e}");
-                    self.end(node, goal.id, Ending::Failed("error", error));
+                Effect::SendCancel(id) => self.send_cancel(id),
+                Effect::Status(id, status) => {
+                    if let Some(output) = self.outputs.status.clone() {
+                        self.send_status_row(node, &output, id, status.name());
+                    }
                 }
+                Effect::End(id, ending) => self.emit_result(node, id, ending),
+                Effect::Unmatched => {
+                    self.stats.unmatched.fetch_add(1, Ordering::Relaxed);
+                }
+                Effect::Warn(text) => self.warnings.warn(|| format!("{}: {text}", self.label)),
             }
         }
     }
 
     fn on_goal_response(&mut self, node: &mut DoraNode, sequence: i64, cdr: &[u8]) {
-        let Some(id) = self.goal_requests.remove(&sequence) else {
-            self.stats.unmatched.fetch_add(1, Ordering::Relaxed);
-            if let Some(id) = self.abandoned.remove(&sequence)
-                && matches!(action::read_send_goal_response(cdr), Ok((true, _)))
-            {
-                // Accepted after the route gave it up: nobody follows it.
-                self.send_cancel(id);
-            }
-            return;
-        };
-        match action::read_send_goal_response(cdr) {
-            Ok((true, _)) => {
-                self.set_status(node, id, GoalStatus::Accepted);
-                let mut cancel = false;
-                if let Some(goal) = self.goals.get_mut(&id) {
-                    goal.answer_by = None;
-                    cancel = goal.cancel_pending;
-                }
-                if cancel {
-                    self.send_cancel(id);
-                }
-                // As rcl_action clients do: ask for the result at once; the
-                // server answers when the goal ends.
-                match self.get_result.send(&action::goal_id_message(id)) {
-                    Ok(sequence) => {
-                        self.result_requests.insert(sequence, id);
-                    }
-                    Err(e) => {
-                        let error = format!("cannot ask for the result: {e}");
-                        self.end(node, id, Ending::Failed("error", error));
-                    }
-                }
-            }
-            Ok((false, _)) => {
-                let why = "the action server rejected the goal".to_string();
-                self.end(node, id, Ending::Failed("rejected", why));
-            }
-            Err(e) => {
+        let accepted = action::read_send_goal_response(cdr)
+            .map(|(accepted, _)| accepted)
+            .map_err(|e| {
                 self.stats.decode_errors.fetch_add(1, Ordering::Relaxed);
-                let why = format!("malformed answer to the goal request: {e}");
-                self.end(node, id, Ending::Failed("error", why));
-            }
-        }
+                e.to_string()
+            });
+        let effects = self.book.goal_answered(sequence, accepted);
+        self.apply(node, effects);
     }
 
     fn on_result_response(&mut self, node: &mut DoraNode, sequence: i64, cdr: &[u8]) {
-        let Some(id) = self.result_requests.remove(&sequence) else {
-            self.stats.unmatched.fetch_add(1, Ordering::Relaxed);
-            return;
-        };
         let ending = match self.result.decode(cdr) {
             Ok(response) => read_result(&response),
             Err(e) => {
@@ -502,11 +432,12 @@ impl ActionClientRoute {
                 Ending::Failed("error", format!("malformed result: {e}"))
             }
         };
-        self.end(node, id, ending);
+        let effect = self.book.result_answered(sequence, ending);
+        self.apply(node, vec![effect]);
     }
 
     fn on_cancel_response(&mut self, sequence: i64, cdr: &[u8]) {
-        let Some(id) = self.cancel_requests.remove(&sequence) else {
+        let Some(id) = self.book.cancel_answered(sequence) else {
             return;
         };
         let refused = match action::read_cancel_response(cdr) {
@@ -528,7 +459,7 @@ impl ActionClientRoute {
             self.stats.decode_errors.fetch_add(1, Ordering::Relaxed);
             return;
         };
-        if !self.goals.contains_key(&id) {
+        if !self.book.follows(id) {
             return;
         }
         let row = action::unwrap(cdr).and_then(|(_, inner)| self.feedback.decode(&inner));
@@ -548,31 +479,17 @@ impl ActionClientRoute {
     fn on_status(&mut self, node: &mut DoraNode, cdr: &[u8]) {
         match action::read_status_array(cdr) {
             Ok(statuses) => {
-                for (id, status) in statuses {
-                    self.set_status(node, id, status);
-                }
+                let effects = statuses
+                    .into_iter()
+                    .filter_map(|(id, status)| self.book.set_status(id, status))
+                    .collect();
+                self.apply(node, effects);
             }
             Err(e) => {
                 self.stats.decode_errors.fetch_add(1, Ordering::Relaxed);
                 self.warnings
                     .warn(|| format!("{}: dropped a malformed status: {e}", self.label));
             }
-        }
-    }
-
-    /// Records a goal's status; a change goes out on `status`.
-    fn set_status(&mut self, node: &mut DoraNode, id: GoalId, status: GoalStatus) {
-        let Some(goal) = self.goals.get_mut(&id) else {
-            return;
-        };
-        // The status topic and the goal response race: `accepted` may come
-        // after `executing`. A goal's status only moves forward.
-        if status.progress() <= goal.status.progress() {
-            return;
-        }
-        goal.status = status;
-        if let Some(output) = self.outputs.status.clone() {
-            self.send_status_row(node, &output, id, status.name());
         }
     }
 
@@ -593,7 +510,7 @@ impl ActionClientRoute {
     }
 
     /// A row on `cancel`: the goal in its `goal_id`, or every goal of the
-    /// route. Goals not sent yet end `canceled` at once.
+    /// route.
     fn cancel(&mut self, node: &mut DoraNode, params: &MetadataParameters) {
         let named = match dora_side::text_parameter(params, META_GOAL_ID).map(|t| GoalId::parse(&t))
         {
@@ -605,86 +522,22 @@ impl ActionClientRoute {
             Some(Ok(id)) => Some(id),
             None => None,
         };
-        let wanted = |id: &GoalId| named.is_none_or(|n| n == *id);
-        let (unsent, kept): (Vec<WaitingGoal>, Vec<WaitingGoal>) =
-            self.waiting.drain(..).partition(|g| wanted(&g.id));
-        self.waiting = kept.into();
-        for goal in unsent {
-            let canceled = arrow::array::new_empty_array(&self.result_type());
-            self.end(
-                node,
-                goal.id,
-                Ending::Answered(GoalStatus::Canceled, canceled),
-            );
-        }
-        let sent: Vec<GoalId> = self.goals.keys().copied().filter(wanted).collect();
-        if let Some(id) = named
-            && sent.is_empty()
-        {
-            self.warnings
-                .warn(|| format!("{}: cancel: no goal {id} in flight", self.label));
-        }
-        for id in sent {
-            match self.goals.get_mut(&id) {
-                Some(goal) if goal.status == GoalStatus::Unknown => goal.cancel_pending = true,
-                Some(_) => self.send_cancel(id),
-                None => {}
-            }
-        }
+        let effects = self.book.cancel(named);
+        self.apply(node, effects);
     }
 
     fn send_cancel(&mut self, id: GoalId) {
-        match self.cancel.send(&action::goal_info(id, Stamp::default())) {
-            Ok(sequence) => {
-                self.cancel_requests.insert(sequence, id);
-            }
+        let request = action::goal_info(id, Stamp::default());
+        match self.server.cancel.send(&request) {
+            Ok(sequence) => self.book.cancel_sent(id, sequence),
             Err(e) => self
                 .warnings
                 .warn(|| format!("{}: cannot cancel goal {id}: {e}", self.label)),
         }
     }
 
-    fn expire(&mut self, node: &mut DoraNode, now: Instant) {
-        let overdue: Vec<GoalId> = self
-            .goals
-            .iter()
-            .filter(|(_, g)| g.answer_by.is_some_and(|t| t <= now))
-            .map(|(id, _)| *id)
-            .collect();
-        for id in overdue {
-            if let Some((&sequence, _)) = self.goal_requests.iter().find(|(_, g)| **g == id) {
-                self.abandoned.insert(sequence, id);
-            }
-            let why = format!("no answer to the goal request within {:?}", self.timeout);
-            self.end(node, id, Ending::Failed("error", why));
-        }
-        let timeout = self.timeout;
-        let late = move |g: &WaitingGoal| super::later(g.arrived, timeout) <= now;
-        if !self.waiting.iter().any(late) || self.server_is_available() {
-            return;
-        }
-        let (expired, kept): (Vec<WaitingGoal>, Vec<WaitingGoal>) =
-            self.waiting.drain(..).partition(late);
-        self.waiting = kept.into();
-        for goal in expired {
-            let why = format!("no action server within {:?}", self.timeout);
-            self.end(node, goal.id, Ending::Failed("error", why));
-        }
-    }
-
-    fn fail_all(&mut self, node: &mut DoraNode, why: &str) {
-        let ids: Vec<GoalId> = self.goals.keys().copied().collect();
-        for id in ids {
-            self.end(node, id, Ending::Failed("error", why.to_string()));
-        }
-    }
-
     /// The goal's one `result` row.
-    fn end(&mut self, node: &mut DoraNode, id: GoalId, ending: Ending) {
-        self.goals.remove(&id);
-        self.goal_requests.retain(|_, g| *g != id);
-        self.result_requests.retain(|_, g| *g != id);
-        self.cancel_requests.retain(|_, g| *g != id);
+    fn emit_result(&mut self, node: &mut DoraNode, id: GoalId, ending: Ending) {
         let goal_id = id.to_string();
         let (params, row) = match ending {
             Ending::Answered(status, row) => {
@@ -697,6 +550,14 @@ impl ActionClientRoute {
                 (
                     dora_side::goal_metadata(&goal_id, Some(status.name()), None),
                     row,
+                )
+            }
+            Ending::CanceledUnsent => {
+                self.stats.canceled.fetch_add(1, Ordering::Relaxed);
+                let canceled = GoalStatus::Canceled.name();
+                (
+                    dora_side::goal_metadata(&goal_id, Some(canceled), None),
+                    arrow::array::new_empty_array(&self.result_type()),
                 )
             }
             Ending::Failed(status, error) => {
@@ -780,5 +641,24 @@ fn read_result(response: &StructArray) -> Ending {
                 other.name()
             ),
         ),
+    }
+}
+
+impl Server {
+    fn is_available(&mut self, warnings: &RateLimiter, label: &str) -> bool {
+        if !self.known {
+            let services = [&self.send_goal, &self.get_result, &self.cancel]
+                .iter()
+                .try_fold(true, |all, c| Ok(all && c.server_is_available()?));
+            let topics = self.topics.iter().try_fold(true, |all, topic| {
+                Ok(all && !self.graph.publishers_info(topic)?.is_empty())
+            });
+            let known = services.and_then(|s| Ok(s && topics?));
+            self.known = known.unwrap_or_else(|e: rcl::RclError| {
+                warnings.warn(|| format!("{label}: {e}"));
+                false
+            });
+        }
+        self.known
     }
 }

@@ -11,7 +11,9 @@
 
 pub mod action_client;
 pub mod action_server;
+pub mod calls;
 pub mod from_ros;
+pub mod goal_book;
 pub mod service_client;
 pub mod service_server;
 pub mod to_ros;

@@ -7,6 +7,7 @@
 //! (a server keeps only its last 10 requests by default and would drop
 //! the rest); the others wait in order.
 
+use super::calls::{ServerLeft, Waiting};
 use crate::codec::{CodecOptions, MessageCodec};
 use crate::config::Config;
 use crate::dora_side;
@@ -20,7 +21,7 @@ use anyhow::Context;
 use arrow::array::{Array, ArrayRef, AsArray};
 use dora_node_api::dora_core::config::DataId;
 use dora_node_api::{DoraNode, MetadataParameters};
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -44,7 +45,7 @@ struct ServiceClientRoute {
     timeout: Duration,
     max_in_flight: usize,
     /// Calls not sent yet, in order.
-    waiting: VecDeque<Call>,
+    waiting: Waiting<Call>,
     /// Sent calls by the sequence number rcl gave them.
     in_flight: HashMap<i64, InFlight>,
     stats: Arc<RouteStats>,
@@ -54,21 +55,15 @@ struct ServiceClientRoute {
     /// graph change, and while none is known (asking the graph on every
     /// call would cost each call a graph query).
     server_known: bool,
-    /// When the graph last showed no server while calls were in flight:
-    /// they fail SERVER_LEFT_GRACE later unless it comes back.
-    server_left_at: Option<Instant>,
+    /// When the graph showed no server while calls were in flight: they
+    /// fail SERVER_LEFT_GRACE later unless it comes back.
+    server_left: ServerLeft,
     warnings: RateLimiter,
 }
-
-/// A server answers, then exits: the graph may show it gone before its
-/// last answer is delivered. Calls in flight fail this long after the
-/// server left, so an answer already on its way still counts.
-const SERVER_LEFT_GRACE: Duration = Duration::from_millis(500);
 
 struct Call {
     request_id: String,
     cdr: Vec<u8>,
-    arrived: Instant,
 }
 
 struct InFlight {
@@ -137,12 +132,12 @@ impl ServiceClientRoutes {
                 output: DataId::from(route.response.clone()),
                 timeout: route.timeout,
                 max_in_flight: route.max_in_flight,
-                waiting: VecDeque::new(),
+                waiting: Waiting::new(route.timeout),
                 in_flight: HashMap::new(),
                 stats: counters,
                 next_id: 0,
                 server_known: false,
-                server_left_at: None,
+                server_left: ServerLeft::default(),
                 warnings: RateLimiter::new(Duration::from_secs(5)),
             });
         }
@@ -216,7 +211,7 @@ impl ServiceClientRoutes {
         for route in &mut self.routes {
             route.server_known = false;
             if !route.in_flight.is_empty() && !route.server_is_available() {
-                route.server_left_at.get_or_insert_with(Instant::now);
+                route.server_left.seen_gone(Instant::now());
             }
             route.pump(node);
         }
@@ -251,11 +246,7 @@ impl ServiceClientRoute {
             self.stats.received.fetch_add(1, Ordering::Relaxed);
             let request_id = given_id.clone().unwrap_or_else(|| self.make_id());
             match self.request.encode_row(rows, row, Vec::new()) {
-                Ok(cdr) => self.waiting.push_back(Call {
-                    request_id,
-                    cdr,
-                    arrived: Instant::now(),
-                }),
+                Ok(cdr) => self.waiting.push(Call { request_id, cdr }, Instant::now()),
                 Err(e) => {
                     self.stats.encode_errors.fetch_add(1, Ordering::Relaxed);
                     answers.push(Answer {
@@ -293,7 +284,7 @@ impl ServiceClientRoute {
         }
         let mut answers = Vec::new();
         while self.in_flight.len() < self.max_in_flight {
-            let Some(call) = self.waiting.pop_front() else {
+            let Some(call) = self.waiting.pop() else {
                 break;
             };
             match self.client.send(&call.cdr) {
@@ -323,17 +314,9 @@ impl ServiceClientRoute {
     /// The calls in flight, failed, once the server has been gone for
     /// SERVER_LEFT_GRACE (and is still gone).
     fn fail_if_the_server_left(&mut self, now: Instant) -> Vec<Answer> {
-        let Some(left_at) = self.server_left_at else {
-            return Vec::new();
-        };
-        if self.in_flight.is_empty() {
-            self.server_left_at = None;
+        if !self.server_left.grace_over(now, !self.in_flight.is_empty()) {
             return Vec::new();
         }
-        if now.duration_since(left_at) < SERVER_LEFT_GRACE {
-            return Vec::new();
-        }
-        self.server_left_at = None;
         self.server_known = false;
         if self.server_is_available() {
             return Vec::new();
@@ -362,14 +345,11 @@ impl ServiceClientRoute {
     /// Waiting calls fail once they waited `timeout` for a server (not for
     /// room: calls in flight free it by their own timeout).
     fn expire_waiting(&mut self, now: Instant) -> Vec<Answer> {
-        let timeout = self.timeout;
-        let overdue = move |call: &Call| super::later(call.arrived, timeout) <= now;
-        if !self.waiting.iter().any(overdue) || self.server_is_available() {
+        if !self.waiting.any_overdue(now) || self.server_is_available() {
             return Vec::new();
         }
         let error = format!("no server for the service within {:?}", self.timeout);
-        let (expired, kept): (Vec<Call>, Vec<Call>) = self.waiting.drain(..).partition(overdue);
-        self.waiting = kept.into();
+        let expired = self.waiting.take_overdue(now);
         expired
             .into_iter()
             .map(|call| self.failed(call.request_id, error.clone()))
