@@ -3,27 +3,34 @@
 //! read), with the publishers' offered QoS and the message definitions
 //! embedded.
 //!
-//! Two threads: one takes from DDS and never touches the disk, one writes.
-//! Between them a bounded channel; when it is full the taker waits rather
-//! than dropping: everything taken is written. A reliable topic is read
-//! with a keep-all history, so that the wait holds its publishers back
-//! through DDS flow control. What DDS loses anyway (jumps in a publisher's
-//! sequence numbers, or `MESSAGE_LOST` where the RMW does not number
-//! samples) is counted and printed.
+//! The subscriptions are the bridge's own receiver (`ros::receiver`: types
+//! and QoS learned from the graph, wedged readers replaced, topics of
+//! publishers that left retired, graph work sliced), feeding a
+//! [`BagSink`] instead of dora. The writer runs on a thread of its own;
+//! between them a bounded channel, and when it is full the receiver waits
+//! rather than dropping: everything taken is written. A reliable topic is
+//! read with a keep-all history, so that the wait holds its publishers
+//! back through DDS flow control. What DDS loses anyway (jumps in a
+//! publisher's sequence numbers, or `MESSAGE_LOST` where the RMW does not
+//! number samples) is counted and printed.
 
 use super::writer::{BagWriter, SplitLimits, TopicMeta};
+use crate::codec::CodecOptions;
+use crate::config::QosSetting;
 use crate::msg::{TypeName, TypeRegistry};
-use crate::ros::graph::{auto_subscription_qos, describe_qos};
-use crate::ros::graph_watch::{GraphEvent, GraphWatcher, TopicState};
-use crate::ros::rcl::{self, History, RclSubscription, SubscriptionEvent, WaitSet};
-use crate::ros::watched::{ProbeOutcome, Take, WatchedSubscription, describe_wedge};
-use crate::ros::{RosShared, RosSide};
-use crate::throttle::{RateLimiter, SayOnce};
+use crate::ros::RosSide;
+use crate::ros::rcl::Taken;
+use crate::ros::receiver::{FromRosRoute, Receiver};
+use crate::ros::sink::{NewTopic, Sample, Sink, SinkGone, SinkTopic};
+use crate::stats::RouteStats;
+use crate::throttle::SayOnce;
 use crate::topics::TopicMatcher;
 use anyhow::Context;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver as Channel, SyncSender};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 pub struct RecordOptions {
@@ -46,10 +53,12 @@ pub fn record_all(topics: TopicMatcher) -> TopicMatcher {
 }
 
 /// Depth of the recorder's reader history for best-effort topics: room
-/// for bursts while the taker waits for the disk.
+/// for bursts while the receiver waits for the disk.
 const RECORD_DEPTH: usize = 100;
-/// Messages in flight between taker and writer.
+/// Messages in flight between the receiver and the writer.
 const WRITE_QUEUE: usize = 256;
+/// How often the recorder looks at its stop conditions.
+const STOP_POLL: Duration = Duration::from_millis(50);
 
 enum ToWriter {
     Topic(TopicMeta),
@@ -61,32 +70,62 @@ enum ToWriter {
     },
 }
 
-struct Subscribed {
-    topic: Arc<str>,
-    type_name: TypeName,
-    watched: WatchedSubscription,
-}
-
-/// How often subscriptions are checked for a wedged reader.
-const STALL_CHECK_INTERVAL: Duration = Duration::from_millis(250);
-
 pub fn record(options: RecordOptions, stop: Arc<AtomicBool>) -> anyhow::Result<()> {
     if options.topics.is_empty() {
         anyhow::bail!("say what to record: topics, --regex RE, or --all");
     }
     let registry = Arc::new(TypeRegistry::from_environment());
-    let mut writer = BagWriter::create_split(&options.output, options.split)?;
-    let ros = RosSide::start(
+    let writer = BagWriter::create_split(&options.output, options.split)?;
+    let mut ros = RosSide::start(
         &options.rcl_args,
         "bag_recorder",
         "/",
         registry.prefixes().to_vec(),
     )?;
-    let shared = ros.shared().clone();
     let (tx, rx) = std::sync::mpsc::sync_channel::<ToWriter>(WRITE_QUEUE);
-    let lost = Arc::new(AtomicU64::new(0));
+    let writer_thread = spawn_writer(writer, rx)?;
+    let stats = Arc::new(RouteStats::default());
+    let route = FromRosRoute {
+        target: options.topics.clone(),
+        type_name: None,
+        qos: QosSetting::Auto,
+        options: CodecOptions::default(),
+        stats: stats.clone(),
+        label: "bag record".into(),
+        reader_keeps_all: true,
+        reader_depth: Some(RECORD_DEPTH),
+    };
+    let sink = BagSink {
+        tx,
+        registry,
+        told: SayOnce::default(),
+    };
+    let receiver = Receiver::new(ros.shared().clone(), vec![route], Box::new(sink));
+    ros.spawn_receiver(receiver, || {})?;
+    wait_for_the_end(&ros, &stop, options.duration);
+    // Drops the subscriptions and the sink: the writer's channel closes.
+    ros.stop_receiver();
+    let writer = writer_thread
+        .join()
+        .map_err(|_| anyhow::anyhow!("the bag writer thread panicked"))??;
+    drop(ros);
+    let summary = writer.finish()?;
+    tracing::info!(
+        "{} message(s) on {} topic(s) into {} ({:.1} MB); lost in DDS: {}",
+        summary.messages,
+        summary.topics,
+        options.output.display(),
+        summary.bytes as f64 / 1e6,
+        stats.dropped_by_middleware.load(Ordering::Relaxed)
+    );
+    Ok(())
+}
 
-    let writer_thread = std::thread::Builder::new()
+fn spawn_writer(
+    mut writer: BagWriter,
+    rx: Channel<ToWriter>,
+) -> anyhow::Result<JoinHandle<anyhow::Result<BagWriter>>> {
+    std::thread::Builder::new()
         .name("bag-writer".into())
         .spawn(move || -> anyhow::Result<BagWriter> {
             for item in rx {
@@ -102,261 +141,89 @@ pub fn record(options: RecordOptions, stop: Arc<AtomicBool>) -> anyhow::Result<(
             }
             Ok(writer)
         })
-        .context("cannot start the bag writer thread")?;
+        .context("cannot start the bag writer thread")
+}
 
+/// Until a signal, the `--duration`, or the receiver ending (the writer
+/// failed: its error comes from the writer thread).
+fn wait_for_the_end(ros: &RosSide, stop: &AtomicBool, duration: Option<Duration>) {
     let started = Instant::now();
-    let outcome = take_loop(&shared, &registry, &options, &stop, &tx, &lost, started);
-    drop(tx);
-    let writer = writer_thread
-        .join()
-        .map_err(|_| anyhow::anyhow!("the bag writer thread panicked"))??;
-    drop(ros);
-    let summary = writer.finish()?;
-    tracing::info!(
-        "{} message(s) on {} topic(s) into {} ({:.1} MB); lost in DDS: {}",
-        summary.messages,
-        summary.topics,
-        options.output.display(),
-        summary.bytes as f64 / 1e6,
-        lost.load(Ordering::Relaxed)
-    );
-    outcome
-}
-
-fn take_loop(
-    shared: &Arc<RosShared>,
-    registry: &TypeRegistry,
-    options: &RecordOptions,
-    stop: &AtomicBool,
-    tx: &std::sync::mpsc::SyncSender<ToWriter>,
-    lost: &AtomicU64,
-    started: Instant,
-) -> anyhow::Result<()> {
-    let mut wait_set = WaitSet::new(&shared.node)?;
-    let mut subscribed: Vec<Subscribed> = Vec::new();
-    let told = SayOnce::default();
-    let mut graph = GraphWatcher::new(options.topics.clone(), &shared.node_name);
-    let mut last_stall_check = Instant::now();
-    let take_errors = RateLimiter::new(Duration::from_secs(5));
-    while !stop.load(Ordering::Relaxed) {
-        if let Some(limit) = options.duration
-            && started.elapsed() >= limit
-        {
-            break;
-        }
-        for event in graph.look(&shared.node) {
-            if let GraphEvent::Topic(state) = event {
-                plan(shared, registry, tx, &mut subscribed, &state, &told)?;
-            }
-        }
-        if last_stall_check.elapsed() >= STALL_CHECK_INTERVAL {
-            last_stall_check = Instant::now();
-            for sub in &mut subscribed {
-                recover_stalled(shared, sub, tx, lost, &take_errors)?;
-            }
-        }
-        // Probes are waited on, never taken from (see `ros::watched`).
-        let probing: Vec<usize> = (0..subscribed.len())
-            .filter(|&i| subscribed[i].watched.probe_to_wait_on().is_some())
-            .collect();
-        let subs: Vec<&RclSubscription> = subscribed
-            .iter()
-            .map(|s| s.watched.subscription())
-            .chain(
-                probing
-                    .iter()
-                    .filter_map(|&i| subscribed[i].watched.probe_to_wait_on()),
-            )
-            .collect();
-        let active = subscribed.len();
-        let ready = wait_set.wait(&subs, &[], Duration::from_millis(100))?;
-        if ready.graph_changed {
-            graph.graph_changed();
-        }
-        for (index, event) in ready.events {
-            if let Some(k) = index.checked_sub(active) {
-                subscribed[probing[k]].watched.discard_probe_event(event);
-                continue;
-            }
-            let sub = &mut subscribed[index];
-            if let Ok(Some(SubscriptionEvent::MessageLost { lost: n })) =
-                sub.watched.subscription_mut().take_event(event)
-                && sub.watched.counts_message_lost_events()
-            {
-                lost.fetch_add(n, Ordering::Relaxed);
-                tracing::warn!("{}: DDS lost {n} message(s)", sub.topic);
-            }
-        }
-        // Probes first (see the receiver): then the old subscriptions.
-        let woke = Instant::now();
-        let (probes, olds): (Vec<usize>, Vec<usize>) = ready
-            .subscriptions
-            .into_iter()
-            .partition(|&index| index >= active);
-        for index in probes {
-            subscribed[probing[index - active]]
-                .watched
-                .probe_heard(woke);
-        }
-        for index in olds {
-            take_all(shared, &mut subscribed[index], tx, lost, &take_errors)?;
-        }
+    while !stop.load(Ordering::Relaxed)
+        && duration.is_none_or(|limit| started.elapsed() < limit)
+        && !ros.receiver_finished()
+    {
+        std::thread::sleep(STOP_POLL);
     }
-    Ok(())
 }
 
-/// Takes every sample waiting on `sub` and hands it to the writer.
-fn take_all(
-    shared: &RosShared,
-    sub: &mut Subscribed,
-    tx: &std::sync::mpsc::SyncSender<ToWriter>,
-    lost: &AtomicU64,
-    take_errors: &RateLimiter,
-) -> anyhow::Result<()> {
-    loop {
-        // Never adopted: the bytes are written out and the buffer reused.
-        let (taken, info, lost_before) = match sub.watched.take(usize::MAX) {
-            Ok(Take::Sample {
-                taken,
-                info,
-                lost_before,
-            }) => (taken, info, lost_before),
-            Ok(Take::Repeat) => continue,
-            Ok(Take::Empty) => return Ok(()),
-            Err(e) => {
-                // That sample is gone; the next ones are not.
-                take_errors.warn(|| format!("{}: take failed: {e}", sub.topic));
-                return Ok(());
-            }
+/// The receiver's samples, as raw CDR, to the writer thread.
+struct BagSink {
+    tx: SyncSender<ToWriter>,
+    registry: Arc<TypeRegistry>,
+    told: SayOnce,
+}
+
+impl Sink for BagSink {
+    /// Never: the bytes are written out and the take buffer reused.
+    fn adopt_from_bytes(&self) -> usize {
+        usize::MAX
+    }
+
+    /// Always: a full channel blocks the receiver in `deliver`, which
+    /// holds reliable publishers back.
+    fn has_room(&self, _route: usize) -> bool {
+        true
+    }
+
+    fn new_topic(&mut self, topic: &NewTopic<'_>) -> Result<SinkTopic, String> {
+        let meta = TopicMeta {
+            name: topic.topic.to_string(),
+            type_name: topic.type_name.to_string(),
+            definition: embedded_definition(
+                &self.registry,
+                topic.type_name,
+                topic.topic,
+                &self.told,
+            ),
+            offered_qos: topic
+                .publishers
+                .iter()
+                .map(|p| crate::ros::qos::policies(&p.qos))
+                .collect(),
+            type_hash: topic
+                .publishers
+                .iter()
+                .find_map(|p| p.type_hash.clone())
+                .unwrap_or_default(),
         };
-        if lost_before > 0 {
-            lost.fetch_add(lost_before, Ordering::Relaxed);
-            tracing::warn!("{}: DDS lost {lost_before} message(s)", sub.topic);
-        }
-        let bytes = taken.bytes();
-        shared.segment_advice.check(
-            crate::ros::fastdds::Direction::Received,
-            &sub.topic,
-            bytes.len(),
-        );
+        self.tx
+            .send(ToWriter::Topic(meta))
+            .map_err(|_| "the bag writer stopped".to_string())?;
+        Ok(SinkTopic(0))
+    }
+
+    fn deliver(&mut self, sample: Sample<'_>) -> Result<(), SinkGone> {
+        let bytes = match sample.taken {
+            Taken::Borrowed(bytes) => bytes.to_vec(),
+            Taken::Adopted(buffer) => buffer.to_vec(),
+        };
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos() as u64);
-        let received = u64::try_from(info.received_timestamp_ns)
+        let received = u64::try_from(sample.info.received_timestamp_ns)
             .ok()
             .filter(|t| *t > 0)
             .unwrap_or(now);
         let message = ToWriter::Message {
-            topic: sub.topic.clone(),
+            topic: sample.topic.clone(),
             log_time_ns: received,
-            publish_time_ns: u64::try_from(info.source_timestamp_ns).unwrap_or(0),
-            data: bytes.to_vec(),
+            publish_time_ns: u64::try_from(sample.info.source_timestamp_ns).unwrap_or(0),
+            data: bytes,
         };
-        if tx.send(message).is_err() {
-            anyhow::bail!("the bag writer stopped");
-        }
+        self.tx.send(message).map_err(|_| SinkGone)?;
+        sample.stats.forwarded.fetch_add(1, Ordering::Relaxed);
+        Ok(())
     }
-}
-
-/// A reliable subscription whose publisher fell silent gets a probe; a
-/// wedged one is replaced by it (see `ros::watched`).
-fn recover_stalled(
-    shared: &RosShared,
-    sub: &mut Subscribed,
-    tx: &std::sync::mpsc::SyncSender<ToWriter>,
-    lost: &AtomicU64,
-    take_errors: &RateLimiter,
-) -> anyhow::Result<()> {
-    let now = Instant::now();
-    let (topic, type_name) = (&sub.topic, &sub.type_name);
-    if let Err(e) = sub
-        .watched
-        .check_stall(now, |qos| shared.subscription(topic, type_name, qos))
-    {
-        take_errors.warn(|| format!("{topic}: cannot probe: {e:#}"));
-    }
-    if sub.watched.resolve_probe(now) == ProbeOutcome::Wedged {
-        take_all(shared, sub, tx, lost, take_errors)?;
-        sub.watched.promote();
-        tracing::warn!("{}", describe_wedge(&sub.topic));
-    }
-    Ok(())
-}
-
-/// Subscribes to a topic once it has a publisher (its type and QoS are
-/// learned from them), or updates the publishers it is matched to.
-fn plan(
-    shared: &Arc<RosShared>,
-    registry: &TypeRegistry,
-    tx: &std::sync::mpsc::SyncSender<ToWriter>,
-    subscribed: &mut Vec<Subscribed>,
-    state: &TopicState,
-    told: &SayOnce,
-) -> anyhow::Result<()> {
-    let topic = state.topic.as_str();
-    if let Some(sub) = subscribed.iter_mut().find(|s| &*s.topic == topic) {
-        sub.watched.set_matched(state.publisher_gids());
-        return Ok(());
-    }
-    let foreign = state.foreign_publishers();
-    if foreign.is_empty() {
-        return Ok(()); // wait for a publisher to learn type and QoS
-    }
-    let [type_text] = state.types.as_slice() else {
-        if told.first(format!("type {topic}")) {
-            tracing::warn!("{topic}: not one type in the graph; skipped");
-        }
-        return Ok(());
-    };
-    let Ok(type_name) = TypeName::parse(type_text) else {
-        return Ok(());
-    };
-    let offered: Vec<rcl::QosProfile> = foreign.iter().map(|p| p.qos).collect();
-    let qos = recording_qos(&offered);
-    let subscription = match shared.subscription(topic, &type_name, qos) {
-        Ok(s) => s,
-        Err(e) => {
-            if told.first(format!("sub {topic}")) {
-                tracing::warn!("{topic}: {e:#}; skipped");
-            }
-            return Ok(());
-        }
-    };
-    tracing::info!("recording {topic} ({type_text}, {})", describe_qos(&qos));
-    let meta = TopicMeta {
-        name: topic.to_string(),
-        type_name: type_text.clone(),
-        definition: embedded_definition(registry, &type_name, topic, told),
-        offered_qos: offered.iter().map(crate::ros::qos::policies).collect(),
-        type_hash: foreign
-            .iter()
-            .find_map(|p| p.type_hash.clone())
-            .unwrap_or_default(),
-    };
-    if tx.send(ToWriter::Topic(meta)).is_err() {
-        anyhow::bail!("the bag writer stopped");
-    }
-    let mut watched = WatchedSubscription::new(subscription, qos);
-    watched.set_matched(state.publisher_gids());
-    subscribed.push(Subscribed {
-        topic: Arc::from(topic),
-        type_name,
-        watched,
-    });
-    Ok(())
-}
-
-/// What the publishers offer, with a keep-all history when reliable (the
-/// taker waiting holds the publishers back) and a deep one otherwise.
-fn recording_qos(offered: &[rcl::QosProfile]) -> rcl::QosProfile {
-    let mut qos = auto_subscription_qos(offered);
-    if qos.reliability == rcl::Reliability::RMW_QOS_POLICY_RELIABILITY_RELIABLE {
-        qos.history = History::RMW_QOS_POLICY_HISTORY_KEEP_ALL;
-    } else {
-        qos.history = History::RMW_QOS_POLICY_HISTORY_KEEP_LAST;
-        qos.depth = RECORD_DEPTH;
-    }
-    qos
 }
 
 /// The type's concatenated definition, or empty (said once) when the

@@ -357,6 +357,7 @@ mod tests {
             stats: Default::default(),
             label: String::new(),
             reader_keeps_all: true,
+            reader_depth: None,
         };
         let routes = vec![
             route(matcher(vec![TopicSelector::Topic("/a".into())])),

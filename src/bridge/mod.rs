@@ -22,6 +22,7 @@ use crate::lifecycle::shutdown::{self, Launcher, ParentWatch};
 use crate::msg::{TypeName, TypeRegistry};
 use crate::ros::receiver::Receiver;
 use crate::ros::services::ServiceEvent;
+use crate::ros::sink::QueueSink;
 use crate::ros::{self, RosSide};
 use crate::routes::from_ros::FromRosRoutes;
 use crate::routes::to_ros::ToRosRoutes;
@@ -212,14 +213,13 @@ impl Bridge {
                 Some(ReplayProgress::start(source, section.at_end)?)
             }
             (_, _, Some(ros)) => {
-                let receiver = Receiver::new(
-                    ros.shared().clone(),
-                    registry.clone(),
-                    plan.routes,
-                    queues.clone(),
-                );
+                let options = plan.routes.iter().map(|r| r.options).collect();
+                let sink = QueueSink::new(queues.clone(), registry.clone(), options);
+                let receiver = Receiver::new(ros.shared().clone(), plan.routes, Box::new(sink));
                 let receiver = watch_liveness(&config, receiver, liveness_tx);
-                ros.spawn_receiver(receiver, queues.clone())?;
+                queues.on_room(ros.receiver_waker());
+                let closing = queues.clone();
+                ros.spawn_receiver(receiver, move || closing.close())?;
                 None
             }
             _ => anyhow::bail!("neither a bag nor ROS to take the from_ros routes from"),

@@ -10,6 +10,7 @@ pub mod qos;
 pub mod rcl;
 pub mod receiver;
 pub mod services;
+pub mod sink;
 pub mod stall;
 pub mod watched;
 
@@ -405,33 +406,43 @@ impl RosSide {
         Ok(publisher)
     }
 
-    /// Starts the receiver thread. If it ever stops on its own (a bug), it
-    /// closes `queues`, which stops the bridge with an error rather than
-    /// leaving it running deaf.
+    /// Starts the receiver thread. `ended` runs when it stops, on its own
+    /// too (a bug: the bridge then stops with an error rather than running
+    /// deaf).
     pub fn spawn_receiver(
         &mut self,
         receiver: receiver::Receiver,
-        queues: Arc<crate::flow::queue::RouteQueues>,
+        ended: impl FnOnce() + Send + 'static,
     ) -> anyhow::Result<()> {
-        let wake = self.shared.wake.clone();
-        queues.on_room(move || {
-            if let Err(e) = wake.trigger() {
-                tracing::warn!("cannot wake the ROS receiver: {e}");
-            }
-        });
         let handle = std::thread::Builder::new()
             .name("ros-receiver".into())
             .spawn(move || {
                 let outcome =
                     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| receiver.run()));
                 if outcome.is_err() {
-                    tracing::error!("the ROS receiver thread panicked; stopping the bridge");
+                    tracing::error!("the ROS receiver thread panicked");
                 }
-                queues.close();
+                ended();
             })
             .context("cannot start the ROS receiver thread")?;
         self.receiver = Some(handle);
         Ok(())
+    }
+
+    /// Wakes the receiver from its wait (a sink has room again).
+    pub fn receiver_waker(&self) -> impl Fn() + Send + Sync + 'static {
+        let wake = self.shared.wake.clone();
+        move || {
+            if let Err(e) = wake.trigger() {
+                tracing::warn!("cannot wake the ROS receiver: {e}");
+            }
+        }
+    }
+
+    /// Whether the receiver thread has ended (it ends on its own only when
+    /// its sink's consumer is gone).
+    pub fn receiver_finished(&self) -> bool {
+        self.receiver.as_ref().is_none_or(|h| h.is_finished())
     }
 
     /// Stops the receiver thread and drops its subscriptions.

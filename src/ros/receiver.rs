@@ -4,15 +4,15 @@
 //! types learned from publishers, pattern routes extended to new topics,
 //! `qos: auto` re-chosen when publishers change.
 
+use super::RosShared;
 use super::graph::{auto_subscription_qos, describe_qos, same_qos};
 use super::graph_watch::{GraphEvent, GraphWatcher, TopicState};
-use super::rcl::{QosProfile, RclSubscription, SubscriptionEvent, Taken, WaitSet};
+use super::rcl::{EndpointInfo, QosProfile, RclSubscription, SubscriptionEvent, WaitSet};
+use super::sink::{NewTopic, Sample, Sink, SinkTopic};
 use super::watched::{ProbeOutcome, Take, WatchedSubscription, describe_wedge};
-use super::{Received, RosShared};
-use crate::codec::{CodecOptions, MessageCodec};
+use crate::codec::CodecOptions;
 use crate::config::QosSetting;
-use crate::flow::queue::RouteQueues;
-use crate::msg::{TypeName, TypeRegistry};
+use crate::msg::TypeName;
 use crate::stats::RouteStats;
 use crate::throttle::{RateLimiter, SayOnce};
 use crate::topics::TopicMatcher;
@@ -35,6 +35,9 @@ pub struct FromRosRoute {
     /// holds a reliable publisher back through DDS flow control rather
     /// than losing what waits in a keep-last history.
     pub reader_keeps_all: bool,
+    /// A best-effort reader's history depth, when not the publishers'
+    /// (`bag record`: room for bursts while the writer is behind).
+    pub reader_depth: Option<usize>,
 }
 
 struct Active {
@@ -42,7 +45,7 @@ struct Active {
     topic: Arc<str>,
     type_text: Arc<str>,
     type_name: TypeName,
-    codec: MessageCodec,
+    sink_topic: SinkTopic,
     watched: WatchedSubscription,
     /// Publisher GID -> fully qualified node name, from the graph.
     publisher_nodes: HashMap<Vec<u8>, Arc<str>>,
@@ -60,31 +63,24 @@ struct Subscribing {
     publisher_nodes: HashMap<Vec<u8>, Arc<str>>,
     /// The publishers it is matched to.
     matched: HashSet<Vec<u8>>,
+    /// Its publishers but the bridge's own, for the sink.
+    offered: Vec<EndpointInfo>,
 }
 
 /// A message from a publisher the graph did not name yet triggers a
 /// refresh of the names, at most this often per subscription.
 const NODE_REFRESH_INTERVAL: Duration = Duration::from_millis(50);
 
-/// Messages this large are decoded from the take buffer itself, which the
-/// decoded Arrow array then owns: image and point cloud bytes reach dora's
-/// shared memory with one copy fewer. Below it a copy is cheaper than the
-/// fresh take buffer rmw would allocate.
-const ADOPT_FROM_BYTES: usize = 64 * 1024;
-
 pub struct Receiver {
     shared: Arc<RosShared>,
-    registry: Arc<TypeRegistry>,
     routes: Vec<FromRosRoute>,
-    queues: Arc<RouteQueues>,
+    sink: Box<dyn Sink>,
     active: Vec<Active>,
     /// Problems already logged, so a graph change does not repeat them.
     told: SayOnce,
     nodes: Option<Box<dyn NodeObserver>>,
     /// Its own limiter, so that losses are never hidden behind bad data.
     loss_warnings: RateLimiter,
-    /// Codecs by route and type: a pattern route's topics mostly share one.
-    codecs: HashMap<(usize, TypeName), MessageCodec>,
 }
 
 /// Watches which ROS nodes exist (the liveness of watched nodes): shown
@@ -105,8 +101,8 @@ enum Drained {
     QueueFull,
     /// A take failed (logged); the next wait-up tries again.
     TakeFailed,
-    /// The dora side has shut down.
-    DoraGone,
+    /// The sink's consumer (the dora side, the bag writer) has shut down.
+    SinkGone,
 }
 
 /// Graph changes (and retirements) are applied at most this long at a time
@@ -126,22 +122,15 @@ const STALL_CHECK_INTERVAL: Duration = Duration::from_millis(250);
 const ORPHAN_GRACE: Duration = Duration::from_secs(5);
 
 impl Receiver {
-    pub fn new(
-        shared: Arc<RosShared>,
-        registry: Arc<TypeRegistry>,
-        routes: Vec<FromRosRoute>,
-        queues: Arc<RouteQueues>,
-    ) -> Self {
+    pub fn new(shared: Arc<RosShared>, routes: Vec<FromRosRoute>, sink: Box<dyn Sink>) -> Self {
         Receiver {
             shared,
-            registry,
             routes,
-            queues,
+            sink,
             active: Vec::new(),
             told: SayOnce::default(),
             nodes: None,
             loss_warnings: RateLimiter::new(Duration::from_secs(5)),
-            codecs: HashMap::new(),
         }
     }
 
@@ -248,7 +237,7 @@ impl Receiver {
                 last_stall_check = Instant::now();
                 self.start_probes(&limiter);
                 if !self.resolve_probes(&limiter) || !self.retire_orphans(&limiter) {
-                    return; // the dora side has shut down
+                    return; // the sink's consumer has shut down
                 }
             }
             // Subscriptions of a full `block` route are left out (their
@@ -256,7 +245,7 @@ impl Receiver {
             // triggers the wake guard condition.
             let mut waiting_on = Vec::with_capacity(self.active.len());
             for (i, active) in self.active.iter_mut().enumerate() {
-                if self.queues.has_room(active.route) {
+                if self.sink.has_room(active.route) {
                     waiting_on.push(i);
                 } else {
                     active.watched.held(Instant::now());
@@ -309,8 +298,8 @@ impl Receiver {
                     .probe_heard(woke);
             }
             for index in olds {
-                if self.drain(waiting_on[index], &limiter) == Drained::DoraGone {
-                    return; // the dora side has shut down
+                if self.drain(waiting_on[index], &limiter) == Drained::SinkGone {
+                    return; // the sink's consumer has shut down
                 }
             }
         }
@@ -352,7 +341,7 @@ impl Receiver {
                         ORPHAN_GRACE.as_secs()
                     );
                 }
-                Drained::DoraGone => return false,
+                Drained::SinkGone => return false,
                 Drained::QueueFull | Drained::TakeFailed => {} // next time
             }
         }
@@ -365,10 +354,10 @@ impl Receiver {
         let active = &mut self.active[index];
         let stats = &self.routes[active.route].stats;
         loop {
-            if !self.queues.has_room(active.route) {
+            if !self.sink.has_room(active.route) {
                 return Drained::QueueFull;
             }
-            let (decoded, info, lost) = match active.watched.take(ADOPT_FROM_BYTES) {
+            let (taken, info, lost) = match active.watched.take(self.sink.adopt_from_bytes()) {
                 Ok(Take::Sample {
                     taken,
                     info,
@@ -379,11 +368,7 @@ impl Receiver {
                         &active.topic,
                         taken.bytes().len(),
                     );
-                    let decoded = match &taken {
-                        Taken::Borrowed(bytes) => active.codec.decode(bytes),
-                        Taken::Adopted(buffer) => active.codec.decode_sharing(buffer),
-                    };
-                    (decoded, info, lost_before)
+                    (taken, info, lost_before)
                 }
                 Ok(Take::Repeat) => continue,
                 Ok(Take::Empty) => return Drained::Empty,
@@ -416,31 +401,18 @@ impl Receiver {
                     active.publisher_nodes = publisher_names(&publishers);
                 }
             }
-            match decoded {
-                Ok(message) => {
-                    let publisher_node = active.publisher_nodes.get(&info.publisher_gid).cloned();
-                    let item = Received {
-                        route: active.route,
-                        topic: active.topic.clone(),
-                        type_name: active.type_text.clone(),
-                        message,
-                        info,
-                        publisher_node,
-                        bag: None,
-                    };
-                    if !self.queues.push(active.route, item) {
-                        return Drained::DoraGone;
-                    }
-                }
-                Err(e) => {
-                    stats.decode_errors.fetch_add(1, Ordering::Relaxed);
-                    limiter.warn(|| {
-                        format!(
-                            "{}: dropped a malformed {} message: {e}",
-                            active.topic, active.type_name
-                        )
-                    });
-                }
+            let sample = Sample {
+                route: active.route,
+                sink_topic: active.sink_topic,
+                topic: &active.topic,
+                type_text: &active.type_text,
+                taken: &taken,
+                publisher_node: active.publisher_nodes.get(&info.publisher_gid).cloned(),
+                info,
+                stats,
+            };
+            if self.sink.deliver(sample).is_err() {
+                return Drained::SinkGone;
             }
         }
     }
@@ -450,7 +422,7 @@ impl Receiver {
     fn start_probes(&mut self, limiter: &RateLimiter) {
         let now = Instant::now();
         for active in &mut self.active {
-            if !self.queues.has_room(active.route) {
+            if !self.sink.has_room(active.route) {
                 continue;
             }
             let shared = &self.shared;
@@ -479,7 +451,7 @@ impl Receiver {
                 continue;
             }
             match self.drain(index, limiter) {
-                Drained::DoraGone => return false,
+                Drained::SinkGone => return false,
                 Drained::Empty => {
                     let active = &mut self.active[index];
                     active.watched.promote();
@@ -533,7 +505,8 @@ impl Receiver {
     fn plan(&mut self, route_index: usize, state: &TopicState) {
         let foreign = state.foreign_publishers();
         let route = &self.routes[route_index];
-        if route.target.named().is_empty() && foreign.is_empty() {
+        let by_pattern = !route.target.named().contains(&state.topic);
+        if by_pattern && foreign.is_empty() {
             // A pattern's topic only the bridge (or nobody) publishes: an
             // existing subscription is retired after ORPHAN_GRACE.
             if let Some(existing) = self
@@ -558,6 +531,7 @@ impl Receiver {
             setting => super::qos::profile(setting),
         };
         let qos = reader_history(qos, route.reader_keeps_all);
+        let qos = reader_depth(qos, route.reader_depth);
         let publisher_nodes = publisher_names(&state.publishers);
         if let Some(existing) = self
             .active
@@ -581,6 +555,7 @@ impl Receiver {
             qos,
             publisher_nodes,
             matched: state.publisher_gids(),
+            offered: foreign.into_iter().cloned().collect(),
         };
         self.subscribe(route_index, &state.topic, subscription);
     }
@@ -627,10 +602,19 @@ impl Receiver {
             qos,
             publisher_nodes,
             matched,
+            offered,
         } = new;
         let label = self.routes[route_index].label.clone();
-        let codec = match self.codec(route_index, &type_name) {
-            Ok(c) => c,
+        let publishers: Vec<&EndpointInfo> = offered.iter().collect();
+        let new_topic = NewTopic {
+            route: route_index,
+            topic,
+            type_name: &type_name,
+            qos: &qos,
+            publishers: &publishers,
+        };
+        let sink_topic = match self.sink.new_topic(&new_topic) {
+            Ok(t) => t,
             Err(e) => {
                 self.tell(
                     format!("codec {route_index} {topic} {type_name}"),
@@ -676,7 +660,7 @@ impl Receiver {
                     topic: Arc::from(topic),
                     type_text: Arc::from(type_name.to_string()),
                     type_name,
-                    codec,
+                    sink_topic,
                     watched,
                     publisher_nodes,
                     nodes_refreshed: None,
@@ -694,22 +678,6 @@ impl Receiver {
     }
 }
 
-impl Receiver {
-    fn codec(
-        &mut self,
-        route_index: usize,
-        type_name: &TypeName,
-    ) -> Result<MessageCodec, crate::msg::TypeResolveError> {
-        let key = (route_index, type_name.clone());
-        if let Some(codec) = self.codecs.get(&key) {
-            return Ok(codec.clone());
-        }
-        let codec = MessageCodec::new(&self.registry, type_name, self.routes[route_index].options)?;
-        self.codecs.insert(key, codec.clone());
-        Ok(codec)
-    }
-}
-
 /// KEEP_ALL for a reliable subscription whose route asks for it; the
 /// profile as it is otherwise (a best-effort reader cannot hold a
 /// publisher back, so its history stays as configured).
@@ -717,6 +685,17 @@ fn reader_history(mut qos: QosProfile, keeps_all: bool) -> QosProfile {
     if keeps_all && qos.reliability == super::rcl::Reliability::RMW_QOS_POLICY_RELIABILITY_RELIABLE
     {
         qos.history = super::rcl::History::RMW_QOS_POLICY_HISTORY_KEEP_ALL;
+    }
+    qos
+}
+
+/// A best-effort reader keeps `depth` samples when a depth is given.
+fn reader_depth(mut qos: QosProfile, depth: Option<usize>) -> QosProfile {
+    if let Some(depth) = depth
+        && qos.reliability != super::rcl::Reliability::RMW_QOS_POLICY_RELIABILITY_RELIABLE
+    {
+        qos.history = super::rcl::History::RMW_QOS_POLICY_HISTORY_KEEP_LAST;
+        qos.depth = depth;
     }
     qos
 }

@@ -132,6 +132,7 @@ impl FromRosRoutes {
                 stats: counters,
                 label,
                 reader_keeps_all: policy == QueuePolicy::Block && !history_configured,
+                reader_depth: None,
             });
             outputs.push(DataId::from(route.output.clone()));
         }

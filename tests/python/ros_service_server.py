@@ -54,6 +54,10 @@ def main():
     # The answer goes out when the callback returns; leave right after it.
     while rclpy.ok() and calls < args.exit_after:
         rclpy.spin_once(node, timeout_sec=0.1)
+    # Without spinning (no further call is taken), give DDS a moment to
+    # send the last answer: destroying the node at once can drop it on a
+    # loaded machine (seen: the bridge then rightly failed that call).
+    time.sleep(0.3)
     node.destroy_node()
     rclpy.try_shutdown()
 
