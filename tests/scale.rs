@@ -299,3 +299,93 @@ fn soak(s: &Scenario, args: &[&str]) -> String {
     assert!(out.status.success(), "{report}");
     report
 }
+
+/// `bag record --all` takes the live routes' receiver: topics of nodes
+/// that left are unsubscribed, so waves of nodes leave no subscriptions,
+/// fds or threads behind, and what stays is recorded whole.
+#[test]
+fn bag_record_all_under_graph_churn_keeps_subscriptions_and_fds_flat() {
+    let _machine = exclusive();
+    let s = Scenario::new(157);
+    let (nodes, waves, up) = (50usize, 2usize, 4u64);
+    let mut source_cmd = s.command(example_bin("rcl_load_source"));
+    source_cmd.args(["/steady/t", "1", "20", "60"]);
+    let mut source = s.spawn("steady source", source_cmd);
+    let out = p(&s.path("recorded"));
+    let mut record_cmd = s.command(bridge_bin());
+    record_cmd.args(["bag", "record", "-o", &out, "--all"]);
+    let mut recorder = s.spawn("bag record", record_cmd);
+    let context = |recorder: &Proc| format!("{}\n{}", dump(recorder), dump(&source));
+    assert!(
+        wait_until(Duration::from_secs(30), || count_lines(
+            &recorder,
+            "subscribed to /steady/t000"
+        ) == 1),
+        "{}",
+        context(&recorder)
+    );
+    let baseline = holdings(recorder.pid()).expect("the recorder's /proc");
+    for wave in 0..waves {
+        let mut churn_cmd = s.command(example_bin("rcl_churn"));
+        churn_cmd.args(["/churn/t", &nodes.to_string(), "1", &up.to_string(), "0"]);
+        let mut churn = s.spawn("churn", churn_cmd);
+        let subscribed = nodes * (wave + 1);
+        assert!(
+            wait_until(Duration::from_secs(up + 30), || count_lines(
+                &recorder,
+                "subscribed to /churn/"
+            ) >= subscribed),
+            "{} of {subscribed} churn topics subscribed\n{}",
+            count_lines(&recorder, "subscribed to /churn/"),
+            context(&recorder)
+        );
+        assert!(
+            churn
+                .wait_exit(Duration::from_secs(up + 60))
+                .is_some_and(|status| status.success()),
+            "{}",
+            dump(&churn)
+        );
+        let cleaned_up = wait_until(Duration::from_secs(30), || {
+            count_lines(&recorder, "has had no publisher") >= subscribed
+                && holdings(recorder.pid())
+                    .is_some_and(|h| h.fds <= baseline.fds && h.threads <= baseline.threads)
+        });
+        let now = holdings(recorder.pid());
+        assert!(
+            cleaned_up,
+            "after wave {wave}: {} of {subscribed} unsubscribed, {now:?} against {baseline:?}\n{}",
+            count_lines(&recorder, "has had no publisher"),
+            context(&recorder)
+        );
+    }
+    recorder.signal("INT");
+    assert!(
+        recorder
+            .wait_exit(Duration::from_secs(30))
+            .is_some_and(|status| status.success()),
+        "{}",
+        context(&recorder)
+    );
+    source.stop();
+    assert!(
+        recorder
+            .output()
+            .iter()
+            .any(|l| l.contains("lost in DDS: 0")),
+        "{}",
+        dump(&recorder)
+    );
+    let got = read_with_rosbags(&s, &out);
+    let steady = got["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["topic"] == "/steady/t000")
+        .count();
+    assert!(steady > 0, "{}", dump(&recorder));
+    for k in 0..nodes {
+        let topic = format!("/churn/t{k:03}");
+        assert!(got["topics"][&topic].is_object(), "{topic} not in the bag");
+    }
+}
