@@ -127,6 +127,61 @@ fn mistyped_arrow_from_dora_is_counted_and_good_messages_keep_flowing() {
     );
 }
 
+/// Two routes fed bad rows at once: each route's first error is logged
+/// (one route's noise does not hide another's), and what each held back
+/// is counted in the log with the stats lines.
+#[test]
+fn bad_rows_on_two_routes_each_get_their_first_error_logged() {
+    let s = Scenario::new(44);
+    s.write(
+        "bridge.yaml",
+        "to_ros:\n\
+         \x20 - {input: a, topic: /noisy_a, type: std_msgs/msg/String}\n\
+         \x20 - {input: b, topic: /noisy_b, type: std_msgs/msg/String}\n\
+         stats: {log_interval: 500ms}\n",
+    );
+    let sender = |id: &str| {
+        Node::python(&format!("sender_{id}"), "dora_send.py")
+            .env("SEND_OUTPUT", "text")
+            .env("SEND_JSON", r#"[{"data": 1}]"#)
+            .input("tick", "dora/timer/millis/20")
+            .output("text")
+    };
+    let bridge = Node::bridge("--config bridge.yaml")
+        .input("a", "sender_a/text")
+        .input("b", "sender_b/text");
+    let mut dora = s.dora_run(
+        &Dataflow::new()
+            .node(sender("a"))
+            .node(sender("b"))
+            .node(bridge)
+            .yaml(),
+    );
+    for topic in ["/noisy_a", "/noisy_b"] {
+        // A route's first error is said as it is, not behind another
+        // route's noise (a shared limiter would add "N similar ...
+        // suppressed" to whichever came second, seconds later).
+        let said =
+            |l: &str| l.contains(topic) && l.contains("field `data`") && !l.contains("suppressed");
+        assert!(
+            dora.wait_for_line(WAIT, said).is_some(),
+            "no error logged for {topic}\n{}",
+            dump(&dora)
+        );
+    }
+    assert!(
+        dora.wait_for_line(WAIT, |l| l.contains("more `encode` warning(s) suppressed"))
+            .is_some(),
+        "{}",
+        dump(&dora)
+    );
+    assert!(
+        dora.stop().is_some_and(|s| s.success()),
+        "bridge did not survive\n{}",
+        dump(&dora)
+    );
+}
+
 #[test]
 fn a_burst_faster_than_dora_is_accounted_for_message_by_message() {
     let s = Scenario::new(43);

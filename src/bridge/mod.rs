@@ -357,6 +357,7 @@ impl Bridge {
             }
             Input::LogTick => {
                 self.stats.log_changes();
+                self.to_ros.flush_suppressed_warnings();
                 None
             }
             Input::ParentTick if self.parent.parent_gone() => {
@@ -369,10 +370,7 @@ impl Bridge {
 
     /// A dora input that feeds a `to_ros` or a service route.
     fn on_dora_input(&mut self, id: DataId, params: &MetadataParameters, data: ArrayRef) {
-        match self
-            .to_ros
-            .publish(&id, params, data.clone(), &self.limiter)
-        {
+        match self.to_ros.publish(&id, params, data.clone()) {
             // Publishing re-created it; say why it is back.
             Some(true) => self.recovered_input(&id, "sends data again"),
             Some(false) => {}

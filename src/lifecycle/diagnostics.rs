@@ -198,7 +198,7 @@ impl Diagnostics {
     pub fn publish(&self, statuses: &[Status]) {
         match diagnostic_array(&self.publisher.codec, statuses, SystemTime::now()) {
             Ok(array) => {
-                self.publisher.publish_all(&array, &self.limiter);
+                self.publisher.publish_all(&array);
             }
             Err(e) => self
                 .limiter

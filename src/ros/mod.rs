@@ -17,7 +17,7 @@ pub mod watched;
 use crate::codec::MessageCodec;
 use crate::msg::TypeName;
 use crate::stats::RouteStats;
-use crate::throttle::RateLimiter;
+use crate::throttle::KeyedLimiter;
 use anyhow::Context as _;
 use rcl::{GuardCondition, RclContext, RclNode, RclPublisher, RclSubscription, TypeSupport};
 use std::collections::HashMap;
@@ -42,6 +42,8 @@ pub struct Publisher {
     inner: Mutex<Option<RclPublisher>>,
     buffer: Mutex<Vec<u8>>,
     segment_advice: Arc<fastdds::SegmentAdvisor>,
+    /// This publisher's own: another route's bad data never hides its errors.
+    warnings: KeyedLimiter,
     /// Copies of what was published, for recording into a bag.
     tap: Mutex<Option<std::sync::mpsc::SyncSender<Tapped>>>,
 }
@@ -114,16 +116,22 @@ impl Publisher {
         )
     }
 
+    /// Says what this publisher's warnings held back (with the stats line).
+    pub fn flush_suppressed_warnings(&self) {
+        self.warnings.flush_suppressed();
+    }
+
     /// Publishes every row of `messages`; returns how many were published.
     /// A bad row is logged and counted, and the rest still go out.
-    pub fn publish_all(&self, messages: &dyn arrow::array::Array, limiter: &RateLimiter) -> usize {
+    pub fn publish_all(&self, messages: &dyn arrow::array::Array) -> usize {
+        let limiter = &self.warnings;
         use arrow::array::{Array, AsArray};
         let structs = match messages.data_type() {
             arrow::datatypes::DataType::Struct(_) => messages.as_struct(),
             other => {
                 self.stats.received.fetch_add(1, Ordering::Relaxed);
                 self.stats.encode_errors.fetch_add(1, Ordering::Relaxed);
-                limiter.warn(|| {
+                limiter.warn("input", || {
                     format!(
                         "{}: dropped input: expected a StructArray of {} messages, got {other}",
                         self.topic,
@@ -142,7 +150,7 @@ impl Publisher {
                     tracing::info!("{}: publisher re-created, data flows again", self.topic);
                     *inner = Some(p);
                 }
-                Err(e) => limiter.warn(|| format!("{e:#}")),
+                Err(e) => limiter.warn("re-create", || format!("{e:#}")),
             }
         }
         let mut buffer = self.buffer.lock().unwrap_or_else(|p| p.into_inner());
@@ -170,7 +178,8 @@ impl Publisher {
                         }
                         Err(e) => {
                             self.stats.publish_errors.fetch_add(1, Ordering::Relaxed);
-                            limiter.warn(|| format!("{}: publish failed: {e}", self.topic));
+                            limiter
+                                .warn("publish", || format!("{}: publish failed: {e}", self.topic));
                         }
                     }
                     *buffer = cdr;
@@ -182,7 +191,7 @@ impl Publisher {
                     } else {
                         String::new()
                     };
-                    limiter.warn(|| {
+                    limiter.warn("encode", || {
                         format!(
                             "{}: dropped a message{row_note} that does not fit {}: {e}",
                             self.topic,
@@ -401,6 +410,7 @@ impl RosSide {
             buffer: Mutex::new(Vec::new()),
             segment_advice: self.shared.segment_advice.clone(),
             tap: Mutex::new(None),
+            warnings: KeyedLimiter::new(topic.to_string(), Duration::from_secs(5)),
         };
         publisher.restore()?;
         Ok(publisher)

@@ -10,7 +10,6 @@ use crate::msg::{TypeName, TypeRegistry};
 use crate::ros::{self, Publisher, RosSide};
 use crate::sequence::{FirstNumber, GapCounter};
 use crate::stats::{Direction, StatsTable};
-use crate::throttle::RateLimiter;
 use anyhow::Context;
 use arrow::array::{Array, ArrayRef};
 use dora_node_api::MetadataParameters;
@@ -107,12 +106,11 @@ impl ToRosRoutes {
         input: &DataId,
         params: &MetadataParameters,
         data: ArrayRef,
-        limiter: &RateLimiter,
     ) -> Option<bool> {
         let route = self.by_input.get_mut(input)?;
         route.count_lost_in_dora(params, data.len());
         let was_withdrawn = route.publisher.is_withdrawn();
-        route.publisher.publish_all(data.as_ref(), limiter);
+        route.publisher.publish_all(data.as_ref());
         Some(was_withdrawn)
     }
 
@@ -131,6 +129,13 @@ impl ToRosRoutes {
                 Ok(false) => {}
                 Err(e) => tracing::error!("{e:#}"),
             }
+        }
+    }
+
+    /// Says what each route's throttled warnings held back.
+    pub fn flush_suppressed_warnings(&self) {
+        for publisher in self.publishers() {
+            publisher.flush_suppressed_warnings();
         }
     }
 
