@@ -366,66 +366,21 @@ fn check(
     if let Some(path) = dataflow {
         problems.extend(check_dataflow(config, path, node)?);
     }
-    let types = config
-        .from_ros
-        .iter()
-        .enumerate()
-        .filter_map(|(i, r)| {
-            r.msg_type
-                .as_ref()
-                .map(|t| (format!("from_ros[{i}].type"), t))
-        })
-        .chain(
-            config
-                .to_ros
-                .iter()
-                .enumerate()
-                .map(|(i, r)| (format!("to_ros[{i}].type"), &r.msg_type)),
-        );
-    let service_types = config
-        .service_clients
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (format!("service_clients[{i}].type"), &r.srv_type))
-        .chain(
-            config
-                .service_servers
-                .iter()
-                .enumerate()
-                .map(|(i, r)| (format!("service_servers[{i}].type"), &r.srv_type)),
-        );
-    let action_types = config
-        .action_clients
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (format!("action_clients[{i}].type"), &r.action_type))
-        .chain(
-            config
-                .action_servers
-                .iter()
-                .enumerate()
-                .map(|(i, r)| (format!("action_servers[{i}].type"), &r.action_type)),
-        );
-    for (key, type_text) in types.chain(service_types).chain(action_types) {
+    for route in config.route_table() {
+        let Some(type_text) = route.interface else {
+            continue; // learned from the graph
+        };
         let result = TypeName::parse(type_text)
             .map_err(anyhow::Error::msg)
             .and_then(|name| resolve_all(&registry, &name));
         if let Err(e) = result {
-            problems.push(format!("{key}: {e:#}"));
+            problems.push(format!("{}.type: {e:#}", route.id));
         }
     }
     if problems.is_empty() {
         let against = dataflow.map_or(String::new(), |p| format!(", matches {}", p.display()));
-        println!(
-            "config OK: {} from_ros, {} to_ros, {} service client, {} service server, \
-             {} action client and {} action server routes, all types resolved{against}",
-            config.from_ros.len(),
-            config.to_ros.len(),
-            config.service_clients.len(),
-            config.service_servers.len(),
-            config.action_clients.len(),
-            config.action_servers.len()
-        );
+        let routes = config.route_summary().replacen("bridging ", "", 1);
+        println!("config OK: {routes}, all types resolved{against}");
         Ok(())
     } else {
         anyhow::bail!("{}", problems.join("\n"))

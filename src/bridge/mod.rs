@@ -599,16 +599,7 @@ fn watch_liveness(
 }
 
 fn log_routes(config: &Config) {
-    tracing::info!(
-        "bridging {} from_ros, {} to_ros, {} service client, {} service server, \
-         {} action client and {} action server route(s)",
-        config.from_ros.len(),
-        config.to_ros.len(),
-        config.service_clients.len(),
-        config.service_servers.len(),
-        config.action_clients.len(),
-        config.action_servers.len()
-    );
+    tracing::info!("{}", config.route_summary());
 }
 
 impl Timers {

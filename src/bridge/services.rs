@@ -2,6 +2,7 @@
 //! its node, and the hub their rcl clients and servers live in.
 
 use crate::config::Config;
+use crate::config::table::RouteKind;
 use crate::msg::TypeRegistry;
 use crate::ros::RosSide;
 use crate::ros::parameters::{ParameterValue, Parameters};
@@ -136,6 +137,7 @@ impl Services {
 /// What the bridge runs with, as read-only ROS parameters.
 fn parameter_values(config: &Config, node: &DoraNode) -> BTreeMap<String, ParameterValue> {
     let strings = |items: Vec<String>| ParameterValue::StringArray(items);
+    let table = config.route_table();
     let mut values = BTreeMap::new();
     values.insert("use_sim_time".into(), ParameterValue::Bool(false));
     values.insert(
@@ -150,59 +152,10 @@ fn parameter_values(config: &Config, node: &DoraNode) -> BTreeMap<String, Parame
         "dora_dataflow_id".into(),
         ParameterValue::String(node.dataflow_id().to_string()),
     );
-    let from_ros = config.from_ros.iter();
-    values.insert(
-        "from_ros".into(),
-        strings(
-            from_ros
-                .map(|r| format!("{} -> {}", r.describe(), r.output))
-                .collect(),
-        ),
-    );
-    let to_ros = config.to_ros.iter();
-    values.insert(
-        "to_ros".into(),
-        strings(
-            to_ros
-                .map(|r| format!("{} -> {}", r.input, r.topic))
-                .collect(),
-        ),
-    );
-    let clients = config.service_clients.iter();
-    values.insert(
-        "service_clients".into(),
-        strings(
-            clients
-                .map(|r| format!("{} -> {}", r.request, r.service))
-                .collect(),
-        ),
-    );
-    let servers = config.service_servers.iter();
-    values.insert(
-        "service_servers".into(),
-        strings(
-            servers
-                .map(|r| format!("{} -> {}", r.service, r.request))
-                .collect(),
-        ),
-    );
-    let action_clients = config.action_clients.iter();
-    values.insert(
-        "action_clients".into(),
-        strings(
-            action_clients
-                .map(|r| format!("{} -> {}", r.goal, r.action))
-                .collect(),
-        ),
-    );
-    let action_servers = config.action_servers.iter();
-    values.insert(
-        "action_servers".into(),
-        strings(
-            action_servers
-                .map(|r| format!("{} -> {}", r.action, r.goal))
-                .collect(),
-        ),
-    );
+    for kind in RouteKind::ALL {
+        let routes = table.iter().filter(|e| e.id.kind == kind);
+        let summaries = routes.map(|e| e.summary.clone()).collect();
+        values.insert(kind.section().into(), strings(summaries));
+    }
     values
 }

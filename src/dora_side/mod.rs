@@ -4,6 +4,7 @@
 pub mod delivery;
 
 use crate::config::Config;
+use crate::config::table::Role;
 use crate::flow::Received;
 use anyhow::bail;
 use dora_node_api::dora_core::config::NodeId;
@@ -193,13 +194,22 @@ pub fn undeclared(
     inputs: &[String],
 ) -> Vec<String> {
     let mut problems = Vec::new();
-    for (i, route) in config.from_ros.iter().enumerate() {
-        if !outputs.contains(&route.output) {
-            problems.push(format!(
-                "from_ros[{i}].output `{}` is not declared under `outputs:` of node `{node_id}` (declared: [{}])",
-                route.output,
-                outputs.join(", ")
-            ));
+    for route in config.route_table() {
+        for end in &route.ends {
+            let declared = match end.role {
+                Role::Input => inputs,
+                Role::Output => outputs,
+            };
+            if !declared.iter().any(|d| d == end.id) {
+                problems.push(format!(
+                    "{}.{} `{}` is not declared under `{}:` of node `{node_id}` (declared: [{}])",
+                    route.id,
+                    end.key,
+                    end.id,
+                    end.role.section(),
+                    declared.join(", ")
+                ));
+            }
         }
     }
     if let Some(report) = config
@@ -211,73 +221,6 @@ pub fn undeclared(
         problems.push(format!(
             "liveness.report_output `{report}` is not declared under `outputs:` of node `{node_id}`"
         ));
-    }
-    for (i, route) in config.to_ros.iter().enumerate() {
-        if !inputs.contains(&route.input) {
-            problems.push(format!(
-                "to_ros[{i}].input `{}` is not declared under `inputs:` of node `{node_id}` (declared: [{}])",
-                route.input,
-                inputs.join(", ")
-            ));
-        }
-    }
-    let clients = config
-        .service_clients
-        .iter()
-        .enumerate()
-        .flat_map(|(i, r)| {
-            let at = format!("service_clients[{i}]");
-            [
-                (at.clone(), "request", &r.request, true),
-                (at, "response", &r.response, false),
-            ]
-        });
-    let servers = config
-        .service_servers
-        .iter()
-        .enumerate()
-        .flat_map(|(i, r)| {
-            let at = format!("service_servers[{i}]");
-            [
-                (at.clone(), "request", &r.request, false),
-                (at, "response", &r.response, true),
-            ]
-        });
-    let action_clients = config.action_clients.iter().enumerate().flat_map(|(i, r)| {
-        let at = format!("action_clients[{i}]");
-        let mut ids = vec![
-            (at.clone(), "goal", &r.goal, true),
-            (at.clone(), "feedback", &r.feedback, false),
-            (at.clone(), "result", &r.result, false),
-        ];
-        ids.extend(r.cancel.iter().map(|c| (at.clone(), "cancel", c, true)));
-        ids.extend(r.status.iter().map(|c| (at.clone(), "status", c, false)));
-        ids
-    });
-    let action_servers = config.action_servers.iter().enumerate().flat_map(|(i, r)| {
-        let at = format!("action_servers[{i}]");
-        [
-            (at.clone(), "goal", &r.goal, false),
-            (at.clone(), "cancel", &r.cancel, false),
-            (at.clone(), "feedback", &r.feedback, true),
-            (at, "result", &r.result, true),
-        ]
-    });
-    let all = clients
-        .chain(servers)
-        .chain(action_clients)
-        .chain(action_servers);
-    for (at, key, id, is_input) in all {
-        let (declared, section) = match is_input {
-            true => (inputs, "inputs"),
-            false => (outputs, "outputs"),
-        };
-        if !declared.contains(id) {
-            problems.push(format!(
-                "{at}.{key} `{id}` is not declared under `{section}:` of node `{node_id}` (declared: [{}])",
-                declared.join(", ")
-            ));
-        }
     }
     problems
 }

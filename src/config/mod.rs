@@ -3,6 +3,8 @@
 //! Parsing is strict: unknown keys are errors that name the key and line, so
 //! a typo never silently disables a route.
 
+pub mod table;
+
 use anyhow::{Context, bail};
 use serde::{Deserialize, Deserializer};
 use std::collections::HashSet;
@@ -695,7 +697,6 @@ impl Config {
                 );
             }
         }
-        let mut outputs = HashSet::new();
         for (i, route) in self.from_ros.iter().enumerate() {
             if route.queue.size == Some(0) {
                 bail!("from_ros[{i}].queue.size: must be at least 1");
@@ -711,64 +712,73 @@ impl Config {
                     .map_err(anyhow::Error::msg)
                     .with_context(|| format!("from_ros[{i}].type"))?;
             }
-            if route.output.is_empty() || route.output.contains('/') {
-                bail!(
-                    "from_ros[{i}].output: `{}` is not a dora output id",
-                    route.output
-                );
-            }
-            if !outputs.insert(route.output.as_str()) {
-                bail!(
-                    "from_ros[{i}].output: output `{}` is used by more than one route",
-                    route.output
-                );
-            }
         }
-        if let Some(report) = self
-            .liveness
-            .as_ref()
-            .and_then(|l| l.report_output.as_deref())
-            && !outputs.insert(report)
-        {
-            bail!("liveness.report_output: output `{report}` is also used by a from_ros route");
-        }
-        if let Some(stats) = self.stats.output.as_deref()
-            && !outputs.insert(stats)
-        {
-            bail!("stats.output: output `{stats}` is also used elsewhere");
-        }
-        let mut inputs = HashSet::new();
         for (i, route) in self.to_ros.iter().enumerate() {
             check_topic(&route.topic).with_context(|| format!("to_ros[{i}].topic"))?;
             crate::msg::TypeName::parse(&route.msg_type)
                 .map_err(anyhow::Error::msg)
                 .with_context(|| format!("to_ros[{i}].type"))?;
-            if !inputs.insert(route.input.as_str()) {
-                bail!(
-                    "to_ros[{i}].input: input `{}` is used by more than one route",
-                    route.input
-                );
-            }
         }
-        self.validate_services(&mut inputs, &mut outputs)
+        self.validate_services()?;
+        self.validate_actions()?;
+        self.validate_dora_ids()
     }
 
-    /// Service routes: names, `pkg/srv/Type`, limits, and dora ids used once.
-    fn validate_services<'a>(
-        &'a self,
-        inputs: &mut HashSet<&'a str>,
-        outputs: &mut HashSet<&'a str>,
-    ) -> anyhow::Result<()> {
-        let clients = self.service_clients.iter().map(|r| {
-            let ids = [(&r.request, true), (&r.response, false)];
-            ("service_clients", &r.service, &r.srv_type, r.timeout, ids)
-        });
-        let servers = self.service_servers.iter().map(|r| {
-            let ids = [(&r.request, false), (&r.response, true)];
-            ("service_servers", &r.service, &r.srv_type, r.timeout, ids)
-        });
+    /// Each dora id a plain name, used by one route only: a dora node's
+    /// inputs and outputs are keyed by id.
+    fn validate_dora_ids(&self) -> anyhow::Result<()> {
+        let mut used: HashSet<(table::Role, &str)> = HashSet::new();
+        for route in self.route_table() {
+            for end in &route.ends {
+                let what = end.role.noun();
+                if end.id.is_empty() || end.id.contains('/') {
+                    bail!(
+                        "{}.{}: `{}` is not a dora {what} id",
+                        route.id,
+                        end.key,
+                        end.id
+                    );
+                }
+                if !used.insert((end.role, end.id)) {
+                    bail!(
+                        "{}.{}: dora {what} `{}` is used by more than one route",
+                        route.id,
+                        end.key,
+                        end.id
+                    );
+                }
+            }
+        }
+        let report = self
+            .liveness
+            .as_ref()
+            .and_then(|l| l.report_output.as_deref());
+        let extras = [
+            ("liveness.report_output", report),
+            ("stats.output", self.stats.output.as_deref()),
+        ];
+        for (key, id) in extras {
+            if let Some(id) = id
+                && !used.insert((table::Role::Output, id))
+            {
+                bail!("{key}: output `{id}` is also used elsewhere");
+            }
+        }
+        Ok(())
+    }
+
+    /// Service routes: names, `pkg/srv/Type`, limits.
+    fn validate_services(&self) -> anyhow::Result<()> {
+        let clients = self
+            .service_clients
+            .iter()
+            .map(|r| ("service_clients", &r.service, &r.srv_type, r.timeout));
+        let servers = self
+            .service_servers
+            .iter()
+            .map(|r| ("service_servers", &r.service, &r.srv_type, r.timeout));
         let mut counts: std::collections::HashMap<&str, usize> = Default::default();
-        for (section, service, srv_type, timeout, ids) in clients.chain(servers) {
+        for (section, service, srv_type, timeout) in clients.chain(servers) {
             let index = counts.entry(section).or_default();
             let at = format!("{section}[{index}]");
             *index += 1;
@@ -776,17 +786,6 @@ impl Config {
             check_service_type(srv_type).with_context(|| format!("{at}.type"))?;
             if timeout.is_zero() {
                 bail!("{at}.timeout: must be longer than 0");
-            }
-            for (id, is_input) in ids {
-                let (set, what) = match is_input {
-                    true => (&mut *inputs, "input"),
-                    false => (&mut *outputs, "output"),
-                };
-                if id.is_empty() || id.contains('/') || !set.insert(id.as_str()) {
-                    bail!(
-                        "{at}: dora {what} `{id}` is empty, has a `/`, or is used by another route"
-                    );
-                }
             }
         }
         if let Some((i, _)) = self
@@ -797,43 +796,25 @@ impl Config {
         {
             bail!("service_clients[{i}].max_in_flight: must be at least 1");
         }
-        self.validate_actions(inputs, outputs)
+        Ok(())
     }
 
-    /// Action routes: names, `pkg/action/Type`, timeouts, and dora ids used
-    /// once.
-    fn validate_actions<'a>(
-        &'a self,
-        inputs: &mut HashSet<&'a str>,
-        outputs: &mut HashSet<&'a str>,
-    ) -> anyhow::Result<()> {
-        let clients = self.action_clients.iter().map(|r| {
-            let ids = vec![
-                (Some(&r.goal), true),
-                (r.cancel.as_ref(), true),
-                (Some(&r.feedback), false),
-                (r.status.as_ref(), false),
-                (Some(&r.result), false),
-            ];
-            ("action_clients", &r.action, &r.action_type, r.timeout, ids)
-        });
+    /// Action routes: names, `pkg/action/Type`, timeouts.
+    fn validate_actions(&self) -> anyhow::Result<()> {
+        let clients = self
+            .action_clients
+            .iter()
+            .map(|r| ("action_clients", &r.action, &r.action_type, r.timeout));
         let servers = self.action_servers.iter().map(|r| {
-            let ids = vec![
-                (Some(&r.goal), false),
-                (Some(&r.cancel), false),
-                (Some(&r.feedback), true),
-                (Some(&r.result), true),
-            ];
             (
                 "action_servers",
                 &r.action,
                 &r.action_type,
                 r.result_timeout,
-                ids,
             )
         });
         let mut counts: std::collections::HashMap<&str, usize> = Default::default();
-        for (section, action, action_type, timeout, ids) in clients.chain(servers) {
+        for (section, action, action_type, timeout) in clients.chain(servers) {
             let index = counts.entry(section).or_default();
             let at = format!("{section}[{index}]");
             *index += 1;
@@ -842,18 +823,6 @@ impl Config {
                 .with_context(|| format!("{at}.type"))?;
             if timeout.is_zero() {
                 bail!("{at}: timeouts must be longer than 0");
-            }
-            for (id, is_input) in ids {
-                let Some(id) = id else { continue };
-                let (set, what) = match is_input {
-                    true => (&mut *inputs, "input"),
-                    false => (&mut *outputs, "output"),
-                };
-                if id.is_empty() || id.contains('/') || !set.insert(id.as_str()) {
-                    bail!(
-                        "{at}: dora {what} `{id}` is empty, has a `/`, or is used by another route"
-                    );
-                }
             }
         }
         Ok(())
