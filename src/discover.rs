@@ -2,7 +2,7 @@
 //! config that bridges it.
 
 use crate::ros::graph::describe_qos;
-use crate::ros::rcl::{RclNode, Reliability};
+use crate::ros::rcl::{EndpointInfo, RclNode, Reliability};
 use std::collections::HashSet;
 use std::fmt::Write;
 use std::time::{Duration, Instant};
@@ -140,6 +140,13 @@ fn wait_for_a_settled_graph(
     Ok(last)
 }
 
+/// A topic with its types and the publishers other than this node.
+struct TopicRow {
+    topic: String,
+    types: Vec<String>,
+    publishers: Vec<EndpointInfo>,
+}
+
 pub fn discover(rcl_args: &[String], wait: Duration) -> anyhow::Result<String> {
     let context = crate::ros::init_rcl(rcl_args)?;
     let node = RclNode::new(&context, "ros2_dora_bridge_discover", "/")?;
@@ -148,8 +155,6 @@ pub fn discover(rcl_args: &[String], wait: Duration) -> anyhow::Result<String> {
     let own_fqn = format!("{}/{own}", node.namespace().trim_end_matches('/'));
     let mut service_rows = services(&node, &own_fqn)?;
     let action_rows = actions(&mut service_rows);
-    let mut out = String::new();
-    let domain = std::env::var("ROS_DOMAIN_ID").unwrap_or_else(|_| "0".into());
     let mut rows = Vec::new();
     // An action's topics are listed with the action.
     for (topic, types) in last.iter().filter(|(t, _)| !t.contains(ACTION_INFIX)) {
@@ -158,41 +163,52 @@ pub fn discover(rcl_args: &[String], wait: Duration) -> anyhow::Result<String> {
             .into_iter()
             .filter(|p| p.node_name != own)
             .collect();
-        rows.push((topic.clone(), types.clone(), publishers));
+        rows.push(TopicRow {
+            topic: topic.clone(),
+            types: types.clone(),
+            publishers,
+        });
     }
+    let mut out = String::new();
+    write_graph(&mut out, &rows, &service_rows, &action_rows)?;
+    write_starter_config(&mut out, &rows, &service_rows, &action_rows)?;
+    Ok(out)
+}
+
+/// The graph, as comments.
+fn write_graph(
+    out: &mut String,
+    rows: &[TopicRow],
+    service_rows: &[ServiceRow],
+    action_rows: &[ServiceRow],
+) -> std::fmt::Result {
+    let domain = std::env::var("ROS_DOMAIN_ID").unwrap_or_else(|_| "0".into());
     writeln!(out, "# ROS graph on domain {domain}: {} topics", rows.len())?;
-    for (topic, types, publishers) in &rows {
-        let pubs = if publishers.is_empty() {
+    for row in rows {
+        let pubs = if row.publishers.is_empty() {
             "no publishers".to_string()
         } else {
-            publishers
+            row.publishers
                 .iter()
                 .map(|p| format!("{} [{}]", p.node(), describe_qos(&p.qos)))
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        writeln!(
-            out,
-            "#   {topic}  {}  publishers: {pubs}",
-            types.join(" | ")
-        )?;
+        let (topic, types) = (&row.topic, row.types.join(" | "));
+        writeln!(out, "#   {topic}  {types}  publishers: {pubs}")?;
     }
     writeln!(
         out,
         "# {} service(s) (parameter and type-description services not shown)",
         service_rows.len()
     )?;
-    for row in &service_rows {
-        writeln!(
-            out,
-            "#   {}  {}  servers: {}",
-            row.service,
-            row.types.join(" | "),
-            row.servers.join(", ")
-        )?;
-    }
+    write_servers(out, service_rows)?;
     writeln!(out, "# {} action(s)", action_rows.len())?;
-    for row in &action_rows {
+    write_servers(out, action_rows)
+}
+
+fn write_servers(out: &mut String, rows: &[ServiceRow]) -> std::fmt::Result {
+    for row in rows {
         writeln!(
             out,
             "#   {}  {}  servers: {}",
@@ -201,6 +217,16 @@ pub fn discover(rcl_args: &[String], wait: Duration) -> anyhow::Result<String> {
             row.servers.join(", ")
         )?;
     }
+    Ok(())
+}
+
+/// A config taking every topic with publishers, service and action.
+fn write_starter_config(
+    out: &mut String,
+    rows: &[TopicRow],
+    service_rows: &[ServiceRow],
+    action_rows: &[ServiceRow],
+) -> std::fmt::Result {
     writeln!(
         out,
         "#\n# Starter config: save it, adjust, then `ros2-dora-bridge check --config FILE`."
@@ -210,9 +236,51 @@ pub fn discover(rcl_args: &[String], wait: Duration) -> anyhow::Result<String> {
         "# Declare each `output` under the bridge node's `outputs:` in the dataflow YAML."
     )?;
     let mut used = HashSet::new();
+    let (body, consumers) = from_ros_section(rows, &mut used)?;
+    let service_body = service_clients_section(service_rows, &mut used);
+    if !service_body.is_empty() {
+        writeln!(
+            out,
+            "# Declare each service route's `request` under the bridge node's `inputs:` and its\n\
+             # `response` under `outputs:`.\nservice_clients:\n{service_body}"
+        )?;
+    }
+    let action_body = action_clients_section(action_rows, &mut used);
+    if !action_body.is_empty() {
+        writeln!(
+            out,
+            "# Declare each action route's `goal` under the bridge node's `inputs:` and its\n\
+             # `feedback` and `result` under `outputs:`.\naction_clients:\n{action_body}"
+        )?;
+    }
+    if body.is_empty() {
+        writeln!(out, "from_ros: []   # no topics with publishers found")?;
+    } else {
+        writeln!(out, "from_ros:\n{body}")?;
+        writeln!(
+            out,
+            "# In the dataflow YAML, the nodes that consume these outputs (reliable topics\n\
+             # lossless; `ros2-dora-bridge check --config FILE --dataflow DATAFLOW` checks it):\n\
+             #   - id: your_node\n\
+             #     inputs:\n{consumers}"
+        )?;
+    }
+    Ok(())
+}
+
+/// The from_ros routes, and the consumer inputs to go with them.
+fn from_ros_section(
+    rows: &[TopicRow],
+    used: &mut HashSet<String>,
+) -> Result<(String, String), std::fmt::Error> {
     let mut body = String::new();
     let mut consumers = String::new();
-    for (topic, types, publishers) in &rows {
+    for TopicRow {
+        topic,
+        types,
+        publishers,
+    } in rows
+    {
         if INFRASTRUCTURE.contains(&topic.as_str())
             || topic.contains(ACTION_INFIX)
             || publishers.is_empty()
@@ -244,33 +312,5 @@ pub fn discover(rcl_args: &[String], wait: Duration) -> anyhow::Result<String> {
             )?;
         }
     }
-    let service_body = service_clients_section(&service_rows, &mut used);
-    if !service_body.is_empty() {
-        writeln!(
-            out,
-            "# Declare each service route's `request` under the bridge node's `inputs:` and its\n\
-             # `response` under `outputs:`.\nservice_clients:\n{service_body}"
-        )?;
-    }
-    let action_body = action_clients_section(&action_rows, &mut used);
-    if !action_body.is_empty() {
-        writeln!(
-            out,
-            "# Declare each action route's `goal` under the bridge node's `inputs:` and its\n\
-             # `feedback` and `result` under `outputs:`.\naction_clients:\n{action_body}"
-        )?;
-    }
-    if body.is_empty() {
-        writeln!(out, "from_ros: []   # no topics with publishers found")?;
-    } else {
-        writeln!(out, "from_ros:\n{body}")?;
-        writeln!(
-            out,
-            "# In the dataflow YAML, the nodes that consume these outputs (reliable topics\n\
-             # lossless; `ros2-dora-bridge check --config FILE --dataflow DATAFLOW` checks it):\n\
-             #   - id: your_node\n\
-             #     inputs:\n{consumers}"
-        )?;
-    }
-    Ok(out)
+    Ok((body, consumers))
 }

@@ -91,36 +91,9 @@ pub fn play(options: PlayOptions) -> anyhow::Result<()> {
         "/",
         registry.prefixes().to_vec(),
     )?;
-    let mut publishers: HashMap<String, Publisher> = HashMap::new();
-    for topic in &selected {
-        match advertise(&ros, &registry, topic, &options) {
-            Ok(publisher) => {
-                publishers.insert(topic.name.clone(), publisher);
-            }
-            // Like `ros2 bag play`: a topic whose type cannot be published
-            // here is skipped, unless it was asked for by name.
-            Err(e) if options.topics.is_empty() => {
-                tracing::warn!("skipping {}: {e:#}", topic.name);
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    if publishers.is_empty() {
-        bail!("nothing to play: no topic of the bag can be published here");
-    }
+    let publishers = advertise_all(&ros, &registry, &selected, &options)?;
     if options.wait_for_subscribers {
-        let deadline = Instant::now() + SUBSCRIBER_WAIT;
-        while publishers.values().any(|p| p.subscription_count() == 0)
-            && Instant::now() < deadline
-            && !stop.load(Ordering::Relaxed)
-        {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        for (topic, p) in &publishers {
-            if p.subscription_count() == 0 {
-                tracing::warn!("{topic}: no subscriber after {SUBSCRIBER_WAIT:?}; playing anyway");
-            }
-        }
+        wait_for_subscribers(&publishers, &stop);
     }
     wait_or_stop(options.delay, &stop);
 
@@ -148,6 +121,48 @@ pub fn play(options: PlayOptions) -> anyhow::Result<()> {
     drop(publishers);
     drop(ros);
     outcome
+}
+
+/// A publisher per selected topic; a topic whose type cannot be published
+/// here is skipped (like `ros2 bag play`), unless it was asked for by name.
+fn advertise_all(
+    ros: &RosSide,
+    registry: &TypeRegistry,
+    selected: &[&super::TopicInfo],
+    options: &PlayOptions,
+) -> anyhow::Result<HashMap<String, Publisher>> {
+    let mut publishers: HashMap<String, Publisher> = HashMap::new();
+    for topic in selected {
+        match advertise(ros, registry, topic, options) {
+            Ok(publisher) => {
+                publishers.insert(topic.name.clone(), publisher);
+            }
+            Err(e) if options.topics.is_empty() => {
+                tracing::warn!("skipping {}: {e:#}", topic.name);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    if publishers.is_empty() {
+        bail!("nothing to play: no topic of the bag can be published here");
+    }
+    Ok(publishers)
+}
+
+/// `--wait-for-subscribers`: until each topic has one, SUBSCRIBER_WAIT at most.
+fn wait_for_subscribers(publishers: &HashMap<String, Publisher>, stop: &AtomicBool) {
+    let deadline = Instant::now() + SUBSCRIBER_WAIT;
+    while publishers.values().any(|p| p.subscription_count() == 0)
+        && Instant::now() < deadline
+        && !stop.load(Ordering::Relaxed)
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for (topic, p) in publishers {
+        if p.subscription_count() == 0 {
+            tracing::warn!("{topic}: no subscriber after {SUBSCRIBER_WAIT:?}; playing anyway");
+        }
+    }
 }
 
 fn advertise(

@@ -206,24 +206,12 @@ impl Bridge {
             FromRosRoutes::build(&config, live_ros, &registry, &node, &own_topics, &mut stats)?;
         let queues = RouteQueues::new(plan.lanes);
         let (liveness_tx, liveness_reports) = tokio::sync::mpsc::unbounded_channel();
-        let replay = match (bag, &config.replay, &mut ros) {
-            (Some(bag), Some(section), _) => {
-                let source =
-                    BagSource::new(bag, registry.clone(), section, plan.routes, queues.clone());
-                Some(ReplayProgress::start(source, section.at_end)?)
-            }
-            (_, _, Some(ros)) => {
-                let options = plan.routes.iter().map(|r| r.options).collect();
-                let sink = QueueSink::new(queues.clone(), registry.clone(), options);
-                let receiver = Receiver::new(ros.shared().clone(), plan.routes, Box::new(sink));
-                let receiver = watch_liveness(&config, receiver, liveness_tx);
-                queues.on_room(ros.receiver_waker());
-                let closing = queues.clone();
-                ros.spawn_receiver(receiver, move || closing.close())?;
-                None
-            }
-            _ => anyhow::bail!("neither a bag nor ROS to take the from_ros routes from"),
+        let source = Source {
+            routes: plan.routes,
+            queues: queues.clone(),
+            registry: registry.clone(),
         };
+        let replay = start_source(&config, source, bag, ros.as_mut(), liveness_tx)?;
         let services = match &ros {
             Some(ros) => services::Services::set_up(&config, ros, &registry, &node, &mut stats)?,
             None => None,
@@ -539,6 +527,45 @@ fn ros_node_name_from(node_id: &str) -> String {
         name.insert_str(0, "dora_");
     }
     name
+}
+
+/// What the from_ros routes' source feeds.
+struct Source {
+    routes: Vec<crate::ros::receiver::FromRosRoute>,
+    queues: Arc<RouteQueues>,
+    registry: Arc<TypeRegistry>,
+}
+
+/// The from_ros routes' source: the bag (`replay:`), whose progress the
+/// loop follows, or the ROS receiver.
+fn start_source(
+    config: &Config,
+    source: Source,
+    bag: Option<Bag>,
+    ros: Option<&mut RosSide>,
+    liveness: tokio::sync::mpsc::UnboundedSender<LivenessReport>,
+) -> anyhow::Result<Option<ReplayProgress>> {
+    let Source {
+        routes,
+        queues,
+        registry,
+    } = source;
+    match (bag, &config.replay, ros) {
+        (Some(bag), Some(section), _) => {
+            let source = BagSource::new(bag, registry, section, routes, queues);
+            Ok(Some(ReplayProgress::start(source, section.at_end)?))
+        }
+        (_, _, Some(ros)) => {
+            let options = routes.iter().map(|r| r.options).collect();
+            let sink = QueueSink::new(queues.clone(), registry, options);
+            let receiver = Receiver::new(ros.shared().clone(), routes, Box::new(sink));
+            let receiver = watch_liveness(config, receiver, liveness);
+            queues.on_room(ros.receiver_waker());
+            ros.spawn_receiver(receiver, move || queues.close())?;
+            Ok(None)
+        }
+        _ => anyhow::bail!("neither a bag nor ROS to take the from_ros routes from"),
+    }
 }
 
 /// A replay needs ROS only for what publishes or serves on it; a bag alone

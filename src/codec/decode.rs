@@ -358,45 +358,14 @@ fn decode_elements(
         (Element::Primitive(_), Column::Float32(v)) => bulk!(v, reader, n, f32),
         (Element::Primitive(_), Column::Float64(v)) => bulk!(v, reader, n, f64),
         (Element::String { bound }, Column::Utf8 { offsets, data }) => {
-            for i in 0..n {
-                let len = reader.read_length(1).map_err(|e| e.at_index(i, indexed))?;
-                // The length counts the terminating NUL; 0 is tolerated as "".
-                let bytes = reader.take_aligned(len, 1)?;
-                let text = match bytes.split_last() {
-                    Some((0, text)) => text,
-                    Some(_) => {
-                        return Err(CodecError::malformed(
-                            "",
-                            "string is not NUL-terminated".to_string(),
-                        )
-                        .at_index(i, indexed));
-                    }
-                    None => &[],
-                };
-                check_string_bound(*bound, text.len()).map_err(|e| e.at_index(i, indexed))?;
-                data.extend_from_slice(text);
-                offsets.push(
-                    i32::try_from(data.len()).map_err(|_| {
-                        CodecError::malformed("", "more than 2 GiB of strings".into())
-                    })?,
-                );
-            }
+            let strings = Strings { offsets, data };
+            strings.decode(n, indexed, reader, |reader| decode_string(reader, *bound))?
         }
         (Element::WString { bound }, Column::Utf8 { offsets, data }) => {
-            for i in 0..n {
-                let units = decode_wstring(reader).map_err(|e| e.at_index(i, indexed))?;
-                check_string_bound(*bound, units.len()).map_err(|e| e.at_index(i, indexed))?;
-                let text = String::from_utf16(&units).map_err(|_| {
-                    CodecError::malformed("", "wstring is not valid UTF-16".to_string())
-                        .at_index(i, indexed)
-                })?;
-                data.extend_from_slice(text.as_bytes());
-                offsets.push(
-                    i32::try_from(data.len()).map_err(|_| {
-                        CodecError::malformed("", "more than 2 GiB of strings".into())
-                    })?,
-                );
-            }
+            let strings = Strings { offsets, data };
+            strings.decode(n, indexed, reader, |reader| {
+                decode_wstring_text(reader, *bound)
+            })?
         }
         (Element::Message(_), Column::Struct(s)) => {
             for i in 0..n {
@@ -406,6 +375,67 @@ fn decode_elements(
         _ => unreachable!("column built for this element"),
     }
     Ok(())
+}
+
+/// A string column being filled: offsets and UTF-8 bytes.
+struct Strings<'a> {
+    offsets: &'a mut Vec<i32>,
+    data: &'a mut Vec<u8>,
+}
+
+impl Strings<'_> {
+    /// `n` strings, each read by `one` (its UTF-8 bytes), errors naming
+    /// the index of an array's element.
+    fn decode<'r>(
+        self,
+        n: usize,
+        indexed: bool,
+        reader: &mut CdrReader<'r>,
+        mut one: impl FnMut(&mut CdrReader<'r>) -> Result<std::borrow::Cow<'r, [u8]>, CodecError>,
+    ) -> Result<(), CodecError> {
+        for i in 0..n {
+            let text = one(reader).map_err(|e| e.at_index(i, indexed))?;
+            self.data.extend_from_slice(&text);
+            let end = i32::try_from(self.data.len())
+                .map_err(|_| CodecError::malformed("", "more than 2 GiB of strings".into()))?;
+            self.offsets.push(end);
+        }
+        Ok(())
+    }
+}
+
+/// A CDR string: its length counts the terminating NUL (0 is tolerated
+/// as "").
+fn decode_string<'r>(
+    reader: &mut CdrReader<'r>,
+    bound: Option<usize>,
+) -> Result<std::borrow::Cow<'r, [u8]>, CodecError> {
+    let len = reader.read_length(1)?;
+    let bytes = reader.take_aligned(len, 1)?;
+    let text = match bytes.split_last() {
+        Some((0, text)) => text,
+        Some(_) => {
+            return Err(CodecError::malformed(
+                "",
+                "string is not NUL-terminated".to_string(),
+            ));
+        }
+        None => &[],
+    };
+    check_string_bound(bound, text.len())?;
+    Ok(std::borrow::Cow::Borrowed(text))
+}
+
+/// A CDR wstring (UTF-16 code units), as UTF-8.
+fn decode_wstring_text<'r>(
+    reader: &mut CdrReader<'r>,
+    bound: Option<usize>,
+) -> Result<std::borrow::Cow<'r, [u8]>, CodecError> {
+    let units = decode_wstring(reader)?;
+    check_string_bound(bound, units.len())?;
+    let text = String::from_utf16(&units)
+        .map_err(|_| CodecError::malformed("", "wstring is not valid UTF-16".to_string()))?;
+    Ok(std::borrow::Cow::Owned(text.into_bytes()))
 }
 
 fn check_string_bound(bound: Option<usize>, len: usize) -> Result<(), CodecError> {

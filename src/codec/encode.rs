@@ -236,70 +236,9 @@ fn encode_values(
     w: &mut CdrWriter,
 ) -> Result<(), CodecError> {
     match element {
-        Element::Primitive(p) => {
-            let expected = super::schema::primitive_data_type(*p);
-            if values.data_type() != &expected {
-                return Err(CodecError::type_mismatch(
-                    "",
-                    &expected.to_string(),
-                    values.data_type(),
-                ));
-            }
-            check_no_nulls(values.as_ref(), start, len, indexed)?;
-            match p {
-                Primitive::Bool => {
-                    let b: &BooleanArray = values.as_boolean();
-                    let bytes: Vec<u8> = (start..start + len).map(|i| b.value(i) as u8).collect();
-                    w.write_bytes(&bytes);
-                }
-                Primitive::Byte | Primitive::Char | Primitive::UInt8 => {
-                    let v = values.as_primitive::<adt::UInt8Type>().values();
-                    w.write_bulk(&v[start..start + len]);
-                }
-                Primitive::Int8 => {
-                    let v = values.as_primitive::<adt::Int8Type>().values();
-                    let bytes: Vec<u8> = v[start..start + len].iter().map(|&x| x as u8).collect();
-                    w.write_bytes(&bytes);
-                }
-                Primitive::Int16 => bulk_le!(values, adt::Int16Type, start, len, w),
-                Primitive::UInt16 => bulk_le!(values, adt::UInt16Type, start, len, w),
-                Primitive::Int32 => bulk_le!(values, adt::Int32Type, start, len, w),
-                Primitive::UInt32 => bulk_le!(values, adt::UInt32Type, start, len, w),
-                Primitive::Int64 => bulk_le!(values, adt::Int64Type, start, len, w),
-                Primitive::UInt64 => bulk_le!(values, adt::UInt64Type, start, len, w),
-                Primitive::Float32 => bulk_le!(values, adt::Float32Type, start, len, w),
-                Primitive::Float64 => bulk_le!(values, adt::Float64Type, start, len, w),
-            }
-            Ok(())
-        }
-        Element::String { bound } | Element::WString { bound } => {
-            let wide = matches!(element, Element::WString { .. });
-            check_no_nulls(values.as_ref(), start, len, indexed)?;
-            let mut each = |i: usize, text: &str| -> Result<(), CodecError> {
-                let at = |e: CodecError| e.at_index(i - start, indexed);
-                if wide {
-                    let units: Vec<u16> = text.encode_utf16().collect();
-                    check_bound(*bound, units.len()).map_err(at)?;
-                    super::defaults::write_wstring_units(&units, w).map_err(at)
-                } else {
-                    check_bound(*bound, text.len()).map_err(at)?;
-                    super::defaults::write_string(text, w).map_err(at)
-                }
-            };
-            fn generic<O: OffsetSizeTrait>(a: &GenericStringArray<O>, i: usize) -> &str {
-                a.value(i)
-            }
-            for i in start..start + len {
-                let text = match values.data_type() {
-                    DataType::Utf8 => generic(values.as_string::<i32>(), i),
-                    DataType::LargeUtf8 => generic(values.as_string::<i64>(), i),
-                    DataType::Utf8View => values.as_string_view().value(i),
-                    other => return Err(CodecError::type_mismatch("", "Utf8 or LargeUtf8", other)),
-                };
-                each(i, text)?;
-            }
-            Ok(())
-        }
+        Element::Primitive(p) => encode_primitives(*p, values, start, len, indexed, w),
+        Element::String { bound } => encode_strings(*bound, false, values, start, len, indexed, w),
+        Element::WString { bound } => encode_strings(*bound, true, values, start, len, indexed, w),
         Element::Message(layout) => {
             let DataType::Struct(_) = values.data_type() else {
                 return Err(CodecError::type_mismatch(
@@ -316,6 +255,87 @@ fn encode_values(
             Ok(())
         }
     }
+}
+
+fn encode_primitives(
+    p: Primitive,
+    values: &ArrayRef,
+    start: usize,
+    len: usize,
+    indexed: bool,
+    w: &mut CdrWriter,
+) -> Result<(), CodecError> {
+    let expected = super::schema::primitive_data_type(p);
+    if values.data_type() != &expected {
+        return Err(CodecError::type_mismatch(
+            "",
+            &expected.to_string(),
+            values.data_type(),
+        ));
+    }
+    check_no_nulls(values.as_ref(), start, len, indexed)?;
+    match p {
+        Primitive::Bool => {
+            let b: &BooleanArray = values.as_boolean();
+            let bytes: Vec<u8> = (start..start + len).map(|i| b.value(i) as u8).collect();
+            w.write_bytes(&bytes);
+        }
+        Primitive::Byte | Primitive::Char | Primitive::UInt8 => {
+            let v = values.as_primitive::<adt::UInt8Type>().values();
+            w.write_bulk(&v[start..start + len]);
+        }
+        Primitive::Int8 => {
+            let v = values.as_primitive::<adt::Int8Type>().values();
+            let bytes: Vec<u8> = v[start..start + len].iter().map(|&x| x as u8).collect();
+            w.write_bytes(&bytes);
+        }
+        Primitive::Int16 => bulk_le!(values, adt::Int16Type, start, len, w),
+        Primitive::UInt16 => bulk_le!(values, adt::UInt16Type, start, len, w),
+        Primitive::Int32 => bulk_le!(values, adt::Int32Type, start, len, w),
+        Primitive::UInt32 => bulk_le!(values, adt::UInt32Type, start, len, w),
+        Primitive::Int64 => bulk_le!(values, adt::Int64Type, start, len, w),
+        Primitive::UInt64 => bulk_le!(values, adt::UInt64Type, start, len, w),
+        Primitive::Float32 => bulk_le!(values, adt::Float32Type, start, len, w),
+        Primitive::Float64 => bulk_le!(values, adt::Float64Type, start, len, w),
+    }
+    Ok(())
+}
+
+/// Strings (`wide`: wstrings, as UTF-16) from any Arrow string array.
+fn encode_strings(
+    bound: Option<usize>,
+    wide: bool,
+    values: &ArrayRef,
+    start: usize,
+    len: usize,
+    indexed: bool,
+    w: &mut CdrWriter,
+) -> Result<(), CodecError> {
+    check_no_nulls(values.as_ref(), start, len, indexed)?;
+    let mut each = |i: usize, text: &str| -> Result<(), CodecError> {
+        let at = |e: CodecError| e.at_index(i - start, indexed);
+        if wide {
+            let units: Vec<u16> = text.encode_utf16().collect();
+            check_bound(bound, units.len()).map_err(at)?;
+            super::defaults::write_wstring_units(&units, w).map_err(at)
+        } else {
+            check_bound(bound, text.len()).map_err(at)?;
+            super::defaults::write_string(text, w).map_err(at)
+        }
+    };
+    fn generic<O: OffsetSizeTrait>(a: &GenericStringArray<O>, i: usize) -> &str {
+        a.value(i)
+    }
+    for i in start..start + len {
+        let text = match values.data_type() {
+            DataType::Utf8 => generic(values.as_string::<i32>(), i),
+            DataType::LargeUtf8 => generic(values.as_string::<i64>(), i),
+            DataType::Utf8View => values.as_string_view().value(i),
+            other => return Err(CodecError::type_mismatch("", "Utf8 or LargeUtf8", other)),
+        };
+        each(i, text)?;
+    }
+    Ok(())
 }
 
 fn check_bound(bound: Option<usize>, len: usize) -> Result<(), CodecError> {

@@ -230,23 +230,7 @@ pub fn diagnostic_array(
         return Err(schema_error("values items are not structs"));
     };
 
-    let since_epoch = stamp.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let stamp_array = StructArray::try_new(
-        stamp_fields,
-        vec![
-            Arc::new(Int32Array::from(vec![
-                i32::try_from(since_epoch.as_secs()).unwrap_or(i32::MAX),
-            ])),
-            Arc::new(UInt32Array::from(vec![since_epoch.subsec_nanos()])),
-        ],
-        None,
-    )?;
-    let header = StructArray::try_new(
-        header_fields,
-        vec![Arc::new(stamp_array), Arc::new(StringArray::from(vec![""]))],
-        None,
-    )?;
-
+    let header = header_row(header_fields, stamp_fields, stamp)?;
     let all_values: Vec<&(String, String)> = statuses.iter().flat_map(|s| &s.values).collect();
     let key_values = StructArray::try_new(
         value_fields,
@@ -289,6 +273,30 @@ pub fn diagnostic_array(
         None,
     )?;
     StructArray::try_new(top, vec![Arc::new(header), Arc::new(status_list)], None)
+}
+
+/// `std_msgs/Header` with `stamp` and an empty `frame_id`.
+fn header_row(
+    header_fields: Fields,
+    stamp_fields: Fields,
+    stamp: SystemTime,
+) -> Result<StructArray, arrow::error::ArrowError> {
+    let since_epoch = stamp.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let stamp_array = StructArray::try_new(
+        stamp_fields,
+        vec![
+            Arc::new(Int32Array::from(vec![
+                i32::try_from(since_epoch.as_secs()).unwrap_or(i32::MAX),
+            ])),
+            Arc::new(UInt32Array::from(vec![since_epoch.subsec_nanos()])),
+        ],
+        None,
+    )?;
+    StructArray::try_new(
+        header_fields,
+        vec![Arc::new(stamp_array), Arc::new(StringArray::from(vec![""]))],
+        None,
+    )
 }
 
 fn schema_error(what: &str) -> arrow::error::ArrowError {

@@ -837,62 +837,79 @@ impl WaitSet {
         timeout: Duration,
     ) -> Result<Ready, RclError> {
         // SAFETY: the entities are borrowed for the whole call, so the
-        // pointers the wait set holds stay valid until it is cleared again.
+        // pointers the wait set holds stay valid until it is cleared again
+        // (by the next wait); `ready` reads the slots of this very wait.
+        unsafe {
+            self.fill(subscriptions, guard_conditions)?;
+            let ws = self.wait_set.as_mut();
+            let ret = sys::rcl_wait(ws, timeout.as_nanos().min(i64::MAX as u128) as i64);
+            if ret == sys::RCL_RET_TIMEOUT as sys::rcl_ret_t {
+                return Ok(Ready::default());
+            }
+            check("rcl_wait", ret)?;
+            Ok(self.ready(subscriptions, guard_conditions))
+        }
+    }
+
+    /// Clears the wait set and adds this wait's entities: each
+    /// subscription's events, the subscriptions, the guard conditions, then
+    /// the graph's guard condition.
+    ///
+    /// # Safety
+    /// The entities must stay alive until the wait set is cleared again.
+    unsafe fn fill(
+        &mut self,
+        subscriptions: &[&RclSubscription],
+        guard_conditions: &[&GuardCondition],
+    ) -> Result<(), RclError> {
+        // SAFETY: the wait set is initialised (new()); the caller keeps the
+        // entities alive while their pointers are in it.
         unsafe {
             let ws = self.wait_set.as_mut();
             check("rcl_wait_set_clear", sys::rcl_wait_set_clear(ws))?;
             let event_count: usize = subscriptions.iter().map(|s| s.events.len()).sum();
-            check(
-                "rcl_wait_set_resize",
-                sys::rcl_wait_set_resize(
+            let guards = guard_conditions.len() + 1;
+            let resized =
+                sys::rcl_wait_set_resize(ws, subscriptions.len(), guards, 0, 0, 0, event_count);
+            check("rcl_wait_set_resize", resized)?;
+            for (_, event) in subscriptions.iter().flat_map(|s| &s.events) {
+                let added = sys::rcl_wait_set_add_event(ws, event.as_ref(), ptr::null_mut());
+                check("rcl_wait_set_add_event", added)?;
+            }
+            for s in subscriptions {
+                let added = sys::rcl_wait_set_add_subscription(
                     ws,
-                    subscriptions.len(),
-                    guard_conditions.len() + 1,
-                    0,
-                    0,
-                    0,
-                    event_count,
-                ),
-            )?;
-            for s in subscriptions {
-                for (_, event) in &s.events {
-                    check(
-                        "rcl_wait_set_add_event",
-                        sys::rcl_wait_set_add_event(ws, event.as_ref(), ptr::null_mut()),
-                    )?;
-                }
-            }
-            for s in subscriptions {
-                check(
-                    "rcl_wait_set_add_subscription",
-                    sys::rcl_wait_set_add_subscription(
-                        ws,
-                        s.subscription.as_ref(),
-                        ptr::null_mut(),
-                    ),
-                )?;
-            }
-            for g in guard_conditions {
-                check(
-                    "rcl_wait_set_add_guard_condition",
-                    sys::rcl_wait_set_add_guard_condition(
-                        ws,
-                        g.condition.as_ref(),
-                        ptr::null_mut(),
-                    ),
-                )?;
+                    s.subscription.as_ref(),
+                    ptr::null_mut(),
+                );
+                check("rcl_wait_set_add_subscription", added)?;
             }
             let graph = sys::rcl_node_get_graph_guard_condition(self.node.node.as_ref());
-            check(
-                "rcl_wait_set_add_guard_condition",
-                sys::rcl_wait_set_add_guard_condition(ws, graph, ptr::null_mut()),
-            )?;
-            let ret = sys::rcl_wait(ws, timeout.as_nanos().min(i64::MAX as u128) as i64);
-            let mut ready = Ready::default();
-            if ret == sys::RCL_RET_TIMEOUT as sys::rcl_ret_t {
-                return Ok(ready);
+            let conditions = guard_conditions
+                .iter()
+                .map(|g| g.condition.as_ref() as *const _);
+            for condition in conditions.chain([graph]) {
+                let added = sys::rcl_wait_set_add_guard_condition(ws, condition, ptr::null_mut());
+                check("rcl_wait_set_add_guard_condition", added)?;
             }
-            check("rcl_wait", ret)?;
+            Ok(())
+        }
+    }
+
+    /// What a finished wait left set (rcl nulls the slots of the others),
+    /// in the order `fill` added them.
+    ///
+    /// # Safety
+    /// Only right after a successful `rcl_wait` on what `fill` added.
+    unsafe fn ready(
+        &mut self,
+        subscriptions: &[&RclSubscription],
+        guard_conditions: &[&GuardCondition],
+    ) -> Ready {
+        // SAFETY: the slot arrays hold exactly the entities `fill` added.
+        unsafe {
+            let ws = self.wait_set.as_mut();
+            let mut ready = Ready::default();
             for i in 0..subscriptions.len() {
                 if !(*ws.subscriptions.add(i)).is_null() {
                     ready.subscriptions.push(i);
@@ -913,7 +930,7 @@ impl WaitSet {
                     slot += 1;
                 }
             }
-            Ok(ready)
+            ready
         }
     }
 }

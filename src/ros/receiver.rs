@@ -7,7 +7,7 @@
 use super::RosShared;
 use super::graph::{auto_subscription_qos, describe_qos, same_qos};
 use super::graph_watch::{GraphEvent, GraphWatcher, TopicState};
-use super::rcl::{EndpointInfo, QosProfile, RclSubscription, SubscriptionEvent, WaitSet};
+use super::rcl::{EndpointInfo, QosProfile, RclSubscription, Ready, SubscriptionEvent, WaitSet};
 use super::sink::{NewTopic, Sample, Sink, SinkTopic};
 use super::watched::{ProbeOutcome, Take, WatchedSubscription, describe_wedge};
 use crate::codec::CodecOptions;
@@ -90,6 +90,28 @@ pub trait NodeObserver: Send {
     fn observe(&mut self, present: &HashSet<String>, now: Instant);
     /// When it wants to look again even without a graph change.
     fn next_deadline(&self) -> Option<Instant>;
+}
+
+/// One turn of the receiver's loop: the subscriptions (by index into
+/// `active`) it waits on, then the probes.
+struct Turn {
+    waiting_on: Vec<usize>,
+    probing: Vec<usize>,
+}
+
+impl Turn {
+    /// In the wait set's order: subscriptions, then probes.
+    fn subscriptions<'a>(&self, active: &'a [Active]) -> Vec<&'a RclSubscription> {
+        let subscriptions = self
+            .waiting_on
+            .iter()
+            .map(|&i| active[i].watched.subscription());
+        let probes = self
+            .probing
+            .iter()
+            .filter_map(|&i| active[i].watched.probe_to_wait_on());
+        subscriptions.chain(probes).collect()
+    }
 }
 
 /// How a drain of one subscription ended.
@@ -213,96 +235,119 @@ impl Receiver {
         let mut graph_work = VecDeque::new();
         let mut last_stall_check = Instant::now();
         while !self.shared.stop.load(Ordering::Acquire) {
-            let looked = graph.look(&self.shared.node);
-            if !looked.is_empty() || !graph_work.is_empty() {
-                graph_work.extend(looked);
-                self.apply_graph_events(&mut graph_work);
-            } else if self
-                .liveness_deadline()
-                .is_some_and(|at| Instant::now() >= at)
-            {
-                self.observe_liveness();
-            }
-            let wake_at = [graph.deadline(), self.liveness_deadline()]
-                .into_iter()
-                .flatten()
-                .min();
-            let timeout = match wake_at {
-                _ if !graph_work.is_empty() => Duration::ZERO,
-                Some(at) => at.saturating_duration_since(Instant::now()),
-                None => STALL_CHECK_INTERVAL,
-            }
-            .min(STALL_CHECK_INTERVAL);
+            self.graph_turn(&mut graph, &mut graph_work);
+            let timeout = self.wait_timeout(&graph, &graph_work);
             if last_stall_check.elapsed() >= STALL_CHECK_INTERVAL {
                 last_stall_check = Instant::now();
-                self.start_probes(&limiter);
-                if !self.resolve_probes(&limiter) || !self.retire_orphans(&limiter) {
+                if !self.stall_turn(&limiter) {
                     return; // the sink's consumer has shut down
                 }
             }
-            // Subscriptions of a full `block` route are left out (their
-            // messages wait in DDS) until the dora side makes room, which
-            // triggers the wake guard condition.
-            let mut waiting_on = Vec::with_capacity(self.active.len());
-            for (i, active) in self.active.iter_mut().enumerate() {
-                if self.sink.has_room(active.route) {
-                    waiting_on.push(i);
-                } else {
-                    active.watched.held(Instant::now());
-                }
-            }
-            // Probes are waited on, never taken from: whether one has data
-            // while its subscription stays silent is what tells a wedge.
-            let probing: Vec<usize> = (0..self.active.len())
-                .filter(|&i| self.active[i].watched.probe_to_wait_on().is_some())
-                .collect();
-            let ready = {
-                let subs: Vec<&RclSubscription> = waiting_on
-                    .iter()
-                    .map(|&i| self.active[i].watched.subscription())
-                    .chain(
-                        probing
-                            .iter()
-                            .filter_map(|&i| self.active[i].watched.probe_to_wait_on()),
-                    )
-                    .collect();
-                match wait_set.wait(&subs, &[&self.shared.wake], timeout) {
-                    Ok(ready) => ready,
-                    Err(e) => {
-                        limiter.warn(|| format!("waiting for ROS messages failed: {e}"));
-                        std::thread::sleep(Duration::from_millis(50));
-                        continue;
-                    }
+            let turn = self.waited_on();
+            let subs = turn.subscriptions(&self.active);
+            let ready = match wait_set.wait(&subs, &[&self.shared.wake], timeout) {
+                Ok(ready) => ready,
+                Err(e) => {
+                    limiter.warn(|| format!("waiting for ROS messages failed: {e}"));
+                    std::thread::sleep(Duration::from_millis(50));
+                    continue;
                 }
             };
             if ready.graph_changed {
                 graph.graph_changed();
                 self.shared.graph_changed();
             }
-            for (sub, event) in ready.events {
-                match sub.checked_sub(waiting_on.len()) {
-                    None => self.handle_event(waiting_on[sub], event),
-                    Some(k) => self.active[probing[k]].watched.discard_probe_event(event),
-                }
-            }
-            // Probes first: a sample both readers got in this wait must not
-            // look as if the old one spoke before the probe heard it.
-            let woke = Instant::now();
-            let (probes, olds): (Vec<usize>, Vec<usize>) = ready
-                .subscriptions
-                .into_iter()
-                .partition(|&index| index >= waiting_on.len());
-            for index in probes {
-                self.active[probing[index - waiting_on.len()]]
-                    .watched
-                    .probe_heard(woke);
-            }
-            for index in olds {
-                if self.drain(waiting_on[index], &limiter) == Drained::SinkGone {
-                    return; // the sink's consumer has shut down
-                }
+            if !self.serve(ready, &turn, &limiter) {
+                return; // the sink's consumer has shut down
             }
         }
+    }
+
+    /// New graph events, applied a slice at a time; else the liveness
+    /// observer's own deadline.
+    fn graph_turn(&mut self, graph: &mut GraphWatcher, work: &mut VecDeque<GraphEvent>) {
+        let looked = graph.look(&self.shared.node);
+        if !looked.is_empty() || !work.is_empty() {
+            work.extend(looked);
+            self.apply_graph_events(work);
+        } else if self
+            .liveness_deadline()
+            .is_some_and(|at| Instant::now() >= at)
+        {
+            self.observe_liveness();
+        }
+    }
+
+    /// At once while graph work is left; else until the next deadline, at
+    /// most STALL_CHECK_INTERVAL.
+    fn wait_timeout(&self, graph: &GraphWatcher, work: &VecDeque<GraphEvent>) -> Duration {
+        let wake_at = [graph.deadline(), self.liveness_deadline()]
+            .into_iter()
+            .flatten()
+            .min();
+        match wake_at {
+            _ if !work.is_empty() => Duration::ZERO,
+            Some(at) => at.saturating_duration_since(Instant::now()),
+            None => STALL_CHECK_INTERVAL,
+        }
+        .min(STALL_CHECK_INTERVAL)
+    }
+
+    /// Probes started and resolved, orphans retired. False once the sink's
+    /// consumer is gone.
+    fn stall_turn(&mut self, limiter: &RateLimiter) -> bool {
+        self.start_probes(limiter);
+        self.resolve_probes(limiter) && self.retire_orphans(limiter)
+    }
+
+    /// What this turn waits on. Subscriptions of a route whose sink is full
+    /// are left out (their messages wait in DDS) until it has room, which
+    /// triggers the wake guard condition.
+    fn waited_on(&mut self) -> Turn {
+        let mut waiting_on = Vec::with_capacity(self.active.len());
+        for (i, active) in self.active.iter_mut().enumerate() {
+            if self.sink.has_room(active.route) {
+                waiting_on.push(i);
+            } else {
+                active.watched.held(Instant::now());
+            }
+        }
+        // Probes are waited on, never taken from: whether one has data
+        // while its subscription stays silent is what tells a wedge.
+        let probing = (0..self.active.len())
+            .filter(|&i| self.active[i].watched.probe_to_wait_on().is_some())
+            .collect();
+        Turn {
+            waiting_on,
+            probing,
+        }
+    }
+
+    /// Acts on what the wait found. False once the sink's consumer is gone.
+    fn serve(&mut self, ready: Ready, turn: &Turn, limiter: &RateLimiter) -> bool {
+        let subscribed = turn.waiting_on.len();
+        for (sub, event) in ready.events {
+            match sub.checked_sub(subscribed) {
+                None => self.handle_event(turn.waiting_on[sub], event),
+                Some(k) => self.active[turn.probing[k]]
+                    .watched
+                    .discard_probe_event(event),
+            }
+        }
+        // Probes first: a sample both readers got in this wait must not
+        // look as if the old one spoke before the probe heard it.
+        let woke = Instant::now();
+        let (probes, olds): (Vec<usize>, Vec<usize>) = ready
+            .subscriptions
+            .into_iter()
+            .partition(|&index| index >= subscribed);
+        for index in probes {
+            self.active[turn.probing[index - subscribed]]
+                .watched
+                .probe_heard(woke);
+        }
+        olds.into_iter()
+            .all(|index| self.drain(turn.waiting_on[index], limiter) != Drained::SinkGone)
     }
 
     /// Unsubscribes the pattern topics without a publisher for

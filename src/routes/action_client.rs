@@ -240,47 +240,7 @@ impl ActionClientRoute {
             codec("_GetResult_Response")?,
         );
         let action = ros.resolve_topic(&config.action).context("action")?;
-        let protocol = |part: &str| format!("{action}/_action/{part}");
-        let mut clients = Vec::new();
-        let mut client = |part: &str, service_type: TypeName, call: Call| {
-            let (index, client) =
-                hub.add_client(&protocol(part), &service_type, rcl::default_qos())?;
-            clients.push((index, call));
-            anyhow::Ok(client)
-        };
-        let send_goal = client(
-            "send_goal",
-            action_type.suffixed("_SendGoal"),
-            Call::SendGoal,
-        )?;
-        let cancel = client(
-            "cancel_goal",
-            TypeName::parse("action_msgs/srv/CancelGoal").map_err(anyhow::Error::msg)?,
-            Call::Cancel,
-        )?;
-        let get_result = client(
-            "get_result",
-            action_type.suffixed("_GetResult"),
-            Call::GetResult,
-        )?;
-        let subscriptions = vec![
-            (
-                hub.add_subscription(
-                    &protocol("feedback"),
-                    &action_type.suffixed("_FeedbackMessage"),
-                    crate::ros::qos::action_feedback(),
-                )?,
-                Topic::Feedback,
-            ),
-            (
-                hub.add_subscription(
-                    &protocol("status"),
-                    &TypeName::msg("action_msgs", "GoalStatusArray"),
-                    crate::ros::qos::action_status(),
-                )?,
-                Topic::Status,
-            ),
-        ];
+        let (server, clients, subscriptions) = Server::connect(hub, &action, &action_type)?;
         let label = format!("{at} ({action})");
         tracing::info!(
             "{label}: goals from `{}` to {} ({}), feedback on `{}`, results on `{}` (timeout {:?})",
@@ -299,14 +259,7 @@ impl ActionClientRoute {
         );
         let route = ActionClientRoute {
             label,
-            server: Server {
-                send_goal,
-                cancel,
-                get_result,
-                topics: [protocol("feedback"), protocol("status")],
-                graph: hub.node(),
-                known: false,
-            },
+            server,
             goal,
             feedback,
             result,
@@ -644,7 +597,59 @@ fn read_result(response: &StructArray) -> Ending {
     }
 }
 
+/// The hub entities of an action's server, and which events they bring.
+type Connected = (Server, Vec<(usize, Call)>, Vec<(usize, Topic)>);
+
 impl Server {
+    /// The action protocol's three clients and two subscriptions.
+    fn connect(
+        hub: &ServiceHub,
+        action: &str,
+        action_type: &TypeName,
+    ) -> anyhow::Result<Connected> {
+        let protocol = |part: &str| format!("{action}/_action/{part}");
+        let mut clients = Vec::new();
+        let mut client = |part: &str, service_type: TypeName, call: Call| {
+            let (index, client) =
+                hub.add_client(&protocol(part), &service_type, rcl::default_qos())?;
+            clients.push((index, call));
+            anyhow::Ok(client)
+        };
+        let send_goal = client(
+            "send_goal",
+            action_type.suffixed("_SendGoal"),
+            Call::SendGoal,
+        )?;
+        let cancel_type =
+            TypeName::parse("action_msgs/srv/CancelGoal").map_err(anyhow::Error::msg)?;
+        let cancel = client("cancel_goal", cancel_type, Call::Cancel)?;
+        let get_result = client(
+            "get_result",
+            action_type.suffixed("_GetResult"),
+            Call::GetResult,
+        )?;
+        let feedback = hub.add_subscription(
+            &protocol("feedback"),
+            &action_type.suffixed("_FeedbackMessage"),
+            crate::ros::qos::action_feedback(),
+        )?;
+        let status = hub.add_subscription(
+            &protocol("status"),
+            &TypeName::msg("action_msgs", "GoalStatusArray"),
+            crate::ros::qos::action_status(),
+        )?;
+        let server = Server {
+            send_goal,
+            cancel,
+            get_result,
+            topics: [protocol("feedback"), protocol("status")],
+            graph: hub.node(),
+            known: false,
+        };
+        let subscriptions = vec![(feedback, Topic::Feedback), (status, Topic::Status)];
+        Ok((server, clients, subscriptions))
+    }
+
     fn is_available(&mut self, warnings: &RateLimiter, label: &str) -> bool {
         if !self.known {
             let services = [&self.send_goal, &self.get_result, &self.cancel]

@@ -252,6 +252,53 @@ impl ActionServerRoutes {
     }
 }
 
+/// Hub server indexes by service, the feedback and the status publisher.
+type Offered = ([(usize, Service); 3], Publisher, Publisher);
+
+/// The action protocol's three services and two topics: what the server
+/// offers under `<action>/_action/`.
+fn offer_protocol(
+    ros: &RosSide,
+    hub: &ServiceHub,
+    registry: &TypeRegistry,
+    action: &str,
+    action_type: &TypeName,
+) -> anyhow::Result<Offered> {
+    let codec = |name: &TypeName| {
+        MessageCodec::new(registry, name, CodecOptions::default()).context("type")
+    };
+    let protocol = |part: &str| format!("{action}/_action/{part}");
+    let offer = |part: &str, service_type: TypeName, service: Service| {
+        let index = hub.add_server(&protocol(part), &service_type, rcl::default_qos())?;
+        anyhow::Ok((index, service))
+    };
+    let cancel_type = TypeName::parse("action_msgs/srv/CancelGoal").map_err(anyhow::Error::msg)?;
+    let services = [
+        offer(
+            "send_goal",
+            action_type.suffixed("_SendGoal"),
+            Service::SendGoal,
+        )?,
+        offer("cancel_goal", cancel_type, Service::Cancel)?,
+        offer(
+            "get_result",
+            action_type.suffixed("_GetResult"),
+            Service::GetResult,
+        )?,
+    ];
+    let feedback_topic = ros.advertise(
+        &protocol("feedback"),
+        codec(&action_type.suffixed("_FeedbackMessage"))?,
+        crate::ros::qos::action_feedback(),
+    )?;
+    let status_topic = ros.advertise(
+        &protocol("status"),
+        codec(&TypeName::msg("action_msgs", "GoalStatusArray"))?,
+        crate::ros::qos::action_status(),
+    )?;
+    Ok((services, feedback_topic, status_topic))
+}
+
 impl ActionServerRoute {
     fn build(
         at: &str,
@@ -271,38 +318,8 @@ impl ActionServerRoute {
             codec(&action_type.suffixed("_GetResult_Response"))?,
         );
         let action = ros.resolve_topic(&config.action).context("action")?;
-        let protocol = |part: &str| format!("{action}/_action/{part}");
-        let offer = |part: &str, service_type: TypeName, service: Service| {
-            let index = hub.add_server(&protocol(part), &service_type, rcl::default_qos())?;
-            anyhow::Ok((index, service))
-        };
-        let services = [
-            offer(
-                "send_goal",
-                action_type.suffixed("_SendGoal"),
-                Service::SendGoal,
-            )?,
-            offer(
-                "cancel_goal",
-                TypeName::parse("action_msgs/srv/CancelGoal").map_err(anyhow::Error::msg)?,
-                Service::Cancel,
-            )?,
-            offer(
-                "get_result",
-                action_type.suffixed("_GetResult"),
-                Service::GetResult,
-            )?,
-        ];
-        let feedback_topic = ros.advertise(
-            &protocol("feedback"),
-            codec(&action_type.suffixed("_FeedbackMessage"))?,
-            crate::ros::qos::action_feedback(),
-        )?;
-        let status_topic = ros.advertise(
-            &protocol("status"),
-            codec(&TypeName::msg("action_msgs", "GoalStatusArray"))?,
-            crate::ros::qos::action_status(),
-        )?;
+        let (services, feedback_topic, status_topic) =
+            offer_protocol(ros, hub, registry, &action, &action_type)?;
         let label = format!("{at} ({action})");
         tracing::info!(
             "{label}: goals of {} ({}) out on `{}`, cancels on `{}`; the handler answers on `{}` and `{}`",

@@ -5,7 +5,7 @@
 
 use crate::codec::CodecOptions;
 use crate::config::QueuePolicy;
-use crate::config::{Config, TopicSelector};
+use crate::config::{Config, FromRos, TopicSelector};
 use crate::dora_side::{self, OutputNumbering, ShmPoolAdvisor};
 use crate::flow::queue::LaneSpec;
 use crate::msg::{TypeName, TypeRegistry};
@@ -73,67 +73,14 @@ impl FromRosRoutes {
         };
         let mut outputs = Vec::new();
         for (i, route) in config.from_ros.iter().enumerate() {
-            let selector = match (&route.source, ros) {
-                (TopicSelector::Topic(topic), Some(ros)) => TopicSelector::Topic(
-                    ros.resolve_topic(topic)
-                        .with_context(|| format!("from_ros[{i}].topic"))?,
-                ),
-                (selector, _) => selector.clone(),
-            };
-            let target = TopicMatcher::new([selector]).excluding(own_topics.iter().cloned());
-            let type_name = match &route.msg_type {
-                Some(t) => {
-                    let name = TypeName::parse(t).map_err(anyhow::Error::msg)?;
-                    // Fail at start, not at the first message, on an unknown type.
-                    registry
-                        .resolve(&name)
-                        .with_context(|| format!("from_ros[{i}].type"))?;
-                    Some(name)
-                }
-                None => None,
-            };
-            let from_bag = ros.is_none();
-            let policy = route
-                .queue
-                .policy
-                .unwrap_or(if from_bag || route.qos.is_reliable() {
-                    QueuePolicy::Block
-                } else {
-                    QueuePolicy::DropOldest
-                });
-            // A batch forms from what waits in the queue: room for one.
-            let size = route.queue.size.unwrap_or(DEFAULT_QUEUE.max(route.batch));
-            let history_configured =
-                matches!(&route.qos, crate::config::QosSetting::Custom(p) if p.history.is_some());
-            let counters = Arc::new(RouteStats::default());
-            let label = format!("from_ros[{i}] ({})", route.describe());
-            tracing::info!(
-                "{label} -> output `{}` (queue {size}, {policy:?})",
-                route.output
-            );
-            plan.lanes.push(LaneSpec {
-                capacity: size,
-                policy,
-                stats: counters.clone(),
-                per_turn: route.batch,
-            });
+            let (receiving, lane) = resolve(i, route, ros, registry, own_topics)?;
             stats.add(
                 format!("from_ros[{i}] {}", route.describe()),
                 Direction::FromRos,
-                counters.clone(),
+                lane.stats.clone(),
             );
-            plan.routes.push(FromRosRoute {
-                target,
-                type_name,
-                qos: route.qos.clone(),
-                options: CodecOptions {
-                    bytes_as_binary: route.bytes_as_binary,
-                },
-                stats: counters,
-                label,
-                reader_keeps_all: policy == QueuePolicy::Block && !history_configured,
-                reader_depth: None,
-            });
+            plan.routes.push(receiving);
+            plan.lanes.push(lane);
             outputs.push(DataId::from(route.output.clone()));
         }
         let routes = FromRosRoutes {
@@ -224,6 +171,73 @@ impl FromRosRoutes {
                 .warn(|| format!("{topic}: cannot send to dora output `{output}`: {e}")),
         }
     }
+}
+
+/// Route `i` as the receiver (or a bag) takes it, and its queue lane.
+fn resolve(
+    i: usize,
+    route: &FromRos,
+    ros: Option<&RosSide>,
+    registry: &TypeRegistry,
+    own_topics: &HashSet<String>,
+) -> anyhow::Result<(FromRosRoute, LaneSpec)> {
+    let selector = match (&route.source, ros) {
+        (TopicSelector::Topic(topic), Some(ros)) => TopicSelector::Topic(
+            ros.resolve_topic(topic)
+                .with_context(|| format!("from_ros[{i}].topic"))?,
+        ),
+        (selector, _) => selector.clone(),
+    };
+    let target = TopicMatcher::new([selector]).excluding(own_topics.iter().cloned());
+    let type_name = match &route.msg_type {
+        Some(t) => {
+            let name = TypeName::parse(t).map_err(anyhow::Error::msg)?;
+            // Fail at start, not at the first message, on an unknown type.
+            registry
+                .resolve(&name)
+                .with_context(|| format!("from_ros[{i}].type"))?;
+            Some(name)
+        }
+        None => None,
+    };
+    let from_bag = ros.is_none();
+    let policy = route
+        .queue
+        .policy
+        .unwrap_or(if from_bag || route.qos.is_reliable() {
+            QueuePolicy::Block
+        } else {
+            QueuePolicy::DropOldest
+        });
+    // A batch forms from what waits in the queue: room for one.
+    let size = route.queue.size.unwrap_or(DEFAULT_QUEUE.max(route.batch));
+    let history_configured =
+        matches!(&route.qos, crate::config::QosSetting::Custom(p) if p.history.is_some());
+    let counters = Arc::new(RouteStats::default());
+    let label = format!("from_ros[{i}] ({})", route.describe());
+    tracing::info!(
+        "{label} -> output `{}` (queue {size}, {policy:?})",
+        route.output
+    );
+    let lane = LaneSpec {
+        capacity: size,
+        policy,
+        stats: counters.clone(),
+        per_turn: route.batch,
+    };
+    let receiving = FromRosRoute {
+        target,
+        type_name,
+        qos: route.qos.clone(),
+        options: CodecOptions {
+            bytes_as_binary: route.bytes_as_binary,
+        },
+        stats: counters,
+        label,
+        reader_keeps_all: policy == QueuePolicy::Block && !history_configured,
+        reader_depth: None,
+    };
+    Ok((receiving, lane))
 }
 
 /// One `StructArray` of every row, in order.
