@@ -53,6 +53,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchlib import lossless, stop
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release"
@@ -72,21 +74,6 @@ PATHS = {
     "dora_ros2_server": ("dora Ros2ActionServer",
                          "rclpy client -> dora node (Ros2ActionServer) -> dora handler -> back"),
 }
-
-
-def stop(proc):
-    """SIGINT (dora run stops its dataflow), then kill."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def lossless(source):
-    return {"source": source, "queue_policy": "backpressure", "queue_size": 100}
 
 
 def sender_node(mode, n, result, answers_from):

@@ -32,6 +32,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchlib import stop, wait_for
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 PY = ROOT / "tests" / "python"
@@ -77,25 +79,6 @@ def bridge_binary(distro):
 def spawn(cmd, env, cwd, log):
     return subprocess.Popen(cmd, env=env, cwd=cwd, stdout=open(log, "w"),
                             stderr=subprocess.STDOUT, start_new_session=True)
-
-
-def stop(proc):
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-
-
-def wait_for(predicate, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return predicate()
 
 
 def lines(path):

@@ -32,6 +32,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchlib import stop
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release"
@@ -52,16 +54,6 @@ def env_for(domain):
 
 def ros_type(size):
     return "std_msgs/msg/String" if size == "64" else "sensor_msgs/msg/Image"
-
-
-def stop(proc):
-    if proc.poll() is None:
-        proc.send_signal(2)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def ping(size, samples, env):

@@ -38,6 +38,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchlib import cpu_seconds, spawn, stop, wait_for
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release"
@@ -60,14 +62,6 @@ def env_for(domain):
     env.update(ROS_DOMAIN_ID=str(domain), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST",
                DORA_ZENOH_MULTICAST="off", RUST_LOG="warn")
     return env
-
-
-def cpu_seconds(pid):
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / CLK_TCK
-    except (FileNotFoundError, IndexError, ProcessLookupError):
-        return None
 
 
 def peak_rss_mb(pid):
@@ -95,23 +89,6 @@ def find_bridge(work, timeout=30):
     return None
 
 
-def stop(proc, sig=signal.SIGINT, timeout=30):
-    if proc.poll() is None:
-        try:
-            os.killpg(proc.pid, sig)
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        except ProcessLookupError:
-            pass
-
-
-def spawn(cmd, env, log, cwd=None):
-    return subprocess.Popen([str(c) for c in cmd], env=env, cwd=cwd, stdout=open(log, "w"),
-                            stderr=subprocess.STDOUT, start_new_session=True)
-
-
 def read_json_lines(path):
     found = {}
     for line in Path(path).read_text(errors="replace").splitlines():
@@ -121,15 +98,6 @@ def read_json_lines(path):
             except json.JSONDecodeError:
                 pass
     return found
-
-
-def wait_for(predicate, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
 
 
 def log_has(path, text):

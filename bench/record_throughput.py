@@ -23,6 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchlib import cpu_seconds
+
 ROOT = Path(__file__).resolve().parent.parent
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release"
 BIN = TARGET / "ros2-dora-bridge"
@@ -48,14 +50,6 @@ def make_source(path, rate, seconds):
             for k, c in enumerate(conns):
                 w.write(c, 10**18 + int(i * 1e9 / rate) + k * 1000, raw)
     return n
-
-
-def cpu_seconds(pid):
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / TICK
-    except OSError:
-        return None
 
 
 def run(rate, seconds, domain, work, fastdds_profile=None):

@@ -29,6 +29,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchlib import lossless, stop
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release"
@@ -38,16 +40,6 @@ from service_calls import SERVICES  # noqa: E402
 
 def service_name(payload):
     return f"/bench_{payload.lower()}"
-
-
-def stop(proc):
-    if proc.poll() is None:
-        proc.send_signal(2)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def caller_node(payload, calls, in_flight, result, answer_source):
@@ -60,10 +52,6 @@ def caller_node(payload, calls, in_flight, result, answer_source):
                    "answer": {"source": answer_source, "queue_policy": "backpressure", "queue_size": 100}},
         "outputs": ["call"],
     }
-
-
-def lossless(source):
-    return {"source": source, "queue_policy": "backpressure", "queue_size": 100}
 
 
 def path_nodes(path, payload, in_flight, work):

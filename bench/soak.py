@@ -47,6 +47,8 @@ import time
 import zlib
 from pathlib import Path
 
+from benchlib import spawn, stop, wait_for
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -61,38 +63,11 @@ SMALL_TOPICS, OUT_TOPICS = 100, 20
 RATES = {"small": 50, "out": 50, "image": 30}
 
 
-def spawn(cmd, env, log, cwd=None):
-    return subprocess.Popen([str(c) for c in cmd], env=env, cwd=cwd, stdout=open(log, "w"),
-                            stderr=subprocess.STDOUT, start_new_session=True)
-
-
-def stop(proc, timeout=60):
-    if proc.poll() is None:
-        try:
-            os.killpg(proc.pid, signal.SIGINT)
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        except ProcessLookupError:
-            pass
-    return proc.returncode
-
-
 def text(path):
     try:
         return Path(path).read_text(errors="replace")
     except FileNotFoundError:
         return ""
-
-
-def wait_for(predicate, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return predicate()
 
 
 def json_lines(path):

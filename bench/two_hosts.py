@@ -51,6 +51,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchlib import cpu_seconds
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 TICK = os.sysconf("SC_CLK_TCK")
@@ -71,14 +73,6 @@ def ip(*args, check=True):
     if check and out.returncode != 0:
         raise RuntimeError(f"`ip {' '.join(args)}` failed: {out.stderr.strip()}")
     return out.stdout
-
-
-def cpu_seconds(pid):
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / TICK
 
 
 def machine_busy():
@@ -337,10 +331,10 @@ def run(hosts, topology, width, height, seconds, bridge, domain, depth, profile)
         if not wait_for(pub_out, '"matched"', 70, pub) or '"matched": 0' in pub_out.read_text():
             raise RuntimeError(f"{tag}: the publisher found no subscriber:\n{pub_out.read_text()}")
         # From the first frame (the publisher sleeps 1 s after matching).
-        bridge_cpu0 = sum(cpu_seconds(p) for p in bridge_pids)
+        bridge_cpu0 = sum((cpu_seconds(p) or 0.0) for p in bridge_pids)
         busy0 = machine_busy()
         net0 = hosts.net_counters("compute")
-        daemons_cpu0 = sum(cpu_seconds(p) for p in hosts.daemon_pids)
+        daemons_cpu0 = sum((cpu_seconds(p) or 0.0) for p in hosts.daemon_pids)
         pub.wait(seconds + 90)
         published = [json.loads(line) for line in pub_out.read_text().splitlines() if line.startswith("{")]
         sent = next(p for p in published if "sent" in p)
@@ -354,8 +348,8 @@ def run(hosts, topology, width, height, seconds, bridge, domain, depth, profile)
             if count >= sent["sent"] or time.time() - last_change > 3:
                 break
             time.sleep(0.2)
-        bridge_cpu = sum(cpu_seconds(p) for p in bridge_pids) - bridge_cpu0
-        daemons_cpu = sum(cpu_seconds(p) for p in hosts.daemon_pids) - daemons_cpu0
+        bridge_cpu = sum((cpu_seconds(p) or 0.0) for p in bridge_pids) - bridge_cpu0
+        daemons_cpu = sum((cpu_seconds(p) or 0.0) for p in hosts.daemon_pids) - daemons_cpu0
         busy1 = machine_busy()
         net1 = hosts.net_counters("compute")
     finally:
