@@ -16,12 +16,12 @@ use arrow::array::ArrayRef;
 use dora_node_api::dora_core::config::DataId;
 use dora_node_api::{DoraNode, MetadataParameters};
 use std::collections::BTreeMap;
-use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::sync::mpsc::Receiver;
 
 /// The service routes and the hub their ROS clients and servers live in.
 pub(super) struct Services {
     pub(super) hub: ServiceHub,
-    events: UnboundedReceiver<ServiceEvent>,
+    events: Receiver<ServiceEvent>,
     pub(super) clients: ServiceClientRoutes,
     pub(super) servers: ServiceServerRoutes,
     pub(super) action_clients: ActionClientRoutes,
@@ -29,6 +29,18 @@ pub(super) struct Services {
     /// The standard parameter services of the bridge's node.
     parameters: Parameters,
 }
+
+impl Drop for Services {
+    /// First of all: a services thread waiting for room in the (bounded)
+    /// events channel is let go, so that the hub can join it.
+    fn drop(&mut self) {
+        self.events.close();
+    }
+}
+
+/// Service events in flight from the services thread to the loop: room for
+/// a burst of calls (tests/services.rs sends 50 at once).
+const SERVICE_EVENTS: usize = 256;
 
 impl Services {
     /// The service routes, and the parameter services every ROS node has.
@@ -46,7 +58,7 @@ impl Services {
         let action_servers = ActionServerRoutes::build(config, ros, &hub, registry, stats)?;
         let values = parameter_values(config, node);
         let parameters = Parameters::offer(&hub, registry, ros.node_name(), values)?;
-        let (events_tx, events) = tokio::sync::mpsc::unbounded_channel();
+        let (events_tx, events) = tokio::sync::mpsc::channel(SERVICE_EVENTS);
         hub.start(events_tx)?;
         Ok(Some(Services {
             hub,

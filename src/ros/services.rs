@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
-use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::mpsc::Sender;
 
 /// What the services thread hands to the bridge.
 #[derive(Debug)]
@@ -208,7 +208,7 @@ impl ServiceHub {
     }
 
     /// Starts the thread; what it takes goes to `events`.
-    pub fn start(&mut self, events: UnboundedSender<ServiceEvent>) -> anyhow::Result<()> {
+    pub fn start(&mut self, events: Sender<ServiceEvent>) -> anyhow::Result<()> {
         let taker = Taker {
             node: self.shared.node.clone(),
             entities: self.entities.clone(),
@@ -264,7 +264,10 @@ struct Taker {
     wake: Arc<GuardCondition>,
     graph_changed: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
-    events: UnboundedSender<ServiceEvent>,
+    /// Bounded: while the bridge is behind, this thread waits, and what
+    /// comes meanwhile waits in rcl (a client's requests, a server's
+    /// answers) rather than piling up in memory.
+    events: Sender<ServiceEvent>,
 }
 
 impl Taker {
@@ -303,7 +306,10 @@ impl Taker {
             };
             let mut open = true;
             if self.graph_changed.swap(false, Ordering::AcqRel) {
-                open &= self.events.send(ServiceEvent::GraphChanged).is_ok();
+                open &= self
+                    .events
+                    .blocking_send(ServiceEvent::GraphChanged)
+                    .is_ok();
             }
             for index in ready.subscriptions {
                 open &= self.take_messages(index, &mut subscriptions[index], &errors);
@@ -350,7 +356,7 @@ impl Taker {
                 Ok(Some((taken, _info))) => {
                     let cdr = taken.bytes().to_vec();
                     let event = ServiceEvent::Message { subscription, cdr };
-                    if self.events.send(event).is_err() {
+                    if self.events.blocking_send(event).is_err() {
                         return false;
                     }
                 }
@@ -373,7 +379,7 @@ impl Taker {
                         sequence,
                         cdr,
                     };
-                    if self.events.send(event).is_err() {
+                    if self.events.blocking_send(event).is_err() {
                         return false;
                     }
                 }
@@ -395,7 +401,7 @@ impl Taker {
                         header,
                         cdr,
                     };
-                    if self.events.send(event).is_err() {
+                    if self.events.blocking_send(event).is_err() {
                         return false;
                     }
                 }
