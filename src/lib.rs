@@ -11,6 +11,7 @@
 //! - [`routes`]: one module per route kind (`from_ros`, `to_ros`).
 //! - [`bridge`]: the running bridge: set-up, a thin event loop, teardown.
 //! - [`bag`]: rosbag2 bags: play onto ROS, replay into dora.
+//! - [`check`]: the `check` command: a config against types and a dataflow.
 //! - [`discover`]: the `discover` command.
 //! - [`sequence`]: loss detection from sequence numbers.
 //! - [`stats`]: per-route counters and their table.
@@ -25,6 +26,7 @@
 
 pub mod bag;
 pub mod bridge;
+pub mod check;
 pub mod codec;
 pub mod config;
 pub mod discover;

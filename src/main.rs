@@ -362,79 +362,13 @@ fn check(
     node: Option<&str>,
 ) -> anyhow::Result<()> {
     let registry = TypeRegistry::from_environment();
-    let mut problems = Vec::new();
-    if let Some(path) = dataflow {
-        problems.extend(check_dataflow(config, path, node)?);
+    let report = ros2_dora_bridge::check::check(config, &registry, dataflow, node)?;
+    for warning in &report.warnings {
+        eprintln!("warning: {warning}\n");
     }
-    for route in config.route_table() {
-        let Some(type_text) = route.interface else {
-            continue; // learned from the graph
-        };
-        let result = TypeName::parse(type_text)
-            .map_err(anyhow::Error::msg)
-            .and_then(|name| resolve_all(&registry, &name));
-        if let Err(e) = result {
-            problems.push(format!("{}.type: {e:#}", route.id));
-        }
+    if !report.problems.is_empty() {
+        anyhow::bail!("{}", report.problems.join("\n"));
     }
-    if problems.is_empty() {
-        let against = dataflow.map_or(String::new(), |p| format!(", matches {}", p.display()));
-        let routes = config.route_summary().replacen("bridging ", "", 1);
-        println!("config OK: {routes}, all types resolved{against}");
-        Ok(())
-    } else {
-        anyhow::bail!("{}", problems.join("\n"))
-    }
-}
-
-/// A message type, both halves of a service type, or every message an
-/// action's protocol carries.
-fn resolve_all(registry: &TypeRegistry, name: &TypeName) -> anyhow::Result<()> {
-    match name.kind.as_str() {
-        "srv" => {
-            registry.resolve(&name.request())?;
-            registry.resolve(&name.response())?;
-        }
-        "action" => {
-            for suffix in [
-                "_Goal",
-                "_Feedback",
-                "_Result",
-                "_SendGoal_Request",
-                "_SendGoal_Response",
-                "_GetResult_Request",
-                "_GetResult_Response",
-                "_FeedbackMessage",
-            ] {
-                registry.resolve(&name.suffixed(suffix))?;
-            }
-        }
-        _ => {
-            registry.resolve(name)?;
-        }
-    }
+    println!("config OK: {}", report.summary);
     Ok(())
-}
-
-/// `check --dataflow`: the problems (undeclared ids) and, printed as
-/// warnings, the inputs through which a reliable route can lose messages.
-fn check_dataflow(
-    config: &Config,
-    path: &std::path::Path,
-    node: Option<&str>,
-) -> anyhow::Result<Vec<String>> {
-    use ros2_dora_bridge::dora_side::{self, delivery};
-    let dataflow = delivery::read_dataflow(path)?;
-    let bridge = delivery::bridge_node(&dataflow, node)?;
-    let outputs: Vec<String> = bridge.outputs.iter().map(|o| o.to_string()).collect();
-    let inputs: Vec<String> = bridge.inputs.keys().map(|i| i.to_string()).collect();
-    let problems = dora_side::undeclared(config, bridge.id.as_ref(), &outputs, &inputs);
-    let replay = config.replay.is_some();
-    for lossy in delivery::lossy_inputs(&dataflow, bridge.id.as_ref(), config, replay) {
-        eprintln!("warning: {}\n", lossy.advice());
-    }
-    for coarse in delivery::coarse_input_deadlines(&dataflow, bridge) {
-        eprintln!("warning: {coarse}\n");
-    }
-    Ok(problems)
 }
