@@ -31,13 +31,10 @@ pub fn check(
         check_dataflow(config, path, node, &mut report)?;
     }
     for route in config.route_table() {
-        let Some(type_text) = route.interface else {
+        let Some(name) = route.interface else {
             continue; // learned from the graph
         };
-        let result = TypeName::parse(type_text)
-            .map_err(anyhow::Error::msg)
-            .and_then(|name| resolve_all(registry, &name));
-        if let Err(e) = result {
+        if let Err(e) = resolve_all(registry, name) {
             report.problems.push(format!("{}.type: {e:#}", route.id));
         }
     }

@@ -319,7 +319,7 @@ fn print_schema(
     bytes_as_binary: bool,
     format: SchemaFormat,
 ) -> anyhow::Result<()> {
-    let name = TypeName::parse(type_text).map_err(anyhow::Error::msg)?;
+    let name = TypeName::parse(type_text)?;
     let registry = TypeRegistry::from_environment();
     let options = CodecOptions { bytes_as_binary };
     let parts = name

@@ -171,7 +171,7 @@ fn advertise(
     topic: &super::TopicInfo,
     options: &PlayOptions,
 ) -> anyhow::Result<Publisher> {
-    let name = TypeName::parse(&topic.type_name).map_err(anyhow::Error::msg)?;
+    let name = TypeName::parse(&topic.type_name)?;
     let codec = MessageCodec::new(registry, &name, CodecOptions::default())
         .with_context(|| format!("{}: type {}", topic.name, topic.type_name))?;
     let target = options

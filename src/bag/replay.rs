@@ -294,7 +294,7 @@ fn codec_for(
     options: CodecOptions,
 ) -> Option<MessageCodec> {
     let codec = TypeName::parse(&message.type_name)
-        .map_err(anyhow::Error::msg)
+        .map_err(anyhow::Error::from)
         .and_then(|name| Ok(MessageCodec::new(registry, &name, options)?));
     codec
         .inspect_err(|e| {

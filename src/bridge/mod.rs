@@ -497,7 +497,7 @@ fn start_diagnostics(
         .as_ref()
         .map_or("/diagnostics", |d| d.diagnostics_topic.as_str());
     let attempt = || -> anyhow::Result<Diagnostics> {
-        let name = TypeName::parse(DIAGNOSTIC_ARRAY).map_err(anyhow::Error::msg)?;
+        let name = TypeName::parse(DIAGNOSTIC_ARRAY)?;
         let codec = MessageCodec::new(registry, &name, CodecOptions::default())?;
         let topic = ros.resolve_topic(topic)?;
         let publisher = ros.advertise(&topic, codec, ros::rcl::default_qos())?;

@@ -36,7 +36,7 @@ pub fn start(
             .unwrap_or_default();
         writer.add_topic(TopicMeta {
             name: publisher.topic.clone(),
-            type_name: route.msg_type.clone(),
+            type_name: route.msg_type.to_string(),
             definition,
             offered_qos: vec![crate::ros::qos::policies(&publisher.qos())],
             // rcl computes it for our own publisher, but only the graph

@@ -11,6 +11,7 @@ pub use qos::{
     ReliabilityConfig,
 };
 
+use crate::msg::{InterfaceKind, TypeName};
 use anyhow::{Context, bail};
 use serde::{Deserialize, Deserializer};
 use std::collections::HashSet;
@@ -165,7 +166,7 @@ pub struct RosSection {
 pub struct FromRos {
     pub source: TopicSelector,
     /// `pkg/msg/Type`; when absent, taken from the ROS graph.
-    pub msg_type: Option<String>,
+    pub msg_type: Option<TypeName>,
     pub output: String,
     pub qos: QosSetting,
     /// Emit byte sequences (`uint8[]`) as Arrow `Binary` instead of `List<UInt8>`.
@@ -226,9 +227,10 @@ impl TryFrom<RawFromRos> for FromRos {
                 );
             }
         };
+        let msg_type = raw.msg_type.as_deref().map(TypeName::parse).transpose();
         Ok(FromRos {
             source,
-            msg_type: raw.msg_type,
+            msg_type: msg_type.map_err(|e| format!("type: {e}"))?,
             output: raw.output,
             qos: raw.qos,
             bytes_as_binary: raw.bytes_as_binary,
@@ -274,8 +276,8 @@ impl FromRos {
 pub struct ToRos {
     pub input: String,
     pub topic: String,
-    #[serde(rename = "type")]
-    pub msg_type: String,
+    #[serde(rename = "type", deserialize_with = "message_type")]
+    pub msg_type: TypeName,
     #[serde(default)]
     pub qos: QosSetting,
 }
@@ -288,8 +290,8 @@ pub struct ToRos {
 pub struct ServiceClient {
     pub service: String,
     /// `pkg/srv/Type`.
-    #[serde(rename = "type")]
-    pub srv_type: String,
+    #[serde(rename = "type", deserialize_with = "service_type")]
+    pub srv_type: TypeName,
     /// dora input: one row per call.
     pub request: String,
     /// dora output: one row per answer.
@@ -312,8 +314,8 @@ pub struct ServiceClient {
 pub struct ServiceServer {
     pub service: String,
     /// `pkg/srv/Type`.
-    #[serde(rename = "type")]
-    pub srv_type: String,
+    #[serde(rename = "type", deserialize_with = "service_type")]
+    pub srv_type: TypeName,
     /// dora output: one row per ROS call.
     pub request: String,
     /// dora input: the handler's answers.
@@ -331,8 +333,8 @@ pub struct ServiceServer {
 pub struct ActionClient {
     pub action: String,
     /// `pkg/action/Type`.
-    #[serde(rename = "type")]
-    pub action_type: String,
+    #[serde(rename = "type", deserialize_with = "action_type")]
+    pub action_type: TypeName,
     /// dora input: one row per goal.
     pub goal: String,
     /// dora input: cancels the goal in its `goal_id` metadata, or every
@@ -357,8 +359,8 @@ pub struct ActionClient {
 pub struct ActionServer {
     pub action: String,
     /// `pkg/action/Type`.
-    #[serde(rename = "type")]
-    pub action_type: String,
+    #[serde(rename = "type", deserialize_with = "action_type")]
+    pub action_type: TypeName,
     /// dora output: accepted goals.
     pub goal: String,
     /// dora output: cancel requests of active goals.
@@ -584,17 +586,9 @@ impl Config {
                     route.batch
                 );
             }
-            if let Some(t) = &route.msg_type {
-                crate::msg::TypeName::parse(t)
-                    .map_err(anyhow::Error::msg)
-                    .with_context(|| format!("from_ros[{i}].type"))?;
-            }
         }
         for (i, route) in self.to_ros.iter().enumerate() {
             check_topic(&route.topic).with_context(|| format!("to_ros[{i}].topic"))?;
-            crate::msg::TypeName::parse(&route.msg_type)
-                .map_err(anyhow::Error::msg)
-                .with_context(|| format!("to_ros[{i}].type"))?;
         }
         self.validate_services()?;
         self.validate_actions()?;
@@ -644,23 +638,22 @@ impl Config {
         Ok(())
     }
 
-    /// Service routes: names, `pkg/srv/Type`, limits.
+    /// Service routes: names, limits (types are checked as the file is read).
     fn validate_services(&self) -> anyhow::Result<()> {
         let clients = self
             .service_clients
             .iter()
-            .map(|r| ("service_clients", &r.service, &r.srv_type, r.timeout));
+            .map(|r| ("service_clients", &r.service, r.timeout));
         let servers = self
             .service_servers
             .iter()
-            .map(|r| ("service_servers", &r.service, &r.srv_type, r.timeout));
+            .map(|r| ("service_servers", &r.service, r.timeout));
         let mut counts: std::collections::HashMap<&str, usize> = Default::default();
-        for (section, service, srv_type, timeout) in clients.chain(servers) {
+        for (section, service, timeout) in clients.chain(servers) {
             let index = counts.entry(section).or_default();
             let at = format!("{section}[{index}]");
             *index += 1;
             check_topic(service).with_context(|| format!("{at}.service"))?;
-            check_service_type(srv_type).with_context(|| format!("{at}.type"))?;
             if timeout.is_zero() {
                 bail!("{at}.timeout: must be longer than 0");
             }
@@ -676,28 +669,22 @@ impl Config {
         Ok(())
     }
 
-    /// Action routes: names, `pkg/action/Type`, timeouts.
+    /// Action routes: names, timeouts (types are checked as the file is read).
     fn validate_actions(&self) -> anyhow::Result<()> {
         let clients = self
             .action_clients
             .iter()
-            .map(|r| ("action_clients", &r.action, &r.action_type, r.timeout));
-        let servers = self.action_servers.iter().map(|r| {
-            (
-                "action_servers",
-                &r.action,
-                &r.action_type,
-                r.result_timeout,
-            )
-        });
+            .map(|r| ("action_clients", &r.action, r.timeout));
+        let servers = self
+            .action_servers
+            .iter()
+            .map(|r| ("action_servers", &r.action, r.result_timeout));
         let mut counts: std::collections::HashMap<&str, usize> = Default::default();
-        for (section, action, action_type, timeout) in clients.chain(servers) {
+        for (section, action, timeout) in clients.chain(servers) {
             let index = counts.entry(section).or_default();
             let at = format!("{section}[{index}]");
             *index += 1;
             check_topic(action).with_context(|| format!("{at}.action"))?;
-            check_interface_type(action_type, "action", "test_msgs/action/Fibonacci")
-                .with_context(|| format!("{at}.type"))?;
             if timeout.is_zero() {
                 bail!("{at}: timeouts must be longer than 0");
             }
@@ -706,23 +693,22 @@ impl Config {
     }
 }
 
-/// `pkg/srv/Type`: a service type, not a message type.
-fn check_service_type(text: &str) -> anyhow::Result<()> {
-    check_interface_type(text, "srv", "std_srvs/srv/SetBool")
+/// A message type's name (`pkg/msg/Type`), checked as the file is read.
+fn message_type<'de, D: Deserializer<'de>>(d: D) -> Result<TypeName, D::Error> {
+    let text = String::deserialize(d)?;
+    TypeName::parse(&text).map_err(serde::de::Error::custom)
 }
 
-/// `pkg/<kind>/Type` (`srv` or `action`).
-fn check_interface_type(text: &str, kind: &str, example: &str) -> anyhow::Result<()> {
-    let name = crate::msg::TypeName::parse(text).map_err(anyhow::Error::msg)?;
-    if name.kind != kind {
-        let what = if kind == "srv" {
-            "a service"
-        } else {
-            "an action"
-        };
-        bail!("`{text}` is not {what} type; expected `package/{kind}/Type`, e.g. `{example}`");
-    }
-    Ok(())
+/// A service type's name (`pkg/srv/Type`).
+fn service_type<'de, D: Deserializer<'de>>(d: D) -> Result<TypeName, D::Error> {
+    let text = String::deserialize(d)?;
+    TypeName::parse_interface(&text, InterfaceKind::Service).map_err(serde::de::Error::custom)
+}
+
+/// An action type's name (`pkg/action/Type`).
+fn action_type<'de, D: Deserializer<'de>>(d: D) -> Result<TypeName, D::Error> {
+    let text = String::deserialize(d)?;
+    TypeName::parse_interface(&text, InterfaceKind::Action).map_err(serde::de::Error::custom)
 }
 
 fn check_topic(topic: &str) -> anyhow::Result<()> {
@@ -778,7 +764,15 @@ mod tests {
         let dup = "from_ros:\n  - {topic: /a, output: x}\n  - {topic: /b, output: x}\n";
         assert!(format!("{:#}", Config::from_yaml(dup).unwrap_err()).contains("more than one"));
         let bad = "to_ros:\n  - {input: i, topic: /a, type: not-a-type}\n";
-        assert!(format!("{:#}", Config::from_yaml(bad).unwrap_err()).contains("to_ros[0].type"));
+        // Type names are checked as the file is read: the route, the text
+        // and where it stands.
+        let bad_type = format!("{:#}", Config::from_yaml(bad).unwrap_err());
+        assert!(
+            bad_type.contains("to_ros[0]")
+                && bad_type.contains("`not-a-type` is not a ROS type name")
+                && bad_type.contains("line 2"),
+            "{bad_type}"
+        );
         assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
         assert!(parse_duration("10").is_err());
     }
@@ -799,7 +793,9 @@ mod tests {
             "service_clients:\n  - {service: /a, type: std_msgs/msg/String, request: q, response: a}\n",
         );
         assert!(
-            msg_type.contains("service_clients[0].type") && msg_type.contains("not a service type"),
+            msg_type.contains("service_clients[0]")
+                && msg_type.contains("not a service type")
+                && msg_type.contains("line 2"),
             "{msg_type}"
         );
         let reused = error(
@@ -835,7 +831,9 @@ mod tests {
             "action_clients:\n  - {action: /a, type: std_srvs/srv/SetBool, goal: g, feedback: f, result: r}\n",
         );
         assert!(
-            srv_type.contains("action_clients[0].type") && srv_type.contains("not an action type"),
+            srv_type.contains("action_clients[0]")
+                && srv_type.contains("not an action type")
+                && srv_type.contains("line 2"),
             "{srv_type}"
         );
         let reused = error(

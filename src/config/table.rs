@@ -6,6 +6,7 @@
 //! [`KINDS`].
 
 use super::Config;
+use crate::msg::TypeName;
 
 /// The kinds of route, in the config's order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -108,7 +109,7 @@ pub struct RouteEntry<'a> {
     pub ros_name: String,
     /// Its interface type as configured (`pkg/msg/Name`, `pkg/srv/Name`,
     /// `pkg/action/Name`); `None` where it is learned from the graph.
-    pub interface: Option<&'a str>,
+    pub interface: Option<&'a TypeName>,
     pub ends: Vec<DoraEnd<'a>>,
     /// `dora id -> ROS name` (or the other way), for the bridge's
     /// parameters.
@@ -152,7 +153,7 @@ fn entry<'a>(
     kind: RouteKind,
     index: usize,
     ros_name: &str,
-    interface: Option<&'a str>,
+    interface: Option<&'a TypeName>,
     ends: Vec<DoraEnd<'a>>,
     summary: String,
 ) -> RouteEntry<'a> {
@@ -179,7 +180,7 @@ fn from_ros(config: &Config) -> Vec<RouteEntry<'_>> {
             RouteKind::FromRos,
             i,
             &name,
-            r.msg_type.as_deref(),
+            r.msg_type.as_ref(),
             ends,
             summary,
         )
@@ -288,7 +289,10 @@ mod tests {
             ]
         );
         assert_eq!(table[0].interface, None, "learned from the graph");
-        assert_eq!(table[1].interface, Some("geometry_msgs/msg/Twist"));
+        assert_eq!(
+            table[1].interface.map(|t| t.to_string()).as_deref(),
+            Some("geometry_msgs/msg/Twist")
+        );
         let ends = |i: usize| -> Vec<(&str, Role)> {
             table[i].ends.iter().map(|e| (e.id, e.role)).collect()
         };

@@ -78,7 +78,7 @@ impl TypeName {
     }
 
     /// Accepts `pkg/msg/Type` and the short `pkg/Type`.
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, TypeNameError> {
         let parts: Vec<&str> = text.split('/').collect();
         let valid =
             |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
@@ -89,11 +89,72 @@ impl TypeName {
                 name: name.to_string(),
             }),
             [pkg, name] if valid(pkg) && valid(name) => Ok(TypeName::msg(pkg, name)),
-            _ => Err(format!(
-                "`{text}` is not a ROS type name; expected `package/msg/Type`, e.g. `std_msgs/msg/String`"
-            )),
+            _ => Err(TypeNameError::Malformed {
+                text: text.to_string(),
+            }),
         }
     }
+
+    /// A name of a service (`pkg/srv/Type`) or an action
+    /// (`pkg/action/Type`), as `kind` says.
+    pub fn parse_interface(text: &str, kind: InterfaceKind) -> Result<Self, TypeNameError> {
+        let name = TypeName::parse(text)?;
+        if name.kind != kind.directory() {
+            return Err(TypeNameError::WrongKind {
+                text: text.to_string(),
+                kind,
+            });
+        }
+        Ok(name)
+    }
+}
+
+/// The interface kinds a route names by type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InterfaceKind {
+    Service,
+    Action,
+}
+
+impl InterfaceKind {
+    /// Its directory in a package: `srv`, `action`.
+    pub fn directory(self) -> &'static str {
+        match self {
+            InterfaceKind::Service => "srv",
+            InterfaceKind::Action => "action",
+        }
+    }
+
+    fn article_and_noun(self) -> &'static str {
+        match self {
+            InterfaceKind::Service => "a service",
+            InterfaceKind::Action => "an action",
+        }
+    }
+
+    fn example(self) -> &'static str {
+        match self {
+            InterfaceKind::Service => "std_srvs/srv/SetBool",
+            InterfaceKind::Action => "test_msgs/action/Fibonacci",
+        }
+    }
+}
+
+/// Why a text is not the type name wanted: the one error of type names,
+/// wherever they are read (config, graph, bags, the command line).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TypeNameError {
+    #[error(
+        "`{text}` is not a ROS type name; expected `package/msg/Type`, e.g. `std_msgs/msg/String`"
+    )]
+    Malformed { text: String },
+    #[error(
+        "`{text}` is not {} type; expected `package/{}/Type`, e.g. `{}`",
+        kind.article_and_noun(),
+        kind.directory(),
+        kind.example()
+    )]
+    WrongKind { text: String, kind: InterfaceKind },
 }
 
 impl fmt::Display for TypeName {

@@ -146,7 +146,7 @@ pub(crate) fn parse_field_type(owner: &TypeName, text: &str) -> Result<FieldType
     } else if base_text == "Header" {
         BaseType::Message(TypeName::msg("std_msgs", "Header"))
     } else if base_text.contains('/') {
-        BaseType::Message(TypeName::parse(base_text)?)
+        BaseType::Message(TypeName::parse(base_text).map_err(|e| e.to_string())?)
     } else if base_text
         .chars()
         .next()

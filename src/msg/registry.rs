@@ -96,7 +96,7 @@ impl TypeRegistry {
                     TypeResolveError::Malformed {
                         name: root.to_string(),
                         source_desc: "embedded definition".into(),
-                        message,
+                        message: message.to_string(),
                     }
                 })?;
                 continue;

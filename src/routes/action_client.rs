@@ -225,7 +225,7 @@ impl ActionClientRoute {
         registry: &TypeRegistry,
         stats: &mut StatsTable,
     ) -> anyhow::Result<Built> {
-        let action_type = TypeName::parse(&config.action_type).map_err(anyhow::Error::msg)?;
+        let action_type = config.action_type.clone();
         let codec = |suffix: &str| {
             MessageCodec::new(
                 registry,
@@ -620,8 +620,7 @@ impl Server {
             action_type.suffixed("_SendGoal"),
             Call::SendGoal,
         )?;
-        let cancel_type =
-            TypeName::parse("action_msgs/srv/CancelGoal").map_err(anyhow::Error::msg)?;
+        let cancel_type = TypeName::parse("action_msgs/srv/CancelGoal")?;
         let cancel = client("cancel_goal", cancel_type, Call::Cancel)?;
         let get_result = client(
             "get_result",

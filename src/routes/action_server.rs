@@ -272,7 +272,7 @@ fn offer_protocol(
         let index = hub.add_server(&protocol(part), &service_type, rcl::default_qos())?;
         anyhow::Ok((index, service))
     };
-    let cancel_type = TypeName::parse("action_msgs/srv/CancelGoal").map_err(anyhow::Error::msg)?;
+    let cancel_type = TypeName::parse("action_msgs/srv/CancelGoal")?;
     let services = [
         offer(
             "send_goal",
@@ -308,7 +308,7 @@ impl ActionServerRoute {
         registry: &TypeRegistry,
         stats: &mut StatsTable,
     ) -> anyhow::Result<Self> {
-        let action_type = TypeName::parse(&config.action_type).map_err(anyhow::Error::msg)?;
+        let action_type = config.action_type.clone();
         let codec = |name: &TypeName| {
             MessageCodec::new(registry, name, CodecOptions::default()).context("type")
         };

@@ -8,7 +8,7 @@ use crate::config::QueuePolicy;
 use crate::config::{Config, FromRos, TopicSelector};
 use crate::dora_side::{self, OutputNumbering, ShmPoolAdvisor};
 use crate::flow::queue::LaneSpec;
-use crate::msg::{TypeName, TypeRegistry};
+use crate::msg::TypeRegistry;
 use crate::ros::receiver::FromRosRoute;
 use crate::ros::{Received, RosSide};
 use crate::stats::{Direction, RouteStats, StatsTable};
@@ -189,17 +189,13 @@ fn resolve(
         (selector, _) => selector.clone(),
     };
     let target = TopicMatcher::new([selector]).excluding(own_topics.iter().cloned());
-    let type_name = match &route.msg_type {
-        Some(t) => {
-            let name = TypeName::parse(t).map_err(anyhow::Error::msg)?;
-            // Fail at start, not at the first message, on an unknown type.
-            registry
-                .resolve(&name)
-                .with_context(|| format!("from_ros[{i}].type"))?;
-            Some(name)
-        }
-        None => None,
-    };
+    if let Some(name) = &route.msg_type {
+        // Fail at start, not at the first message, on an unknown type.
+        registry
+            .resolve(name)
+            .with_context(|| format!("from_ros[{i}].type"))?;
+    }
+    let type_name = route.msg_type.clone();
     let from_bag = ros.is_none();
     let policy = route
         .queue

@@ -88,7 +88,7 @@ impl ServiceClientRoutes {
         let mut routes = ServiceClientRoutes::default();
         for (i, route) in config.service_clients.iter().enumerate() {
             let at = format!("service_clients[{i}]");
-            let service_type = TypeName::parse(&route.srv_type).map_err(anyhow::Error::msg)?;
+            let service_type = route.srv_type.clone();
             let codec = |name: &TypeName| {
                 MessageCodec::new(registry, name, CodecOptions::default())
                     .with_context(|| format!("{at}.type"))

@@ -69,7 +69,7 @@ impl ServiceServerRoutes {
         let mut routes = ServiceServerRoutes::default();
         for (i, route) in config.service_servers.iter().enumerate() {
             let at = format!("service_servers[{i}]");
-            let service_type = TypeName::parse(&route.srv_type).map_err(anyhow::Error::msg)?;
+            let service_type = route.srv_type.clone();
             let codec = |name: &TypeName| {
                 MessageCodec::new(registry, name, CodecOptions::default())
                     .with_context(|| format!("{at}.type"))

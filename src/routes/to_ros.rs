@@ -6,7 +6,7 @@
 use crate::codec::{CodecOptions, MessageCodec};
 use crate::config::{Config, QosSetting};
 use crate::dora_side;
-use crate::msg::{TypeName, TypeRegistry};
+use crate::msg::TypeRegistry;
 use crate::ros::{self, Publisher, RosSide};
 use crate::sequence::{FirstNumber, GapCounter};
 use crate::stats::{Direction, StatsTable};
@@ -44,7 +44,7 @@ impl ToRosRoutes {
         let mut routes = ToRosRoutes::default();
         let mut own_topics = HashSet::new();
         for (i, route) in config.to_ros.iter().enumerate() {
-            let name = TypeName::parse(&route.msg_type).map_err(anyhow::Error::msg)?;
+            let name = route.msg_type.clone();
             let codec = MessageCodec::new(registry, &name, CodecOptions::default())
                 .with_context(|| format!("to_ros[{i}].type"))?;
             let topic = ros
