@@ -12,6 +12,7 @@ mod services;
 use crate::bag::Bag;
 use crate::bag::replay::BagSource;
 use crate::codec::{CodecOptions, MessageCodec};
+use crate::config::table::{Role, RouteKind};
 use crate::config::{Config, OnLost};
 use crate::dora_side;
 use crate::flow::Received;
@@ -34,6 +35,7 @@ use dora_node_api::dora_core::config::DataId;
 use dora_node_api::{DoraNode, Event, EventStream, MetadataParameters, StopCause};
 use futures::StreamExt;
 use replay::ReplayProgress;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::signal::unix::{Signal, SignalKind, signal};
@@ -157,6 +159,8 @@ struct Bridge {
     stop_requested: Option<tokio::time::Instant>,
     limiter: RateLimiter,
     timers: Timers,
+    /// Which kind of route reads each dora input (from the route table).
+    input_routes: HashMap<DataId, RouteKind>,
 }
 
 pub async fn run(options: RunOptions) -> anyhow::Result<()> {
@@ -231,6 +235,7 @@ impl Bridge {
         tracing::debug!("launched by {launcher:?}");
         from_ros.warm_up(&mut node);
         log_routes(&config);
+        let input_routes = input_routes(&config);
         Ok(Bridge {
             timers: Timers::new(&config),
             liveness_open: config.liveness.is_some(),
@@ -251,6 +256,7 @@ impl Bridge {
             parent,
             stop_requested: None,
             limiter: RateLimiter::new(Duration::from_secs(5)),
+            input_routes,
         })
     }
 
@@ -356,21 +362,26 @@ impl Bridge {
         }
     }
 
-    /// A dora input that feeds a `to_ros` or a service route.
+    /// A dora input: to the route the table says reads it.
     fn on_dora_input(&mut self, id: DataId, params: &MetadataParameters, data: ArrayRef) {
-        match self.to_ros.publish(&id, params, data.clone()) {
-            // Publishing re-created it; say why it is back.
-            Some(true) => self.recovered_input(&id, "sends data again"),
-            Some(false) => {}
-            None => {
-                let for_service = self
-                    .services
-                    .as_mut()
-                    .is_some_and(|s| s.on_input(&mut self.node, &id, params, data));
-                if !for_service {
-                    tracing::debug!("input `{id}` feeds no route; ignored");
+        let served = match self.input_routes.get(&id).copied() {
+            Some(RouteKind::ToRos) => match self.to_ros.publish(&id, params, data) {
+                // Publishing re-created it; say why it is back.
+                Some(true) => {
+                    self.recovered_input(&id, "sends data again");
+                    true
                 }
-            }
+                Some(false) => true,
+                None => false,
+            },
+            Some(kind) => self
+                .services
+                .as_mut()
+                .is_some_and(|s| s.on_input(&mut self.node, kind, &id, params, data)),
+            None => false,
+        };
+        if !served {
+            tracing::debug!("input `{id}` feeds no route; ignored");
         }
     }
 
@@ -527,6 +538,17 @@ fn ros_node_name_from(node_id: &str) -> String {
         name.insert_str(0, "dora_");
     }
     name
+}
+
+/// dora input id -> the kind of route that reads it.
+fn input_routes(config: &Config) -> HashMap<DataId, RouteKind> {
+    let mut inputs = HashMap::new();
+    for route in config.route_table() {
+        for end in route.ends.iter().filter(|e| e.role == Role::Input) {
+            inputs.insert(DataId::from(end.id.to_string()), route.id.kind);
+        }
+    }
+    inputs
 }
 
 /// What the from_ros routes' source feeds.

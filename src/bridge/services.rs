@@ -129,20 +129,23 @@ impl Services {
         self.action_servers.on_tick();
     }
 
-    /// A dora input for a service route; false if none reads it.
+    /// A dora input of a service or action route of `kind` (from the
+    /// route table); false if no route of that kind reads it.
     pub(super) fn on_input(
         &mut self,
         node: &mut DoraNode,
+        kind: RouteKind,
         id: &DataId,
         params: &MetadataParameters,
         data: ArrayRef,
     ) -> bool {
-        self.clients.on_request(node, id, params, data.clone())
-            || self
-                .servers
-                .on_response(&self.hub, id, params, data.clone())
-            || self.action_clients.on_input(node, id, params, data.clone())
-            || self.action_servers.on_input(&self.hub, id, params, data)
+        match kind {
+            RouteKind::ServiceClient => self.clients.on_request(node, id, params, data),
+            RouteKind::ServiceServer => self.servers.on_response(&self.hub, id, params, data),
+            RouteKind::ActionClient => self.action_clients.on_input(node, id, params, data),
+            RouteKind::ActionServer => self.action_servers.on_input(&self.hub, id, params, data),
+            RouteKind::FromRos | RouteKind::ToRos => false,
+        }
     }
 }
 
