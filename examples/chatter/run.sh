@@ -9,6 +9,9 @@ export ROS_DOMAIN_ID="${ROS_DOMAIN_ID:-42}"
 export ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST DORA_ZENOH_MULTICAST=off
 source ../demo_lib.sh
 
+# Made here: the background job's redirection may not have run yet when
+# the loop below first reads it (seen on a loaded machine).
+: >"$log/listener.txt"
 python -u listener.py >"$log/listener.txt" 2>"$log/listener.err" & pids+=($!)
 python -u talker.py 2>"$log/talker.err" >/dev/null & pids+=($!)
 dora run dataflow.yml --stop-after 60s >"$log/dora.txt" 2>&1 & dora_pid=$!; pids+=($dora_pid)
