@@ -6,7 +6,7 @@ use crate::config::table::RouteKind;
 use crate::msg::TypeRegistry;
 use crate::ros::RosSide;
 use crate::ros::parameters::{ParameterValue, Parameters};
-use crate::ros::services::{ServiceEvent, ServiceHub};
+use crate::ros::services::{ClientId, ServerId, ServiceEvent, ServiceHub};
 use crate::routes::action_client::ActionClientRoutes;
 use crate::routes::action_server::ActionServerRoutes;
 use crate::routes::service_client::ServiceClientRoutes;
@@ -15,7 +15,7 @@ use crate::stats::StatsTable;
 use arrow::array::ArrayRef;
 use dora_node_api::dora_core::config::DataId;
 use dora_node_api::{DoraNode, MetadataParameters};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use tokio::sync::mpsc::Receiver;
 
 /// The service routes and the hub their ROS clients and servers live in.
@@ -28,6 +28,32 @@ pub(super) struct Services {
     pub(super) action_servers: ActionServerRoutes,
     /// The standard parameter services of the bridge's node.
     parameters: Parameters,
+    /// Who each hub client and server belongs to: an event goes straight
+    /// to its owner.
+    owners: HubOwners,
+}
+
+/// What a hub client's responses or a hub server's requests are for.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Owner {
+    Route(RouteKind),
+    Parameters,
+}
+
+#[derive(Default)]
+struct HubOwners {
+    clients: HashMap<ClientId, Owner>,
+    servers: HashMap<ServerId, Owner>,
+}
+
+impl HubOwners {
+    fn clients(&mut self, owner: Owner, ids: impl Iterator<Item = ClientId>) {
+        self.clients.extend(ids.map(|id| (id, owner)));
+    }
+
+    fn servers(&mut self, owner: Owner, ids: impl Iterator<Item = ServerId>) {
+        self.servers.extend(ids.map(|id| (id, owner)));
+    }
 }
 
 impl Drop for Services {
@@ -58,6 +84,24 @@ impl Services {
         let action_servers = ActionServerRoutes::build(config, ros, &hub, registry, stats)?;
         let values = parameter_values(config, node);
         let parameters = Parameters::offer(&hub, registry, ros.node_name(), values)?;
+        let mut owners = HubOwners::default();
+        owners.clients(
+            Owner::Route(RouteKind::ServiceClient),
+            clients.hub_clients(),
+        );
+        owners.clients(
+            Owner::Route(RouteKind::ActionClient),
+            action_clients.hub_clients(),
+        );
+        owners.servers(
+            Owner::Route(RouteKind::ServiceServer),
+            servers.hub_servers(),
+        );
+        owners.servers(
+            Owner::Route(RouteKind::ActionServer),
+            action_servers.hub_servers(),
+        );
+        owners.servers(Owner::Parameters, parameters.servers());
         let (events_tx, events) = tokio::sync::mpsc::channel(SERVICE_EVENTS);
         hub.start(events_tx)?;
         Ok(Some(Services {
@@ -68,6 +112,7 @@ impl Services {
             action_clients,
             action_servers,
             parameters,
+            owners,
         }))
     }
 
@@ -84,36 +129,31 @@ impl Services {
                 client,
                 sequence,
                 cdr,
-            } => {
-                if !self
-                    .action_clients
-                    .on_response(node, client, sequence, &cdr)
-                {
-                    self.clients.on_response(node, client, sequence, &cdr);
+            } => match self.owners.clients.get(&client) {
+                Some(Owner::Route(RouteKind::ActionClient)) => {
+                    self.action_clients
+                        .on_response(node, client, sequence, &cdr);
                 }
-            }
+                Some(_) => self.clients.on_response(node, client, sequence, &cdr),
+                None => {}
+            },
             ServiceEvent::Message { subscription, cdr } => {
+                // Only action clients subscribe through the hub.
                 self.action_clients.on_message(node, subscription, &cdr);
             }
             ServiceEvent::Request {
                 server,
                 header,
                 cdr,
-            } if self.parameters.serves(server) => {
-                self.parameters.answer(&self.hub, server, header, &cdr)
-            }
-            ServiceEvent::Request {
-                server,
-                header,
-                cdr,
-            } => {
-                if !self
-                    .action_servers
-                    .on_request(node, &self.hub, server, header, &cdr)
-                {
-                    self.servers.on_request(node, server, header, &cdr);
+            } => match self.owners.servers.get(&server) {
+                Some(Owner::Parameters) => self.parameters.answer(&self.hub, server, header, &cdr),
+                Some(Owner::Route(RouteKind::ActionServer)) => {
+                    self.action_servers
+                        .on_request(node, &self.hub, server, header, &cdr);
                 }
-            }
+                Some(_) => self.servers.on_request(node, server, header, &cdr),
+                None => {}
+            },
             ServiceEvent::GraphChanged => {
                 self.clients.on_graph_changed(node);
                 self.action_clients.on_graph_changed(node);
@@ -123,6 +163,7 @@ impl Services {
 
     /// Calls and goals whose time is up.
     pub(super) fn on_tick(&mut self, node: &mut DoraNode) {
+        self.hub.retry_responses();
         self.clients.on_tick(node);
         self.servers.on_tick();
         self.action_clients.on_tick(node);

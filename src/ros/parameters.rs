@@ -4,7 +4,7 @@
 //! parameter clients work on it as on any node.
 
 use super::rcl::RequestHeader;
-use super::services::ServiceHub;
+use super::services::{ServerId, ServiceHub};
 use crate::codec::{CodecOptions, MessageCodec};
 use crate::msg::{TypeName, TypeRegistry};
 use anyhow::Context;
@@ -87,7 +87,7 @@ struct Service {
 pub struct Parameters {
     values: BTreeMap<String, ParameterValue>,
     /// Hub server index -> the service it is.
-    services: HashMap<usize, Service>,
+    services: HashMap<ServerId, Service>,
 }
 
 impl Parameters {
@@ -126,19 +126,19 @@ impl Parameters {
         Ok(Parameters { values, services })
     }
 
-    /// Whether server `index` is one of the parameter services.
-    pub fn serves(&self, index: usize) -> bool {
-        self.services.contains_key(&index)
+    /// The hub servers of the parameter services.
+    pub fn servers(&self) -> impl Iterator<Item = ServerId> + '_ {
+        self.services.keys().copied()
     }
 
     /// Answers a request to parameter service `index`.
-    pub fn answer(&self, hub: &ServiceHub, index: usize, header: RequestHeader, cdr: &[u8]) {
+    pub fn answer(&self, hub: &ServiceHub, index: ServerId, header: RequestHeader, cdr: &[u8]) {
         let Some(service) = self.services.get(&index) else {
             return;
         };
         let answered = self.response(service, cdr).and_then(|response| {
-            let server = hub.server(index).context("the service is withdrawn")?;
-            Ok(server.respond(&header, &response)?)
+            hub.respond(index, &header, &response)?;
+            Ok(())
         });
         if let Err(e) = answered {
             tracing::warn!("parameter service {}: {e:#}", service.kind);

@@ -41,6 +41,14 @@ pub struct RclError {
     pub message: String,
 }
 
+impl RclError {
+    /// rcl gave up waiting (e.g. rmw_fastrtps's "client will not receive
+    /// response": the caller's reader is not matched yet).
+    pub fn is_timeout(&self) -> bool {
+        self.code == sys::RCL_RET_TIMEOUT as i32
+    }
+}
+
 fn check(call: &'static str, ret: sys::rcl_ret_t) -> Result<(), RclError> {
     if ret == sys::RCL_RET_OK as sys::rcl_ret_t {
         return Ok(());

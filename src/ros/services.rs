@@ -11,7 +11,7 @@
 
 use super::RosShared;
 use super::rcl::{
-    GuardCondition, QosProfile, RclClient, RclService, RclSubscription, RequestHeader,
+    GuardCondition, QosProfile, RclClient, RclError, RclService, RclSubscription, RequestHeader,
     ServiceTypeSupport, WaitSet,
 };
 use crate::msg::TypeName;
@@ -21,23 +21,37 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::mpsc::Sender;
+
+/// A subscription, client or server of the hub, as its events name it:
+/// typed, so that one is never taken for another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SubscriptionId(usize);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ClientId(usize);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ServerId(usize);
 
 /// What the services thread hands to the bridge.
 #[derive(Debug)]
 pub enum ServiceEvent {
     /// A message on subscription `subscription`.
-    Message { subscription: usize, cdr: Vec<u8> },
+    Message {
+        subscription: SubscriptionId,
+        cdr: Vec<u8>,
+    },
     /// A response to a call that client `client` sent.
     Response {
-        client: usize,
+        client: ClientId,
         sequence: i64,
         cdr: Vec<u8>,
     },
     /// A ROS call of server `server`.
     Request {
-        server: usize,
+        server: ServerId,
         header: RequestHeader,
         cdr: Vec<u8>,
     },
@@ -71,6 +85,34 @@ pub struct ServiceHub {
     graph_changed: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
+    /// Answers rmw could not deliver yet, retried on each tick.
+    unsent: Mutex<Vec<Unsent>>,
+}
+
+/// How long an answer is retried while the caller's response reader is not
+/// matched yet. rmw_fastrtps waits 100 ms for it and then refuses the
+/// answer ("client will not receive response"); a caller that called as
+/// soon as it saw the server, on a loaded machine, is matched later.
+const RESPONSE_RETRY: Duration = Duration::from_secs(2);
+/// Between tries: each refused try blocks the bridge for rmw's 100 ms.
+const RESPONSE_RETRY_EVERY: Duration = Duration::from_millis(250);
+
+struct Unsent {
+    server: ServerId,
+    header: RequestHeader,
+    cdr: Vec<u8>,
+    next_try: Instant,
+    until: Instant,
+}
+
+/// What became of an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answered {
+    Sent,
+    /// The caller is not matched yet: retried for a while.
+    Later,
+    /// The server is withdrawn: the caller's call fails on its side.
+    Withdrawn,
 }
 
 /// How long the thread waits before looking at its entity list again even
@@ -96,6 +138,7 @@ impl ServiceHub {
             graph_changed,
             stop: Arc::default(),
             thread: None,
+            unsent: Mutex::default(),
         })
     }
 
@@ -127,14 +170,14 @@ impl ServiceHub {
         topic: &str,
         type_name: &TypeName,
         qos: QosProfile,
-    ) -> anyhow::Result<usize> {
+    ) -> anyhow::Result<SubscriptionId> {
         let subscription = self.shared.subscription(topic, type_name, qos)?;
         let mut entities = self.lock();
         entities
             .subscriptions
             .push(Arc::new(Mutex::new(subscription)));
         self.poke();
-        Ok(entities.subscriptions.len() - 1)
+        Ok(SubscriptionId(entities.subscriptions.len() - 1))
     }
 
     /// Creates a client; returns its index (as in [`ServiceEvent::Response`]).
@@ -143,7 +186,7 @@ impl ServiceHub {
         service: &str,
         service_type: &TypeName,
         qos: QosProfile,
-    ) -> anyhow::Result<(usize, Arc<RclClient>)> {
+    ) -> anyhow::Result<(ClientId, Arc<RclClient>)> {
         let types = self.type_support(service_type)?;
         let client = RclClient::new(&self.shared.node, &types, service, qos)
             .with_context(|| format!("cannot create a client of {service} ({service_type})"))?;
@@ -151,7 +194,7 @@ impl ServiceHub {
         let mut entities = self.lock();
         entities.clients.push(client.clone());
         self.poke();
-        Ok((entities.clients.len() - 1, client))
+        Ok((ClientId(entities.clients.len() - 1), client))
     }
 
     /// Offers a service; returns its index (as in [`ServiceEvent::Request`]).
@@ -160,7 +203,7 @@ impl ServiceHub {
         service: &str,
         service_type: &TypeName,
         qos: QosProfile,
-    ) -> anyhow::Result<usize> {
+    ) -> anyhow::Result<ServerId> {
         let types = self.type_support(service_type)?;
         let mut spec = ServerSpec {
             service: service.to_string(),
@@ -172,20 +215,81 @@ impl ServiceHub {
         let mut entities = self.lock();
         entities.servers.push(spec);
         self.poke();
-        Ok(entities.servers.len() - 1)
+        Ok(ServerId(entities.servers.len() - 1))
     }
 
-    /// Server `index`, unless withdrawn.
-    pub fn server(&self, index: usize) -> Option<Arc<RclService>> {
-        self.lock().servers.get(index)?.offered.clone()
+    /// Server `id`, unless withdrawn.
+    pub fn server(&self, id: ServerId) -> Option<Arc<RclService>> {
+        self.lock().servers.get(id.0)?.offered.clone()
     }
 
-    /// Takes server `index` out of the ROS graph; whether it was offered.
-    pub fn withdraw_server(&self, index: usize) -> bool {
+    /// Answers request `header` of server `id`.
+    pub fn respond(
+        &self,
+        id: ServerId,
+        header: &RequestHeader,
+        cdr: &[u8],
+    ) -> Result<Answered, RclError> {
+        let Some(server) = self.server(id) else {
+            return Ok(Answered::Withdrawn);
+        };
+        match server.respond(header, cdr) {
+            Ok(()) => Ok(Answered::Sent),
+            Err(e) if e.is_timeout() => {
+                let unsent = Unsent {
+                    server: id,
+                    header: *header,
+                    cdr: cdr.to_vec(),
+                    next_try: Instant::now() + RESPONSE_RETRY_EVERY,
+                    until: Instant::now() + RESPONSE_RETRY,
+                };
+                self.unsent
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(unsent);
+                Ok(Answered::Later)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Tries the answers rmw refused for an unmatched caller again; those
+    /// still refused after [`RESPONSE_RETRY`] are given up, logged.
+    pub fn retry_responses(&self) {
+        let mut unsent = self.unsent.lock().unwrap_or_else(|p| p.into_inner());
+        if unsent.is_empty() {
+            return;
+        }
+        let now = Instant::now();
+        unsent.retain_mut(|answer| {
+            if now < answer.next_try {
+                return true;
+            }
+            let Some(server) = self.server(answer.server) else {
+                return false;
+            };
+            match server.respond(&answer.header, &answer.cdr) {
+                Ok(()) => false,
+                Err(e) if e.is_timeout() && now < answer.until => {
+                    answer.next_try = Instant::now() + RESPONSE_RETRY_EVERY;
+                    true
+                }
+                Err(e) => {
+                    tracing::warn!(
+                        "an answer to a ROS call was given up after {RESPONSE_RETRY:?}: {e}"
+                    );
+                    false
+                }
+            }
+        });
+    }
+
+    /// Takes server `id` out of the ROS graph; whether it was offered.
+    pub fn withdraw_server(&self, id: ServerId) -> bool {
         let withdrawn = self
             .lock()
             .servers
-            .get_mut(index)
+            .get_mut(id.0)
             .and_then(|s| s.offered.take());
         self.poke();
         // Dropped here, outside the lock; the thread drops its copy after
@@ -193,10 +297,10 @@ impl ServiceHub {
         withdrawn.is_some()
     }
 
-    /// Offers server `index` again; whether it was withdrawn.
-    pub fn restore_server(&self, index: usize) -> anyhow::Result<bool> {
+    /// Offers server `id` again; whether it was withdrawn.
+    pub fn restore_server(&self, id: ServerId) -> anyhow::Result<bool> {
         let mut entities = self.lock();
-        let Some(spec) = entities.servers.get_mut(index) else {
+        let Some(spec) = entities.servers.get_mut(id.0) else {
             return Ok(false);
         };
         if spec.offered.is_some() {
@@ -255,7 +359,7 @@ fn offer(shared: &RosShared, spec: &ServerSpec) -> anyhow::Result<RclService> {
 type Subscriptions = Vec<Arc<Mutex<RclSubscription>>>;
 
 /// Offered servers with their index (as in [`ServiceEvent::Request`]).
-type OfferedServers = Vec<(usize, Arc<RclService>)>;
+type OfferedServers = Vec<(ServerId, Arc<RclService>)>;
 
 /// The services thread's state.
 struct Taker {
@@ -312,10 +416,11 @@ impl Taker {
                     .is_ok();
             }
             for index in ready.subscriptions {
-                open &= self.take_messages(index, &mut subscriptions[index], &errors);
+                let id = SubscriptionId(index);
+                open &= self.take_messages(id, &mut subscriptions[index], &errors);
             }
             for index in ready.clients {
-                open &= self.take_responses(index, &clients[index], &errors);
+                open &= self.take_responses(ClientId(index), &clients[index], &errors);
             }
             for index in ready.services {
                 let (server, service) = &servers[index];
@@ -335,7 +440,7 @@ impl Taker {
             .servers
             .iter()
             .enumerate()
-            .filter_map(|(i, s)| Some((i, s.offered.clone()?)))
+            .filter_map(|(i, s)| Some((ServerId(i), s.offered.clone()?)))
             .collect();
         (
             entities.subscriptions.clone(),
@@ -347,7 +452,7 @@ impl Taker {
     /// False once the bridge is gone.
     fn take_messages(
         &self,
-        subscription: usize,
+        subscription: SubscriptionId,
         rcl: &mut RclSubscription,
         errors: &RateLimiter,
     ) -> bool {
@@ -370,7 +475,7 @@ impl Taker {
     }
 
     /// False once the bridge is gone.
-    fn take_responses(&self, client: usize, rcl: &RclClient, errors: &RateLimiter) -> bool {
+    fn take_responses(&self, client: ClientId, rcl: &RclClient, errors: &RateLimiter) -> bool {
         loop {
             match rcl.take() {
                 Ok(Some((sequence, cdr))) => {
@@ -392,7 +497,7 @@ impl Taker {
         }
     }
 
-    fn take_requests(&self, server: usize, rcl: &RclService, errors: &RateLimiter) -> bool {
+    fn take_requests(&self, server: ServerId, rcl: &RclService, errors: &RateLimiter) -> bool {
         loop {
             match rcl.take() {
                 Ok(Some((header, cdr))) => {

@@ -14,7 +14,7 @@ use crate::dora_side::{self, META_GOAL_ID};
 use crate::msg::{TypeName, TypeRegistry};
 use crate::ros::RosSide;
 use crate::ros::rcl::{self, RclClient, RclNode};
-use crate::ros::services::ServiceHub;
+use crate::ros::services::{ClientId, ServiceHub, SubscriptionId};
 use crate::stats::{Direction, RouteStats, StatsTable};
 use crate::throttle::RateLimiter;
 use anyhow::Context;
@@ -34,9 +34,9 @@ pub struct ActionClientRoutes {
     by_goal_input: HashMap<DataId, usize>,
     by_cancel_input: HashMap<DataId, usize>,
     /// Hub client index -> route and which of its services.
-    by_client: HashMap<usize, (usize, Call)>,
+    by_client: HashMap<ClientId, (usize, Call)>,
     /// Hub subscription index -> route and which of its topics.
-    by_subscription: HashMap<usize, (usize, Topic)>,
+    by_subscription: HashMap<SubscriptionId, (usize, Topic)>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -124,6 +124,11 @@ impl ActionClientRoutes {
         self.routes.is_empty()
     }
 
+    /// The hub clients whose responses are for these routes.
+    pub fn hub_clients(&self) -> impl Iterator<Item = ClientId> + '_ {
+        self.by_client.keys().copied()
+    }
+
     /// Goals or cancels from dora input `input`; false if no route reads it.
     pub fn on_input(
         &mut self,
@@ -145,16 +150,16 @@ impl ActionClientRoutes {
         false
     }
 
-    /// A response rcl took for hub client `client`; false if not ours.
+    /// A response rcl took for hub client `client`.
     pub fn on_response(
         &mut self,
         node: &mut DoraNode,
-        client: usize,
+        client: ClientId,
         sequence: i64,
         cdr: &[u8],
-    ) -> bool {
+    ) {
         let Some(&(index, call)) = self.by_client.get(&client) else {
-            return false;
+            return;
         };
         let route = &mut self.routes[index];
         match call {
@@ -163,20 +168,18 @@ impl ActionClientRoutes {
             Call::Cancel => route.on_cancel_response(sequence, cdr),
         }
         route.pump(node);
-        true
     }
 
-    /// A message on hub subscription `subscription`; false if not ours.
-    pub fn on_message(&mut self, node: &mut DoraNode, subscription: usize, cdr: &[u8]) -> bool {
+    /// A message on hub subscription `subscription`.
+    pub fn on_message(&mut self, node: &mut DoraNode, subscription: SubscriptionId, cdr: &[u8]) {
         let Some(&(index, topic)) = self.by_subscription.get(&subscription) else {
-            return false;
+            return;
         };
         let route = &mut self.routes[index];
         match topic {
             Topic::Feedback => route.on_feedback(node, cdr),
             Topic::Status => route.on_status(node, cdr),
         }
-        true
     }
 
     /// Fails goals whose time is up; sends what may go now.
@@ -212,8 +215,8 @@ impl ActionClientRoutes {
 /// A route and the hub entities its events come from.
 struct Built {
     route: ActionClientRoute,
-    clients: Vec<(usize, Call)>,
-    subscriptions: Vec<(usize, Topic)>,
+    clients: Vec<(ClientId, Call)>,
+    subscriptions: Vec<(SubscriptionId, Topic)>,
 }
 
 impl ActionClientRoute {
@@ -598,7 +601,7 @@ fn read_result(response: &StructArray) -> Ending {
 }
 
 /// The hub entities of an action's server, and which events they bring.
-type Connected = (Server, Vec<(usize, Call)>, Vec<(usize, Topic)>);
+type Connected = (Server, Vec<(ClientId, Call)>, Vec<(SubscriptionId, Topic)>);
 
 impl Server {
     /// The action protocol's three clients and two subscriptions.

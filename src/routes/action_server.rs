@@ -8,15 +8,17 @@
 //! executing; a cancel request for active goals is accepted and each goes
 //! out on `cancel`. The handler's `feedback` rows are published, and its
 //! `result` row (metadata `status`: `succeeded` by default, `aborted`,
-//! `canceled`) ends the goal.
+//! `canceled`) ends the goal. The goals' states live in [`ServedGoals`]
+//! (pure, unit-tested); this module does the rcl and dora I/O.
 
+use super::served_goals::{ResultRequest, ServedGoals};
 use crate::codec::action::{self, GoalId, GoalStatus, Stamp, cancel_code};
 use crate::codec::{CodecOptions, MessageCodec};
 use crate::config::{ActionServer, Config};
 use crate::dora_side::{self, META_GOAL_ID, META_STATUS};
 use crate::msg::{TypeName, TypeRegistry};
 use crate::ros::rcl::{self, RequestHeader};
-use crate::ros::services::ServiceHub;
+use crate::ros::services::{ServerId, ServiceHub};
 use crate::ros::{Publisher, RosSide};
 use crate::stats::{Direction, RouteStats, StatsTable};
 use crate::throttle::RateLimiter;
@@ -37,7 +39,7 @@ pub struct ActionServerRoutes {
     by_feedback_input: HashMap<DataId, usize>,
     by_result_input: HashMap<DataId, usize>,
     /// Hub server index -> route and which of its services.
-    by_server: HashMap<usize, (usize, Service)>,
+    by_server: HashMap<ServerId, (usize, Service)>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -51,7 +53,7 @@ struct ActionServerRoute {
     /// `action_servers[0] (/count)`, for log lines.
     label: String,
     /// Hub indices of the three services.
-    services: [(usize, Service); 3],
+    services: [(ServerId, Service); 3],
     feedback_topic: Publisher,
     status_topic: Publisher,
     goal: MessageCodec,
@@ -60,19 +62,9 @@ struct ActionServerRoute {
     result: MessageCodec,
     goal_output: DataId,
     cancel_output: DataId,
-    result_timeout: Duration,
-    goals: HashMap<GoalId, ServedGoal>,
+    goals: ServedGoals<RequestHeader>,
     stats: Arc<RouteStats>,
     warnings: RateLimiter,
-}
-
-struct ServedGoal {
-    accepted_at: Stamp,
-    status: GoalStatus,
-    /// Once ended: the `_GetResult_Response` and when it may be forgotten.
-    result: Option<(Vec<u8>, Instant)>,
-    /// Result requests that came before the end.
-    result_waiters: Vec<RequestHeader>,
 }
 
 impl ActionServerRoutes {
@@ -107,27 +99,32 @@ impl ActionServerRoutes {
         self.routes.is_empty()
     }
 
+    /// The hub servers whose requests are for these routes.
+    pub fn hub_servers(&self) -> impl Iterator<Item = ServerId> + '_ {
+        self.by_server.keys().copied()
+    }
+
     /// Whether a route reads dora input `input` (the handler's rows).
     pub fn reads(&self, input: &DataId) -> bool {
         self.by_feedback_input.contains_key(input) || self.by_result_input.contains_key(input)
     }
 
-    /// A ROS request rcl took for hub server `server`; false if not ours.
+    /// A ROS request rcl took for hub server `server`.
     pub fn on_request(
         &mut self,
         node: &mut DoraNode,
         hub: &ServiceHub,
-        server: usize,
+        server: ServerId,
         header: RequestHeader,
         cdr: &[u8],
-    ) -> bool {
+    ) {
         let Some(&(index, service)) = self.by_server.get(&server) else {
-            return false;
+            return;
         };
         if hub.server(server).is_none() {
             // Taken just before a withdrawal: its handler is gone, and the
             // client sees no server.
-            return true;
+            return;
         }
         let route = &mut self.routes[index];
         let answer = match service {
@@ -143,7 +140,6 @@ impl ActionServerRoutes {
         if !matches!(service, Service::GetResult) {
             route.publish_status();
         }
-        true
     }
 
     /// The handler's rows on dora input `input`; false if no route reads it.
@@ -169,11 +165,7 @@ impl ActionServerRoutes {
     pub fn on_tick(&mut self) {
         let now = Instant::now();
         for route in &mut self.routes {
-            let before = route.goals.len();
-            route
-                .goals
-                .retain(|_, g| g.result.as_ref().is_none_or(|(_, until)| *until > now));
-            if route.goals.len() != before {
+            if route.goals.forget_expired(now) {
                 route.publish_status();
             }
         }
@@ -253,7 +245,7 @@ impl ActionServerRoutes {
 }
 
 /// Hub server indexes by service, the feedback and the status publisher.
-type Offered = ([(usize, Service); 3], Publisher, Publisher);
+type Offered = ([(ServerId, Service); 3], Publisher, Publisher);
 
 /// The action protocol's three services and two topics: what the server
 /// offers under `<action>/_action/`.
@@ -346,8 +338,7 @@ impl ActionServerRoute {
             result,
             goal_output: DataId::from(config.goal.clone()),
             cancel_output: DataId::from(config.cancel.clone()),
-            result_timeout: config.result_timeout,
-            goals: HashMap::new(),
+            goals: ServedGoals::new(config.result_timeout),
             stats: counters,
             warnings: RateLimiter::new(Duration::from_secs(5)),
         };
@@ -369,7 +360,7 @@ impl ActionServerRoute {
                 return Some(action::send_goal_response(false, now));
             }
         };
-        if self.goals.contains_key(&id) {
+        if self.goals.is_in_use(id) {
             self.warnings
                 .warn(|| format!("{}: rejected goal {id}: its id is in use", self.label));
             return Some(action::send_goal_response(false, now));
@@ -387,15 +378,7 @@ impl ActionServerRoute {
             return Some(action::send_goal_response(false, now));
         }
         self.stats.goals.fetch_add(1, Ordering::Relaxed);
-        self.goals.insert(
-            id,
-            ServedGoal {
-                accepted_at: now,
-                status: GoalStatus::Executing,
-                result: None,
-                result_waiters: Vec::new(),
-            },
-        );
+        self.goals.accepted(id, now);
         Some(action::send_goal_response(true, now))
     }
 
@@ -415,32 +398,8 @@ impl ActionServerRoute {
                 return Some(action::cancel_response(cancel_code::REJECTED, &[]));
             }
         };
-        let cancelable =
-            |g: &ServedGoal| matches!(g.status, GoalStatus::Accepted | GoalStatus::Executing);
-        if !named.is_zero() && before.is_zero() {
-            match self.goals.get(&named) {
-                Some(goal) if cancelable(goal) => {}
-                Some(_) => return Some(action::cancel_response(cancel_code::GOAL_TERMINATED, &[])),
-                None => return Some(action::cancel_response(cancel_code::UNKNOWN_GOAL_ID, &[])),
-            }
-        }
-        let every = named.is_zero() && before.is_zero();
-        let chosen: Vec<GoalId> = self
-            .goals
-            .iter()
-            .filter(|(id, g)| {
-                cancelable(g)
-                    && (every || **id == named || (!before.is_zero() && g.accepted_at <= before))
-            })
-            .map(|(id, _)| *id)
-            .collect();
-        let mut canceling = Vec::new();
-        for id in chosen {
-            let Some(goal) = self.goals.get_mut(&id) else {
-                continue;
-            };
-            goal.status = GoalStatus::Canceling;
-            canceling.push((id, goal.accepted_at));
+        let (code, canceling) = self.goals.cancel(named, before);
+        for (id, _) in &canceling {
             let params = dora_side::goal_metadata(&id.to_string(), None, None);
             let row: ArrayRef = Arc::new(StringArray::from(vec![id.to_string()]));
             if let Err(e) = node.send_output(self.cancel_output.clone(), params, row) {
@@ -448,7 +407,7 @@ impl ActionServerRoute {
                     .warn(|| format!("{}: cannot pass a cancel on: {e}", self.label));
             }
         }
-        Some(action::cancel_response(cancel_code::NONE, &canceling))
+        Some(action::cancel_response(code, &canceling))
     }
 
     /// Answers at once for an ended or unknown goal; otherwise when it ends.
@@ -462,16 +421,10 @@ impl ActionServerRoute {
                 return None;
             }
         };
-        match self.goals.get_mut(&id) {
-            Some(ServedGoal {
-                result: Some((answer, _)),
-                ..
-            }) => Some(answer.clone()),
-            Some(goal) => {
-                goal.result_waiters.push(header);
-                None
-            }
-            None => self.result_answer(GoalStatus::Unknown, None).ok(),
+        match self.goals.result_request(id, header) {
+            ResultRequest::Ended(answer) => Some(answer),
+            ResultRequest::Later => None,
+            ResultRequest::Unknown => self.result_answer(GoalStatus::Unknown, None).ok(),
         }
     }
 
@@ -573,12 +526,7 @@ impl ActionServerRoute {
 
     /// Ends every goal in flight as aborted.
     fn abort_all(&mut self, hub: &ServiceHub, why: &str) {
-        let active: Vec<GoalId> = self
-            .goals
-            .iter()
-            .filter(|(_, g)| !g.status.is_terminal())
-            .map(|(id, _)| *id)
-            .collect();
+        let active = self.goals.active();
         if active.is_empty() {
             return;
         }
@@ -594,21 +542,15 @@ impl ActionServerRoute {
     /// Records the end, answers the result requests waiting, publishes the
     /// new status.
     fn end(&mut self, hub: &ServiceHub, id: GoalId, status: GoalStatus, answer: Vec<u8>) {
+        let Some(waiters) = self.goals.end(id, status, answer.clone(), Instant::now()) else {
+            return;
+        };
         let counter = match status {
             GoalStatus::Succeeded => &self.stats.succeeded,
             GoalStatus::Canceled => &self.stats.canceled,
             _ => &self.stats.aborted,
         };
         counter.fetch_add(1, Ordering::Relaxed);
-        let Some(goal) = self.goals.get_mut(&id) else {
-            return;
-        };
-        goal.status = status;
-        let waiters = std::mem::take(&mut goal.result_waiters);
-        goal.result = Some((
-            answer.clone(),
-            super::later(Instant::now(), self.result_timeout),
-        ));
         // The end's status first: a client reading its goal's status when
         // the result comes sees it ended.
         self.publish_status();
@@ -623,9 +565,7 @@ impl ActionServerRoute {
         let given = dora_side::text_parameter(params, META_GOAL_ID);
         let id = given.as_deref().map(GoalId::parse);
         match id {
-            Some(Ok(id)) if self.goals.get(&id).is_some_and(|g| !g.status.is_terminal()) => {
-                Some(id)
-            }
+            Some(Ok(id)) if self.goals.is_active(id) => Some(id),
             _ => {
                 self.stats.unmatched.fetch_add(1, Ordering::Relaxed);
                 self.warnings.warn(|| {
@@ -663,11 +603,9 @@ impl ActionServerRoute {
         self.result.encode_row(&response, 0, Vec::new())
     }
 
-    fn respond(&self, hub: &ServiceHub, server: usize, header: &RequestHeader, cdr: &[u8]) {
-        let Some(service) = hub.server(server) else {
-            return; // withdrawn: the client's call fails on its side
-        };
-        if let Err(e) = service.respond(header, cdr) {
+    fn respond(&self, hub: &ServiceHub, server: ServerId, header: &RequestHeader, cdr: &[u8]) {
+        // Withdrawn: the client's call fails on its side.
+        if let Err(e) = hub.respond(server, header, cdr) {
             self.warnings
                 .warn(|| format!("{}: cannot answer a request: {e}", self.label));
         }
@@ -677,12 +615,7 @@ impl ActionServerRoute {
         if self.status_topic.is_withdrawn() {
             return;
         }
-        let mut goals: Vec<(GoalId, Stamp, GoalStatus)> = self
-            .goals
-            .iter()
-            .map(|(id, g)| (*id, g.accepted_at, g.status))
-            .collect();
-        goals.sort_by_key(|(id, stamp, _)| (*stamp, *id));
+        let goals = self.goals.statuses();
         if let Err(e) = self.status_topic.publish_cdr(&action::status_array(&goals)) {
             self.warnings
                 .warn(|| format!("{}: cannot publish the status: {e:#}", self.label));

@@ -7,14 +7,14 @@
 //! (a server keeps only its last 10 requests by default and would drop
 //! the rest); the others wait in order.
 
-use super::calls::{ServerLeft, Waiting};
+use super::call_book::{Call, CallBook, Failure};
 use crate::codec::{CodecOptions, MessageCodec};
 use crate::config::Config;
 use crate::dora_side;
 use crate::msg::{TypeName, TypeRegistry};
 use crate::ros::RosSide;
 use crate::ros::rcl::{self, RclClient};
-use crate::ros::services::ServiceHub;
+use crate::ros::services::{ClientId, ServiceHub};
 use crate::stats::{Direction, RouteStats, StatsTable};
 use crate::throttle::RateLimiter;
 use anyhow::Context;
@@ -32,49 +32,43 @@ pub struct ServiceClientRoutes {
     routes: Vec<ServiceClientRoute>,
     by_input: HashMap<DataId, usize>,
     /// Hub client index -> route.
-    by_client: HashMap<usize, usize>,
+    by_client: HashMap<ClientId, usize>,
 }
 
 struct ServiceClientRoute {
     /// `service_clients[0] (/add)`, for log lines.
     label: String,
-    client: Arc<RclClient>,
+    server: Server,
     request: MessageCodec,
     response: MessageCodec,
     output: DataId,
-    timeout: Duration,
-    max_in_flight: usize,
-    /// Calls not sent yet, in order.
-    waiting: Waiting<Call>,
-    /// Sent calls by the sequence number rcl gave them.
-    in_flight: HashMap<i64, InFlight>,
+    book: CallBook,
     stats: Arc<RouteStats>,
-    /// For `request_id`s the bridge makes.
-    next_id: u64,
-    /// Whether a server was there when last asked: asked again on every
-    /// graph change, and while none is known (asking the graph on every
-    /// call would cost each call a graph query).
-    server_known: bool,
-    /// When the graph showed no server while calls were in flight: they
-    /// fail SERVER_LEFT_GRACE later unless it comes back.
-    server_left: ServerLeft,
     warnings: RateLimiter,
 }
 
-struct Call {
-    request_id: String,
-    cdr: Vec<u8>,
-}
-
-struct InFlight {
-    request_id: String,
-    deadline: Instant,
+/// The service's server as the route reaches and sees it.
+struct Server {
+    client: Arc<RclClient>,
+    /// Whether a server was there when last asked: asked again on every
+    /// graph change, and while none is known (asking the graph on every
+    /// call would cost each call a graph query).
+    known: bool,
 }
 
 /// One row going out on a route's `response` output.
 struct Answer {
     request_id: String,
     outcome: Result<ArrayRef, String>,
+}
+
+impl From<Failure> for Answer {
+    fn from(failure: Failure) -> Self {
+        Answer {
+            request_id: failure.request_id,
+            outcome: Err(failure.error),
+        }
+    }
 }
 
 impl ServiceClientRoutes {
@@ -88,64 +82,24 @@ impl ServiceClientRoutes {
         let mut routes = ServiceClientRoutes::default();
         for (i, route) in config.service_clients.iter().enumerate() {
             let at = format!("service_clients[{i}]");
-            let service_type = route.srv_type.clone();
-            let codec = |name: &TypeName| {
-                MessageCodec::new(registry, name, CodecOptions::default())
-                    .with_context(|| format!("{at}.type"))
-            };
-            let (request, response) = (
-                codec(&service_type.request())?,
-                codec(&service_type.response())?,
-            );
-            let service = ros
-                .resolve_topic(&route.service)
-                .with_context(|| format!("{at}.service"))?;
-            // Room for the answers of every call in flight, and then some.
-            let mut qos = rcl::default_qos();
-            qos.depth = qos.depth.max(2 * route.max_in_flight);
-            let (client_index, client) = hub.add_client(&service, &service_type, qos)?;
-            let label = format!("{at} ({service})");
-            tracing::info!(
-                "{label}: input `{}` calls {} ({}), answers on `{}` (timeout {:?}, {} in flight)",
-                route.request,
-                service,
-                route.srv_type,
-                route.response,
-                route.timeout,
-                route.max_in_flight
-            );
-            let counters = Arc::new(RouteStats::default());
-            stats.add(
-                format!("{at} {service}"),
-                Direction::ServiceClient,
-                counters.clone(),
-            );
+            let (client_index, built) =
+                ServiceClientRoute::build(&at, route, ros, hub, registry, stats)?;
             routes
                 .by_input
                 .insert(DataId::from(route.request.clone()), routes.routes.len());
             routes.by_client.insert(client_index, routes.routes.len());
-            routes.routes.push(ServiceClientRoute {
-                label,
-                client,
-                request,
-                response,
-                output: DataId::from(route.response.clone()),
-                timeout: route.timeout,
-                max_in_flight: route.max_in_flight,
-                waiting: Waiting::new(route.timeout),
-                in_flight: HashMap::new(),
-                stats: counters,
-                next_id: 0,
-                server_known: false,
-                server_left: ServerLeft::default(),
-                warnings: RateLimiter::new(Duration::from_secs(5)),
-            });
+            routes.routes.push(built);
         }
         Ok(routes)
     }
 
     pub fn is_empty(&self) -> bool {
         self.routes.is_empty()
+    }
+
+    /// The hub clients whose responses are for these routes.
+    pub fn hub_clients(&self) -> impl Iterator<Item = ClientId> + '_ {
+        self.by_client.keys().copied()
     }
 
     /// Calls from dora input `input`; false if no route reads it.
@@ -167,12 +121,18 @@ impl ServiceClientRoutes {
     }
 
     /// A response rcl took for client `client`.
-    pub fn on_response(&mut self, node: &mut DoraNode, client: usize, sequence: i64, cdr: &[u8]) {
+    pub fn on_response(
+        &mut self,
+        node: &mut DoraNode,
+        client: ClientId,
+        sequence: i64,
+        cdr: &[u8],
+    ) {
         let Some(&index) = self.by_client.get(&client) else {
             return;
         };
         let route = &mut self.routes[index];
-        let Some(call) = route.in_flight.remove(&sequence) else {
+        let Some(request_id) = route.book.answered(sequence) else {
             // Its call already failed (timed out): counted, not answered twice.
             route.stats.unmatched.fetch_add(1, Ordering::Relaxed);
             return;
@@ -185,7 +145,7 @@ impl ServiceClientRoutes {
             }
         };
         let answer = Answer {
-            request_id: call.request_id,
+            request_id,
             outcome,
         };
         route.send_answers(node, vec![answer]);
@@ -196,10 +156,12 @@ impl ServiceClientRoutes {
     pub fn on_tick(&mut self, node: &mut DoraNode) {
         let now = Instant::now();
         for route in &mut self.routes {
-            let mut answers = route.fail_if_the_server_left(now);
-            answers.extend(route.expire_in_flight(now));
-            answers.extend(route.expire_waiting(now));
-            route.send_answers(node, answers);
+            let server = &mut route.server;
+            let (warnings, label) = (&route.warnings, &route.label);
+            let failures = route
+                .book
+                .tick(now, || server.is_available(warnings, label));
+            route.send_failures(node, failures);
             route.pump(node);
         }
     }
@@ -208,45 +170,112 @@ impl ServiceClientRoutes {
     /// SERVER_LEFT_GRACE later rather than at their timeout; waiting calls
     /// go if one came.
     pub fn on_graph_changed(&mut self, node: &mut DoraNode) {
+        let now = Instant::now();
         for route in &mut self.routes {
-            route.server_known = false;
-            if !route.in_flight.is_empty() && !route.server_is_available() {
-                route.server_left.seen_gone(Instant::now());
+            route.server.known = false;
+            if route.book.is_following() {
+                let there = route.server.is_available(&route.warnings, &route.label);
+                route.book.graph_changed(there, now);
             }
             route.pump(node);
         }
     }
 }
 
+impl Server {
+    fn is_available(&mut self, warnings: &RateLimiter, label: &str) -> bool {
+        if !self.known {
+            self.known = self.client.server_is_available().unwrap_or_else(|e| {
+                warnings.warn(|| format!("{label}: {e}"));
+                false
+            });
+        }
+        self.known
+    }
+}
+
 impl ServiceClientRoute {
+    /// The route and the hub index of its client.
+    fn build(
+        at: &str,
+        route: &crate::config::ServiceClient,
+        ros: &RosSide,
+        hub: &ServiceHub,
+        registry: &TypeRegistry,
+        stats: &mut StatsTable,
+    ) -> anyhow::Result<(ClientId, Self)> {
+        let service_type = route.srv_type.clone();
+        let codec = |name: &TypeName| {
+            MessageCodec::new(registry, name, CodecOptions::default())
+                .with_context(|| format!("{at}.type"))
+        };
+        let (request, response) = (
+            codec(&service_type.request())?,
+            codec(&service_type.response())?,
+        );
+        let service = ros
+            .resolve_topic(&route.service)
+            .with_context(|| format!("{at}.service"))?;
+        // Room for the answers of every call in flight, and then some.
+        let mut qos = rcl::default_qos();
+        qos.depth = qos.depth.max(2 * route.max_in_flight);
+        let (client_index, client) = hub.add_client(&service, &service_type, qos)?;
+        let label = format!("{at} ({service})");
+        tracing::info!(
+            "{label}: input `{}` calls {} ({}), answers on `{}` (timeout {:?}, {} in flight)",
+            route.request,
+            service,
+            route.srv_type,
+            route.response,
+            route.timeout,
+            route.max_in_flight
+        );
+        let counters = Arc::new(RouteStats::default());
+        stats.add(
+            format!("{at} {service}"),
+            Direction::ServiceClient,
+            counters.clone(),
+        );
+        let built = ServiceClientRoute {
+            label,
+            server: Server {
+                client,
+                known: false,
+            },
+            request,
+            response,
+            output: DataId::from(route.response.clone()),
+            book: CallBook::new(route.timeout, route.max_in_flight),
+            stats: counters,
+            warnings: RateLimiter::new(Duration::from_secs(5)),
+        };
+        Ok((client_index, built))
+    }
+
     /// One call per row, in order. Rows that do not fit are answered at
     /// once with an error naming the field.
     fn queue_calls(&mut self, params: &MetadataParameters, data: &dyn Array) -> Vec<Answer> {
         let given_id = dora_side::request_id(params);
-        let mut answers = Vec::new();
-        let rows = match data.as_struct_opt() {
-            Some(rows) => rows,
-            None => {
-                self.stats.received.fetch_add(1, Ordering::Relaxed);
-                self.stats.encode_errors.fetch_add(1, Ordering::Relaxed);
-                let request_id = given_id.unwrap_or_else(|| self.make_id());
-                let error = format!(
-                    "the request is not a StructArray of {} (got {})",
-                    self.request.type_name(),
-                    data.data_type()
-                );
-                answers.push(Answer {
-                    request_id,
-                    outcome: Err(error),
-                });
-                return answers;
-            }
+        let Some(rows) = data.as_struct_opt() else {
+            self.stats.received.fetch_add(1, Ordering::Relaxed);
+            self.stats.encode_errors.fetch_add(1, Ordering::Relaxed);
+            let error = format!(
+                "the request is not a StructArray of {} (got {})",
+                self.request.type_name(),
+                data.data_type()
+            );
+            let request_id = self.book.request_id(given_id.as_deref());
+            return vec![Answer {
+                request_id,
+                outcome: Err(error),
+            }];
         };
+        let mut answers = Vec::new();
         for row in 0..rows.len() {
             self.stats.received.fetch_add(1, Ordering::Relaxed);
-            let request_id = given_id.clone().unwrap_or_else(|| self.make_id());
+            let request_id = self.book.request_id(given_id.as_deref());
             match self.request.encode_row(rows, row, Vec::new()) {
-                Ok(cdr) => self.waiting.push(Call { request_id, cdr }, Instant::now()),
+                Ok(cdr) => self.book.queue(Call { request_id, cdr }, Instant::now()),
                 Err(e) => {
                     self.stats.encode_errors.fetch_add(1, Ordering::Relaxed);
                     answers.push(Answer {
@@ -259,117 +288,25 @@ impl ServiceClientRoute {
         answers
     }
 
-    fn make_id(&mut self) -> String {
-        self.next_id += 1;
-        format!("bridge-{}", self.next_id)
-    }
-
-    fn server_is_available(&mut self) -> bool {
-        if !self.server_known {
-            self.server_known = self.client.server_is_available().unwrap_or_else(|e| {
-                self.warnings.warn(|| format!("{}: {e}", self.label));
-                false
-            });
-        }
-        self.server_known
-    }
-
     /// Sends waiting calls while there is room and a server.
     fn pump(&mut self, node: &mut DoraNode) {
-        if self.waiting.is_empty()
-            || self.in_flight.len() >= self.max_in_flight
-            || !self.server_is_available()
-        {
+        if !self.book.wants_to_send() || !self.server.is_available(&self.warnings, &self.label) {
             return;
         }
-        let mut answers = Vec::new();
-        while self.in_flight.len() < self.max_in_flight {
-            let Some(call) = self.waiting.pop() else {
-                break;
-            };
-            match self.client.send(&call.cdr) {
-                Ok(sequence) => {
-                    let deadline = super::later(Instant::now(), self.timeout);
-                    let request_id = call.request_id;
-                    self.in_flight.insert(
-                        sequence,
-                        InFlight {
-                            request_id,
-                            deadline,
-                        },
-                    );
-                }
-                Err(e) => {
-                    self.stats.failed.fetch_add(1, Ordering::Relaxed);
-                    answers.push(Answer {
-                        request_id: call.request_id,
-                        outcome: Err(format!("cannot send the request: {e}")),
-                    });
-                }
+        let mut failures = Vec::new();
+        for call in self.book.take_sendable() {
+            match self.server.client.send(&call.cdr) {
+                Ok(sequence) => self.book.sent(call.request_id, sequence, Instant::now()),
+                Err(e) => failures.push(self.book.not_sent(call.request_id, &e.to_string())),
             }
         }
-        self.send_answers(node, answers);
+        self.send_failures(node, failures);
     }
 
-    /// The calls in flight, failed, once the server has been gone for
-    /// SERVER_LEFT_GRACE (and is still gone).
-    fn fail_if_the_server_left(&mut self, now: Instant) -> Vec<Answer> {
-        if !self.server_left.grace_over(now, !self.in_flight.is_empty()) {
-            return Vec::new();
-        }
-        self.server_known = false;
-        if self.server_is_available() {
-            return Vec::new();
-        }
-        self.fail_in_flight("the service's server left the ROS graph")
-    }
-
-    fn expire_in_flight(&mut self, now: Instant) -> Vec<Answer> {
-        let expired: Vec<i64> = self
-            .in_flight
-            .iter()
-            .filter(|(_, call)| call.deadline <= now)
-            .map(|(sequence, _)| *sequence)
-            .collect();
-        let error = format!("no answer within {:?}", self.timeout);
-        let calls: Vec<InFlight> = expired
-            .into_iter()
-            .filter_map(|sequence| self.in_flight.remove(&sequence))
-            .collect();
-        calls
-            .into_iter()
-            .map(|call| self.failed(call.request_id, error.clone()))
-            .collect()
-    }
-
-    /// Waiting calls fail once they waited `timeout` for a server (not for
-    /// room: calls in flight free it by their own timeout).
-    fn expire_waiting(&mut self, now: Instant) -> Vec<Answer> {
-        if !self.waiting.any_overdue(now) || self.server_is_available() {
-            return Vec::new();
-        }
-        let error = format!("no server for the service within {:?}", self.timeout);
-        let expired = self.waiting.take_overdue(now);
-        expired
-            .into_iter()
-            .map(|call| self.failed(call.request_id, error.clone()))
-            .collect()
-    }
-
-    fn fail_in_flight(&mut self, why: &str) -> Vec<Answer> {
-        let calls: Vec<InFlight> = self.in_flight.drain().map(|(_, call)| call).collect();
-        calls
-            .into_iter()
-            .map(|call| self.failed(call.request_id, why.to_string()))
-            .collect()
-    }
-
-    fn failed(&self, request_id: String, error: String) -> Answer {
-        self.stats.failed.fetch_add(1, Ordering::Relaxed);
-        Answer {
-            request_id,
-            outcome: Err(error),
-        }
+    fn send_failures(&self, node: &mut DoraNode, failures: Vec<Failure>) {
+        let failed = failures.len() as u64;
+        self.stats.failed.fetch_add(failed, Ordering::Relaxed);
+        self.send_answers(node, failures.into_iter().map(Answer::from).collect());
     }
 
     /// One response row per answer; an error's row is empty (0 rows of the

@@ -4,15 +4,18 @@
 //! A call unanswered within `timeout` is forgotten; answers for no waiting
 //! call (unknown, repeated or late ids) and answers that do not fit the
 //! response type are counted and logged, and disturb nothing else. While
-//! the handler is down the service is withdrawn from the ROS graph.
+//! the handler is down the service is withdrawn from the ROS graph. The
+//! calls' states live in [`ServedCalls`] (pure, unit-tested); this module
+//! does the rcl and dora I/O.
 
+use super::served_calls::ServedCalls;
 use crate::codec::{CodecOptions, MessageCodec};
 use crate::config::Config;
 use crate::dora_side;
 use crate::msg::{TypeName, TypeRegistry};
 use crate::ros::RosSide;
 use crate::ros::rcl::{self, RequestHeader};
-use crate::ros::services::ServiceHub;
+use crate::ros::services::{Answered, ServerId, ServiceHub};
 use crate::stats::{Direction, RouteStats, StatsTable};
 use crate::throttle::RateLimiter;
 use anyhow::Context;
@@ -35,27 +38,21 @@ pub struct ServiceServerRoutes {
     /// The handler's answers: dora input -> route.
     by_input: HashMap<DataId, usize>,
     /// Hub server index -> route.
-    by_server: HashMap<usize, usize>,
+    by_server: HashMap<ServerId, usize>,
 }
 
 struct ServiceServerRoute {
     /// `service_servers[0] (/set_mode)`, for log lines.
     label: String,
-    server: usize,
+    server: ServerId,
     request: MessageCodec,
     response: MessageCodec,
     output: DataId,
     timeout: Duration,
-    /// Calls waiting for the handler, by the `request_id` they went out with.
-    pending: HashMap<String, Pending>,
-    next_id: u64,
+    /// Calls waiting for the handler.
+    calls: ServedCalls<RequestHeader>,
     stats: Arc<RouteStats>,
     warnings: RateLimiter,
-}
-
-struct Pending {
-    header: RequestHeader,
-    deadline: Instant,
 }
 
 impl ServiceServerRoutes {
@@ -109,8 +106,7 @@ impl ServiceServerRoutes {
                 response,
                 output: DataId::from(route.request.clone()),
                 timeout: route.timeout,
-                pending: HashMap::new(),
-                next_id: 0,
+                calls: ServedCalls::new(route.timeout),
                 stats: counters,
                 warnings: RateLimiter::new(Duration::from_secs(5)),
             });
@@ -122,6 +118,11 @@ impl ServiceServerRoutes {
         self.routes.is_empty()
     }
 
+    /// The hub servers whose requests are for these routes.
+    pub fn hub_servers(&self) -> impl Iterator<Item = ServerId> + '_ {
+        self.by_server.keys().copied()
+    }
+
     /// Whether dora input `input` carries a handler's answers.
     pub fn reads(&self, input: &DataId) -> bool {
         self.by_input.contains_key(input)
@@ -131,7 +132,7 @@ impl ServiceServerRoutes {
     pub fn on_request(
         &mut self,
         node: &mut DoraNode,
-        server: usize,
+        server: ServerId,
         header: RequestHeader,
         cdr: &[u8],
     ) {
@@ -168,8 +169,7 @@ impl ServiceServerRoutes {
     /// Returns the route's label if it was offered.
     pub fn withdraw(&mut self, hub: &ServiceHub, input: &DataId) -> Option<String> {
         let route = &mut self.routes[*self.by_input.get(input)?];
-        let dropped = route.pending.len() as u64;
-        route.pending.clear();
+        let dropped = route.calls.drop_all() as u64;
         route.stats.failed.fetch_add(dropped, Ordering::Relaxed);
         hub.withdraw_server(route.server)
             .then(|| route.label.clone())
@@ -202,16 +202,13 @@ impl ServiceServerRoute {
                 return;
             }
         };
-        self.next_id += 1;
-        let request_id = self.next_id.to_string();
+        let request_id = self.calls.next_request_id();
         let params = dora_side::call_metadata(&request_id, None);
         let row: ArrayRef = Arc::new(row);
         match node.send_output(self.output.clone(), params, row) {
             Ok(()) => {
                 self.stats.forwarded.fetch_add(1, Ordering::Relaxed);
-                let deadline = super::later(Instant::now(), self.timeout);
-                self.pending
-                    .insert(request_id, Pending { header, deadline });
+                self.calls.handed_out(request_id, header, Instant::now());
             }
             Err(e) => {
                 self.stats.failed.fetch_add(1, Ordering::Relaxed);
@@ -228,7 +225,8 @@ impl ServiceServerRoute {
     /// Answers the waiting call named by the row's `request_id`.
     fn answer(&mut self, hub: &ServiceHub, params: &MetadataParameters, data: &dyn Array) {
         let request_id = dora_side::request_id(params);
-        let Some(pending) = request_id.as_ref().and_then(|id| self.pending.get(id)) else {
+        let waiting = request_id.as_ref().filter(|id| self.calls.is_waiting(id));
+        let Some(id) = waiting.cloned() else {
             self.stats.unmatched.fetch_add(1, Ordering::Relaxed);
             self.warnings.warn(|| match &request_id {
                 None => format!(
@@ -252,20 +250,17 @@ impl ServiceServerRoute {
                 return;
             }
         };
-        let header = pending.header;
-        let id = request_id.unwrap_or_default();
-        self.pending.remove(&id);
-        let sent = hub
-            .server(self.server)
-            .map(|server| server.respond(&header, &cdr));
-        match sent {
-            Some(Ok(())) => {}
-            Some(Err(e)) => {
+        let Some(header) = self.calls.answer(&id) else {
+            return;
+        };
+        match hub.respond(self.server, &header, &cdr) {
+            Ok(Answered::Sent | Answered::Later) => {}
+            Err(e) => {
                 self.stats.publish_errors.fetch_add(1, Ordering::Relaxed);
                 self.warnings
                     .warn(|| format!("{}: cannot answer call {id}: {e}", self.label));
             }
-            None => {
+            Ok(Answered::Withdrawn) => {
                 self.stats.failed.fetch_add(1, Ordering::Relaxed);
             }
         }
@@ -292,9 +287,7 @@ impl ServiceServerRoute {
     }
 
     fn expire(&mut self, now: Instant) {
-        let before = self.pending.len();
-        self.pending.retain(|_, call| call.deadline > now);
-        let expired = (before - self.pending.len()) as u64;
+        let expired = self.calls.expire(now) as u64;
         if expired > 0 {
             self.stats.failed.fetch_add(expired, Ordering::Relaxed);
             self.warnings.warn(|| {
