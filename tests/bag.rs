@@ -272,7 +272,9 @@ fn damaged_and_unknown_bags_give_clear_errors_never_a_panic() {
         assert!(!err.contains("panicked"), "{err}");
     };
     expect_error(&p(&s.path("nope")), "does not exist");
-    let unknown = s.write("recording.bag", "ROS1 bag, not rosbag2");
+    let ros1 = s.write("recording.bag", "ROS1 bag, not rosbag2");
+    expect_error(&p(&ros1), "is a ROS 1 bag");
+    let unknown = s.write("recording.tar", "not a bag");
     expect_error(&p(&unknown), "unknown storage format");
     std::fs::create_dir(s.path("bad_meta")).unwrap();
     s.write(

@@ -6,9 +6,14 @@
 //! - [`record`] and [`writer`]: ROS topics into a new MCAP bag.
 //!
 //! A bag is a directory with `metadata.yaml` and storage files, or a single
-//! `.mcap` / `.db3` file. Messages come out in storage order (which rosbag2
-//! writes in receive-time order) one at a time, so memory stays bounded by
-//! the largest message (MCAP: the largest chunk).
+//! `.mcap` / `.db3` file. Every layout rosbag2 wrote is read: sqlite3
+//! schemas from Dashing on (with or without QoS, definitions, type hashes),
+//! MCAP, split bags (files in time order whatever their names), bags without
+//! `metadata.yaml` (counted from the files, as rosbag2's reindexer does),
+//! and zstd compression in file mode (decompressed into a temporary
+//! directory) and message mode. Messages come out in storage order (which
+//! rosbag2 writes in receive-time order) one at a time, so memory stays
+//! bounded by the largest message (MCAP: the largest chunk).
 
 pub mod play;
 pub mod record;
@@ -42,6 +47,8 @@ pub struct TopicInfo {
     /// What its publishers offered while recording.
     pub offered_qos: Vec<QosProfileConfig>,
     pub message_count: Option<u64>,
+    /// `cdr` in every ROS 2 bag this tool plays.
+    pub serialization_format: String,
 }
 
 impl TopicInfo {
@@ -82,6 +89,55 @@ pub struct Bag {
     pub message_count: Option<u64>,
     /// Set when scanning found damage (what is before it still plays).
     pub damage: Option<String>,
+    /// rosbag2's compression mode, as `bag info` shows it.
+    pub compression: Compression,
+    /// Where file-mode compressed files were decompressed to; removed
+    /// with the last clone of the bag.
+    decompressed: Option<Arc<tempfile::TempDir>>,
+}
+
+/// rosbag2's `compression_mode` (the format is always zstd).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Compression {
+    #[default]
+    None,
+    /// Each storage file compressed whole (`.db3.zstd`, `.mcap.zstd`).
+    File,
+    /// Each message's data compressed on its own.
+    Message,
+}
+
+/// Every zstd frame starts with these bytes; CDR starts with 0x00 (its
+/// encapsulation header), so a message that starts with them is compressed.
+const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
+
+/// A file name's storage, looking through a `.zstd` suffix.
+fn storage_of(path: &Path) -> Option<Storage> {
+    let name = path.file_name()?.to_str()?;
+    let name = name.strip_suffix(".zstd").unwrap_or(name);
+    match Path::new(name).extension()?.to_str()? {
+        "mcap" => Some(Storage::Mcap),
+        "db3" => Some(Storage::Sqlite3),
+        _ => None,
+    }
+}
+
+fn is_compressed_file(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "zstd")
+}
+
+/// The message's CDR, decompressed if rosbag2 compressed it (message mode).
+fn plain_data(message: anyhow::Result<BagMessage>) -> anyhow::Result<BagMessage> {
+    let mut message = message?;
+    if message.data.starts_with(&ZSTD_MAGIC) {
+        message.data = zstd::decode_all(message.data.as_slice()).with_context(|| {
+            format!(
+                "a message on {} at {} ns is zstd-compressed but does not decompress",
+                message.topic, message.log_time_ns
+            )
+        })?;
+    }
+    Ok(message)
 }
 
 impl Bag {
@@ -90,37 +146,9 @@ impl Bag {
             bail!("bag `{}` does not exist", path.display());
         }
         let mut bag = if path.is_dir() {
-            let metadata = path.join("metadata.yaml");
-            if metadata.exists() {
-                from_metadata(path, &metadata)?
-            } else {
-                // A directory without metadata.yaml (e.g. a recording that
-                // was killed): take its storage files.
-                let mut files: Vec<PathBuf> = std::fs::read_dir(path)
-                    .with_context(|| format!("cannot read bag directory `{}`", path.display()))?
-                    .flatten()
-                    .map(|e| e.path())
-                    .filter(|p| storage_of(p).is_some())
-                    .collect();
-                files.sort();
-                let Some(first) = files.first() else {
-                    bail!(
-                        "`{}` has no metadata.yaml and no .mcap or .db3 files: not a rosbag2 bag",
-                        path.display()
-                    );
-                };
-                let storage = storage_of(first).expect("filtered above");
-                files.retain(|f| storage_of(f) == Some(storage));
-                empty_bag(path, storage, files)
-            }
+            open_directory(path)?
         } else {
-            let storage = storage_of(path).ok_or_else(|| {
-                anyhow::anyhow!(
-                    "`{}`: unknown storage format; expected a bag directory, a .mcap or a .db3 file",
-                    path.display()
-                )
-            })?;
-            empty_bag(path, storage, vec![path.to_path_buf()])
+            open_file(path)?
         };
         for file in &bag.files {
             if !file.exists() {
@@ -131,11 +159,86 @@ impl Bag {
                 );
             }
         }
-        match bag.storage {
-            Storage::Mcap => mcap_storage::scan(&mut bag)?,
-            Storage::Sqlite3 => sqlite_storage::scan(&mut bag)?,
+        bag.decompress_files()?;
+        let need_counts =
+            bag.topics.is_empty() || bag.topics.iter().any(|t| t.message_count.is_none());
+        let mut summaries = Vec::new();
+        for file in bag.files.clone() {
+            let summary = match bag.storage {
+                Storage::Mcap => mcap_storage::scan(&mut bag, &file)?,
+                Storage::Sqlite3 => sqlite_storage::scan(&mut bag, &file, need_counts)?,
+            };
+            summaries.push((file, summary));
         }
+        bag.take_in(summaries, need_counts);
+        bag.check_serialization()?;
         Ok(bag)
+    }
+
+    /// File-mode compression: each file decompressed into a temporary
+    /// directory, under its own name without `.zstd`.
+    fn decompress_files(&mut self) -> anyhow::Result<()> {
+        if !self.files.iter().any(|f| is_compressed_file(f)) {
+            return Ok(());
+        }
+        self.compression = Compression::File;
+        let dir = tempfile::Builder::new()
+            .prefix("ros2-dora-bridge-bag-")
+            .tempdir()
+            .context("cannot make a directory to decompress the bag into")?;
+        for file in &mut self.files {
+            if !is_compressed_file(file) {
+                continue;
+            }
+            let name = file.file_stem().unwrap_or_default();
+            let plain = dir.path().join(name);
+            decompress_file(file, &plain)?;
+            *file = plain;
+        }
+        self.decompressed = Some(Arc::new(dir));
+        Ok(())
+    }
+
+    /// What the files said: counts and times where `metadata.yaml` gave
+    /// none, and the files in time order (a split bag's names need not sort).
+    fn take_in(&mut self, summaries: Vec<(PathBuf, FileSummary)>, need_counts: bool) {
+        let first = summaries.iter().filter_map(|(_, s)| s.first_ns).min();
+        let last = summaries.iter().filter_map(|(_, s)| s.last_ns).max();
+        if need_counts {
+            let mut counts: HashMap<&str, u64> = HashMap::new();
+            for (topic, count) in summaries.iter().flat_map(|(_, s)| &s.counts) {
+                *counts.entry(topic).or_default() += count;
+            }
+            for topic in &mut self.topics {
+                topic.message_count = Some(counts.get(topic.name.as_str()).copied().unwrap_or(0));
+            }
+            self.message_count = Some(counts.values().sum());
+        }
+        if self.starting_time_ns.is_none() {
+            self.starting_time_ns = first;
+        }
+        if self.duration_ns.is_none() {
+            self.duration_ns = first.zip(last).map(|(a, b)| b.saturating_sub(a));
+        }
+        let start_of: HashMap<PathBuf, u64> = summaries
+            .into_iter()
+            .map(|(file, s)| (file, s.first_ns.unwrap_or(u64::MAX)))
+            .collect();
+        self.files
+            .sort_by_key(|f| start_of.get(f).copied().unwrap_or(u64::MAX));
+    }
+
+    /// This tool plays CDR only: another serialization is refused by name.
+    fn check_serialization(&self) -> anyhow::Result<()> {
+        match self.topics.iter().find(|t| t.serialization_format != "cdr") {
+            Some(topic) => bail!(
+                "bag `{}`: topic {} is serialized as `{}`; this tool reads and plays `cdr` only",
+                self.path.display(),
+                topic.name,
+                topic.serialization_format
+            ),
+            None => Ok(()),
+        }
     }
 
     /// The installed types, plus the bag's embedded definitions for the
@@ -182,7 +285,7 @@ impl Bag {
                     Box::new(sqlite_storage::messages(file, self, move |t| wanted(t)))
                 }
             };
-            iter
+            iter.map(plain_data)
         }))
     }
 }
@@ -198,6 +301,15 @@ pub fn describe(bag: &Bag) -> String {
         bag.storage,
         bag.files.len()
     );
+    match bag.compression {
+        Compression::None => {}
+        Compression::File => {
+            let _ = writeln!(out, "compression: zstd, file mode");
+        }
+        Compression::Message => {
+            let _ = writeln!(out, "compression: zstd, message mode");
+        }
+    }
     if let Some(d) = bag.duration_ns {
         let _ = writeln!(out, "duration:  {:.3} s", d as f64 / 1e9);
     }
@@ -236,12 +348,75 @@ pub fn describe(bag: &Bag) -> String {
     out
 }
 
-fn storage_of(path: &Path) -> Option<Storage> {
-    match path.extension()?.to_str()? {
-        "mcap" => Some(Storage::Mcap),
-        "db3" => Some(Storage::Sqlite3),
-        _ => None,
+/// What scanning one storage file found.
+#[derive(Debug, Default)]
+struct FileSummary {
+    /// Receive times of its first and last message.
+    first_ns: Option<u64>,
+    last_ns: Option<u64>,
+    /// Messages per topic (when they were counted).
+    counts: HashMap<String, u64>,
+}
+
+/// A bag directory: by its `metadata.yaml`, or (a recording that was
+/// killed, a bag copied without it) by the storage files in it.
+fn open_directory(path: &Path) -> anyhow::Result<Bag> {
+    let metadata = path.join("metadata.yaml");
+    if metadata.exists() {
+        return from_metadata(path, &metadata);
     }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+        .with_context(|| format!("cannot read bag directory `{}`", path.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| storage_of(p).is_some())
+        .collect();
+    files.sort();
+    let Some(first) = files.first() else {
+        bail!(
+            "`{}` has no metadata.yaml and no .mcap or .db3 files (nor .zstd of them): not a \
+             rosbag2 bag",
+            path.display()
+        );
+    };
+    let storage = storage_of(first).expect("filtered above");
+    files.retain(|f| storage_of(f) == Some(storage));
+    Ok(empty_bag(path, storage, files))
+}
+
+/// A single storage file.
+fn open_file(path: &Path) -> anyhow::Result<Bag> {
+    if path.extension().is_some_and(|e| e == "bag") {
+        bail!(
+            "`{}` is a ROS 1 bag; this tool reads rosbag2 bags (convert it with `rosbags-convert \
+             --src {}`)",
+            path.display(),
+            path.display()
+        );
+    }
+    let storage = storage_of(path).ok_or_else(|| {
+        anyhow::anyhow!(
+            "`{}`: unknown storage format; expected a bag directory, a .mcap or a .db3 file",
+            path.display()
+        )
+    })?;
+    Ok(empty_bag(path, storage, vec![path.to_path_buf()]))
+}
+
+fn decompress_file(compressed: &Path, plain: &Path) -> anyhow::Result<()> {
+    let open = || -> anyhow::Result<()> {
+        let input = std::fs::File::open(compressed)?;
+        let mut output = std::fs::File::create(plain)?;
+        let mut decoder = zstd::Decoder::new(input)?;
+        std::io::copy(&mut decoder, &mut output)?;
+        Ok(())
+    };
+    open().with_context(|| {
+        format!(
+            "cannot decompress `{}` (zstd, file mode)",
+            compressed.display()
+        )
+    })
 }
 
 fn empty_bag(path: &Path, storage: Storage, files: Vec<PathBuf>) -> Bag {
@@ -255,6 +430,8 @@ fn empty_bag(path: &Path, storage: Storage, files: Vec<PathBuf>) -> Bag {
         starting_time_ns: None,
         message_count: None,
         damage: None,
+        compression: Compression::None,
+        decompressed: None,
     }
 }
 
@@ -280,10 +457,10 @@ fn from_metadata(dir: &Path, metadata: &Path) -> anyhow::Result<Bag> {
         None => bail!("`{}`: no storage_identifier", metadata.display()),
     };
     let compression = info["compression_format"].as_str().unwrap_or("");
-    if !compression.is_empty() {
+    if !compression.is_empty() && compression != "zstd" {
         bail!(
-            "`{}`: file-level compression `{compression}` is not supported; decompress the bag \
-             first (`ros2 bag convert`) or record with storage-level (MCAP chunk) compression",
+            "`{}`: compression `{compression}` is not one rosbag2 writes (zstd); this tool \
+             cannot decompress it",
             metadata.display()
         );
     }
@@ -297,6 +474,9 @@ fn from_metadata(dir: &Path, metadata: &Path) -> anyhow::Result<Bag> {
         })
         .unwrap_or_default();
     let mut bag = empty_bag(dir, storage, files);
+    if info["compression_mode"].as_str() == Some("MESSAGE") {
+        bag.compression = Compression::Message;
+    }
     bag.duration_ns = info["duration"]["nanoseconds"].as_u64();
     bag.starting_time_ns = info["starting_time"]["nanoseconds_since_epoch"].as_u64();
     bag.message_count = info["message_count"].as_u64();
@@ -314,6 +494,10 @@ fn from_metadata(dir: &Path, metadata: &Path) -> anyhow::Result<Bag> {
             type_name: type_name.to_string(),
             offered_qos: parse_offered_qos(&meta["offered_qos_profiles"]),
             message_count: entry["message_count"].as_u64(),
+            serialization_format: meta["serialization_format"]
+                .as_str()
+                .unwrap_or("cdr")
+                .to_string(),
         });
     }
     Ok(bag)
@@ -395,75 +579,79 @@ fn choice<T: Copy>(q: &serde_yaml::Value, key: &str, options: &[(&str, u64, T)])
 }
 
 mod mcap_storage {
-    use super::{Bag, BagMessage, TopicInfo, parse_offered_qos};
+    use super::{Bag, BagMessage, FileSummary, TopicInfo, parse_offered_qos};
     use anyhow::Context;
     use std::collections::HashMap;
     use std::io::BufReader;
     use std::path::Path;
     use std::sync::Arc;
 
-    /// Topics and definitions from the channels and schemas: read from the
-    /// summary when the file has one, else by streaming the file once.
-    pub fn scan(bag: &mut Bag) -> anyhow::Result<()> {
-        for file in bag.files.clone() {
-            let mut counts: HashMap<String, u64> = HashMap::new();
-            let reader = open(&file)?;
-            let mut seen: HashMap<u16, ()> = HashMap::new();
-            for (read, message) in reader.enumerate() {
-                let message = match message {
-                    Ok(m) => m,
-                    Err(e) if read == 0 => {
-                        return Err(anyhow::anyhow!(
-                            "`{}` is not a readable MCAP file: {e}",
-                            file.display()
-                        ));
-                    }
-                    Err(e) => {
-                        bag.damage = Some(format!(
-                            "`{}` is damaged after {read} message(s): {e}",
-                            file.display()
-                        ));
-                        break;
-                    }
-                };
-                *counts.entry(message.channel.topic.clone()).or_default() += 1;
-                if seen.insert(message.channel.id, ()).is_some() {
-                    continue;
+    /// Topics, definitions, counts and times of one file, by streaming it
+    /// once.
+    pub fn scan(bag: &mut Bag, file: &Path) -> anyhow::Result<FileSummary> {
+        let mut summary = FileSummary::default();
+        let reader = open(file)?;
+        let mut seen: HashMap<u16, ()> = HashMap::new();
+        for (read, message) in reader.enumerate() {
+            let message = match message {
+                Ok(m) => m,
+                Err(e) if read == 0 => {
+                    return Err(anyhow::anyhow!(
+                        "`{}` is not a readable MCAP file: {e}",
+                        file.display()
+                    ));
                 }
-                let channel = &message.channel;
-                if let Some(schema) = &channel.schema
-                    && schema.encoding == "ros2msg"
-                {
-                    bag.definitions
-                        .entry(schema.name.clone())
-                        .or_insert_with(|| String::from_utf8_lossy(&schema.data).into_owned());
+                Err(e) => {
+                    bag.damage = Some(format!(
+                        "`{}` is damaged after {read} message(s): {e}",
+                        file.display()
+                    ));
+                    break;
                 }
-                if bag.topic(&channel.topic).is_none() {
-                    let type_name = channel
-                        .schema
-                        .as_ref()
-                        .map(|s| s.name.clone())
-                        .unwrap_or_default();
-                    let qos = channel
-                        .metadata
-                        .get("offered_qos_profiles")
-                        .map(|t| parse_offered_qos(&serde_yaml::Value::String(t.clone())))
-                        .unwrap_or_default();
-                    bag.topics.push(TopicInfo {
-                        name: channel.topic.clone(),
-                        type_name,
-                        offered_qos: qos,
-                        message_count: None,
-                    });
-                }
-            }
-            for topic in &mut bag.topics {
-                if topic.message_count.is_none() {
-                    topic.message_count = counts.get(&topic.name).copied();
-                }
+            };
+            let time = message.log_time;
+            summary.first_ns = Some(summary.first_ns.map_or(time, |t| t.min(time)));
+            summary.last_ns = Some(summary.last_ns.map_or(time, |t| t.max(time)));
+            *summary
+                .counts
+                .entry(message.channel.topic.clone())
+                .or_default() += 1;
+            if seen.insert(message.channel.id, ()).is_none() {
+                take_channel(bag, &message.channel);
             }
         }
-        Ok(())
+        Ok(summary)
+    }
+
+    /// A channel's topic and schema, the first time it is seen.
+    fn take_channel(bag: &mut Bag, channel: &mcap::Channel) {
+        if let Some(schema) = &channel.schema
+            && schema.encoding == "ros2msg"
+        {
+            bag.definitions
+                .entry(schema.name.clone())
+                .or_insert_with(|| String::from_utf8_lossy(&schema.data).into_owned());
+        }
+        if bag.topic(&channel.topic).is_some() {
+            return;
+        }
+        let type_name = channel
+            .schema
+            .as_ref()
+            .map(|s| s.name.clone())
+            .unwrap_or_default();
+        let qos = channel
+            .metadata
+            .get("offered_qos_profiles")
+            .map(|t| parse_offered_qos(&serde_yaml::Value::String(t.clone())))
+            .unwrap_or_default();
+        bag.topics.push(TopicInfo {
+            name: channel.topic.clone(),
+            type_name,
+            offered_qos: qos,
+            message_count: None,
+            serialization_format: channel.message_encoding.clone(),
+        });
     }
 
     fn open(file: &Path) -> anyhow::Result<mcap::io::MessageReader<BufReader<std::fs::File>>> {
@@ -535,7 +723,7 @@ mod mcap_storage {
 }
 
 mod sqlite_storage {
-    use super::{Bag, BagMessage, TopicInfo, parse_offered_qos};
+    use super::{Bag, BagMessage, FileSummary, TopicInfo, parse_offered_qos};
     use anyhow::Context;
     use rusqlite::{Connection, OpenFlags};
     use std::collections::HashMap;
@@ -558,44 +746,97 @@ mod sqlite_storage {
         Ok(conn)
     }
 
-    pub fn scan(bag: &mut Bag) -> anyhow::Result<()> {
-        for file in bag.files.clone() {
-            let conn = open(&file)?;
-            let mut stmt = conn.prepare("SELECT name, type, offered_qos_profiles FROM topics")?;
-            let rows = stmt.query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2).unwrap_or_default(),
-                ))
-            })?;
+    /// Topics, definitions and times of one file (and its counts when
+    /// `metadata.yaml` gave none). Every schema rosbag2 wrote: the topics
+    /// table gained `offered_qos_profiles` (Foxy) and
+    /// `type_description_hash` (Jazzy); `message_definitions` came with Iron.
+    pub fn scan(bag: &mut Bag, file: &Path, need_counts: bool) -> anyhow::Result<FileSummary> {
+        let conn = open(file)?;
+        take_topics(bag, &conn)?;
+        take_definitions(bag, &conn)?;
+        let mut summary = FileSummary::default();
+        let (first, last): (Option<i64>, Option<i64>) = conn.query_row(
+            "SELECT MIN(timestamp), MAX(timestamp) FROM messages",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        summary.first_ns = first.map(|t| t.max(0) as u64);
+        summary.last_ns = last.map(|t| t.max(0) as u64);
+        if need_counts {
+            let mut stmt = conn.prepare(
+                "SELECT topics.name, COUNT(messages.id) FROM topics \
+                 LEFT JOIN messages ON messages.topic_id = topics.id GROUP BY topics.id",
+            )?;
+            let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
             for row in rows {
-                let (name, type_name, qos) = row?;
-                if bag.topic(&name).is_none() {
-                    bag.topics.push(TopicInfo {
-                        name,
-                        type_name,
-                        offered_qos: parse_offered_qos(&serde_yaml::Value::String(qos)),
-                        message_count: None,
-                    });
-                }
+                let (topic, count) = row?;
+                *summary.counts.entry(topic).or_default() += count.max(0) as u64;
             }
-            // Schema version 4+ (rosbag2 on Iron and later) embeds definitions.
-            if let Ok(mut stmt) = conn.prepare(
-                "SELECT topic_type, encoding, encoded_message_definition FROM message_definitions",
-            ) {
-                let rows = stmt.query_map([], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                    ))
-                })?;
-                for (type_name, encoding, text) in rows.flatten() {
-                    if encoding == "ros2msg" && !text.is_empty() {
-                        bag.definitions.entry(type_name).or_insert(text);
-                    }
-                }
+        }
+        Ok(summary)
+    }
+
+    fn has_column(conn: &Connection, table: &str, column: &str) -> rusqlite::Result<bool> {
+        conn.query_row(
+            "SELECT count(*) FROM pragma_table_info(?1) WHERE name = ?2",
+            [table, column],
+            |r| r.get::<_, i64>(0),
+        )
+        .map(|n| n > 0)
+    }
+
+    fn take_topics(bag: &mut Bag, conn: &Connection) -> anyhow::Result<()> {
+        let qos = if has_column(conn, "topics", "offered_qos_profiles")? {
+            "offered_qos_profiles"
+        } else {
+            "''"
+        };
+        let format = if has_column(conn, "topics", "serialization_format")? {
+            "serialization_format"
+        } else {
+            "'cdr'"
+        };
+        let mut stmt = conn.prepare(&format!("SELECT name, type, {qos}, {format} FROM topics"))?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2).unwrap_or_default(),
+                r.get::<_, String>(3).unwrap_or_default(),
+            ))
+        })?;
+        for row in rows {
+            let (name, type_name, qos, serialization_format) = row?;
+            if bag.topic(&name).is_none() {
+                bag.topics.push(TopicInfo {
+                    name,
+                    type_name,
+                    offered_qos: parse_offered_qos(&serde_yaml::Value::String(qos)),
+                    message_count: None,
+                    serialization_format,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Schema version 4+ (rosbag2 on Iron and later) embeds definitions.
+    fn take_definitions(bag: &mut Bag, conn: &Connection) -> anyhow::Result<()> {
+        let Ok(mut stmt) = conn.prepare(
+            "SELECT topic_type, encoding, encoded_message_definition FROM message_definitions",
+        ) else {
+            return Ok(());
+        };
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?;
+        for (type_name, encoding, text) in rows.flatten() {
+            if encoding == "ros2msg" && !text.is_empty() {
+                bag.definitions.entry(type_name).or_insert(text);
             }
         }
         Ok(())

@@ -64,6 +64,49 @@ fn qos_for(offered: QosProfileConfig) -> rcl::QosProfile {
 /// History depth `bag play` gives reliable, volatile topics.
 const RELIABLE_PLAY_DEPTH: usize = 100;
 
+/// How long a reliable topic waits for its subscribers' acknowledgements
+/// before it plays on regardless (the loss then said at the end).
+const ACK_WAIT: Duration = Duration::from_secs(2);
+
+/// A topic being played.
+struct Played {
+    publisher: Publisher,
+    /// Reliable topics: wait for every subscriber's acknowledgements after
+    /// this many messages (half the history), so that a burst never
+    /// overwrites what a subscriber has not taken: `--rate` is then a
+    /// ceiling. None for best-effort topics.
+    ack_every: Option<usize>,
+    since_ack: usize,
+    /// Waits that ran out: messages may have been overwritten unseen.
+    unconfirmed: u64,
+}
+
+impl Played {
+    fn new(publisher: Publisher, qos: &rcl::QosProfile) -> Self {
+        let reliable = qos.reliability != rcl::Reliability::RMW_QOS_POLICY_RELIABILITY_BEST_EFFORT;
+        Played {
+            publisher,
+            ack_every: reliable.then(|| (qos.depth / 2).max(1)),
+            since_ack: 0,
+            unconfirmed: 0,
+        }
+    }
+
+    fn publish(&mut self, cdr: &[u8]) -> anyhow::Result<()> {
+        if let Some(every) = self.ack_every
+            && self.since_ack >= every
+        {
+            self.since_ack = 0;
+            if !self.publisher.wait_for_all_acked(ACK_WAIT) {
+                self.unconfirmed += 1;
+            }
+        }
+        self.publisher.publish_cdr(cdr)?;
+        self.since_ack += 1;
+        Ok(())
+    }
+}
+
 pub fn play(options: PlayOptions) -> anyhow::Result<()> {
     if !(options.rate > 0.0 && options.rate.is_finite()) {
         bail!("--rate must be a positive number, got {}", options.rate);
@@ -91,7 +134,7 @@ pub fn play(options: PlayOptions) -> anyhow::Result<()> {
         "/",
         registry.prefixes().to_vec(),
     )?;
-    let publishers = advertise_all(&ros, &registry, &selected, &options)?;
+    let mut publishers = advertise_all(&ros, &registry, &selected, &options)?;
     if options.wait_for_subscribers {
         wait_for_subscribers(&publishers, &stop);
     }
@@ -101,7 +144,7 @@ pub fn play(options: PlayOptions) -> anyhow::Result<()> {
     let mut pass = 0u64;
     let outcome = loop {
         pass += 1;
-        let result = play_once(&bag, &options, &publishers, &stop, total_ns);
+        let result = play_once(&bag, &options, &mut publishers, &stop, total_ns);
         match result {
             Ok(true) if options.loop_forever && !stop.load(Ordering::Relaxed) => continue,
             Ok(_) => break Ok(()),
@@ -110,9 +153,16 @@ pub fn play(options: PlayOptions) -> anyhow::Result<()> {
     };
     eprintln!();
     // Reliable subscribers get the last messages before the publishers go.
-    for (topic, p) in &publishers {
-        if !p.wait_for_all_acked(Duration::from_secs(2)) {
-            tracing::warn!("{topic}: not every subscriber acknowledged the last messages");
+    for (topic, p) in &mut publishers {
+        if !p.publisher.wait_for_all_acked(ACK_WAIT) {
+            p.unconfirmed += 1;
+        }
+        if p.unconfirmed > 0 {
+            tracing::warn!(
+                "{topic}: a subscriber did not acknowledge within {ACK_WAIT:?} ({} time(s)): \
+                 messages may not have reached it",
+                p.unconfirmed
+            );
         }
     }
     if pass > 1 {
@@ -130,8 +180,8 @@ fn advertise_all(
     registry: &TypeRegistry,
     selected: &[&super::TopicInfo],
     options: &PlayOptions,
-) -> anyhow::Result<HashMap<String, Publisher>> {
-    let mut publishers: HashMap<String, Publisher> = HashMap::new();
+) -> anyhow::Result<HashMap<String, Played>> {
+    let mut publishers: HashMap<String, Played> = HashMap::new();
     for topic in selected {
         match advertise(ros, registry, topic, options) {
             Ok(publisher) => {
@@ -150,16 +200,18 @@ fn advertise_all(
 }
 
 /// `--wait-for-subscribers`: until each topic has one, SUBSCRIBER_WAIT at most.
-fn wait_for_subscribers(publishers: &HashMap<String, Publisher>, stop: &AtomicBool) {
+fn wait_for_subscribers(publishers: &HashMap<String, Played>, stop: &AtomicBool) {
     let deadline = Instant::now() + SUBSCRIBER_WAIT;
-    while publishers.values().any(|p| p.subscription_count() == 0)
+    while publishers
+        .values()
+        .any(|p| p.publisher.subscription_count() == 0)
         && Instant::now() < deadline
         && !stop.load(Ordering::Relaxed)
     {
         std::thread::sleep(Duration::from_millis(20));
     }
     for (topic, p) in publishers {
-        if p.subscription_count() == 0 {
+        if p.publisher.subscription_count() == 0 {
             tracing::warn!("{topic}: no subscriber after {SUBSCRIBER_WAIT:?}; playing anyway");
         }
     }
@@ -170,7 +222,7 @@ fn advertise(
     registry: &TypeRegistry,
     topic: &super::TopicInfo,
     options: &PlayOptions,
-) -> anyhow::Result<Publisher> {
+) -> anyhow::Result<Played> {
     let name = TypeName::parse(&topic.type_name)?;
     let codec = MessageCodec::new(registry, &name, CodecOptions::default())
         .with_context(|| format!("{}: type {}", topic.name, topic.type_name))?;
@@ -193,14 +245,14 @@ fn advertise(
         topic.type_name,
         crate::ros::graph::describe_qos(&qos)
     );
-    Ok(publisher)
+    Ok(Played::new(publisher, &qos))
 }
 
 /// One pass over the bag; `Ok(true)` when it reached the end.
 fn play_once(
     bag: &Bag,
     options: &PlayOptions,
-    publishers: &HashMap<String, Publisher>,
+    publishers: &mut HashMap<String, Played>,
     stop: &AtomicBool,
     total_ns: Option<u64>,
 ) -> anyhow::Result<bool> {
@@ -209,7 +261,8 @@ fn play_once(
     let mut last_progress = Instant::now();
     let mut first_time = bag.starting_time_ns;
     let offset_ns = options.start_offset.as_nanos() as u64;
-    for message in bag.messages(|t| publishers.contains_key(t)) {
+    let played: std::collections::HashSet<String> = publishers.keys().cloned().collect();
+    for message in bag.messages(move |t| played.contains(t)) {
         if stop.load(Ordering::Relaxed) {
             return Ok(false);
         }
@@ -226,8 +279,8 @@ fn play_once(
         if !wait_until(due, stop) {
             return Ok(false);
         }
-        if let Some(publisher) = publishers.get(&*message.topic) {
-            match publisher.publish_cdr(&message.data) {
+        if let Some(played) = publishers.get_mut(&*message.topic) {
+            match played.publish(&message.data) {
                 Ok(()) => count += 1,
                 Err(e) => {
                     errors += 1;

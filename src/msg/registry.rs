@@ -179,7 +179,7 @@ impl TypeRegistry {
         };
         match implied {
             Some((base, Implied::Generated(text))) => Ok((
-                text.replace("{base}", &format!("{}/action/{base}", name.package)),
+                text.replace("{base}", &format!("{}/{}/{base}", name.package, name.kind)),
                 path,
             )),
             Some((_, Implied::Section(section))) => {
@@ -322,6 +322,11 @@ const ACTION_GENERATED: &[(&str, &str)] = &[
     ),
 ];
 
+/// The type a service's introspection publishes on `<service>/_service_event`
+/// (`ros2 bag record --all-services` records it); `{base}` stands for
+/// `pkg/srv/<Service>`.
+const SERVICE_EVENT: &str = "service_msgs/ServiceEventInfo info\n{base}_Request[<=1] request\n{base}_Response[<=1] response\n";
+
 impl Implied {
     /// `AddTwoInts_Request` (srv) -> (`AddTwoInts`, section 1), and the
     /// like; None for a plain message type.
@@ -338,6 +343,11 @@ impl Implied {
             ],
             _ => return None,
         };
+        if name.kind == "srv"
+            && let Some(base) = name.name.strip_suffix("_Event")
+        {
+            return Some((base.to_string(), Implied::Generated(SERVICE_EVENT)));
+        }
         // The generated names end in the section names too (`_SendGoal_Request`):
         // try them first.
         if name.kind == "action" {
@@ -490,5 +500,40 @@ mod tests {
         assert!(registry.resolve(&ping.request()).unwrap().fields.is_empty());
         let missing = registry.resolve(&TypeName::parse("demo_srvs/srv/Nope").unwrap().request());
         assert!(missing.unwrap_err().to_string().contains("Nope.srv"));
+    }
+
+    #[test]
+    fn a_service_event_wraps_the_request_and_response_as_introspection_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |relative: &str, text: &str| {
+            let path = dir.path().join("share").join(relative);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        };
+        write(
+            "demo_srvs/srv/AddTwo.srv",
+            "int64 a\nint64 b\n---\nint64 sum\n",
+        );
+        write(
+            "service_msgs/msg/ServiceEventInfo.msg",
+            "uint8 event_type\nbuiltin_interfaces/Time stamp\nchar[16] client_gid\nint64 sequence_number\n",
+        );
+        write(
+            "builtin_interfaces/msg/Time.msg",
+            "int32 sec\nuint32 nanosec\n",
+        );
+        let registry = TypeRegistry::with_prefixes(vec![dir.path().to_path_buf()]);
+        let event = registry
+            .resolve(&TypeName::parse("demo_srvs/srv/AddTwo_Event").unwrap())
+            .unwrap();
+        let fields: Vec<String> = event
+            .fields
+            .iter()
+            .map(|f| format!("{} {:?}", f.name, f.ty.base))
+            .collect();
+        assert_eq!(fields.len(), 3, "{fields:?}");
+        assert!(fields[0].starts_with("info") && fields[0].contains("ServiceEventInfo"));
+        assert!(fields[1].starts_with("request") && fields[1].contains("AddTwo_Request"));
+        assert!(fields[2].starts_with("response") && fields[2].contains("AddTwo_Response"));
     }
 }
