@@ -61,8 +61,13 @@ fn qos_for(offered: QosProfileConfig) -> rcl::QosProfile {
     qos
 }
 
-/// History depth `bag play` gives reliable, volatile topics.
-const RELIABLE_PLAY_DEPTH: usize = 100;
+/// History depth `bag play` gives reliable, volatile topics: room for a
+/// burst between acknowledgement waits (one wait per half of it).
+const RELIABLE_PLAY_DEPTH: usize = 1000;
+
+/// A reliable topic also waits once this much is unacknowledged, so that
+/// a bag of images keeps no more than this in its writer's history.
+const UNACKED_BYTES: usize = 64 << 20;
 
 /// How long a reliable topic waits for its subscribers' acknowledgements
 /// before it plays on regardless (the loss then said at the end).
@@ -77,6 +82,7 @@ struct Played {
     /// ceiling. None for best-effort topics.
     ack_every: Option<usize>,
     since_ack: usize,
+    bytes_since_ack: usize,
     /// Waits that ran out: messages may have been overwritten unseen.
     unconfirmed: u64,
 }
@@ -88,21 +94,24 @@ impl Played {
             publisher,
             ack_every: reliable.then(|| (qos.depth / 2).max(1)),
             since_ack: 0,
+            bytes_since_ack: 0,
             unconfirmed: 0,
         }
     }
 
     fn publish(&mut self, cdr: &[u8]) -> anyhow::Result<()> {
         if let Some(every) = self.ack_every
-            && self.since_ack >= every
+            && (self.since_ack >= every || self.bytes_since_ack >= UNACKED_BYTES)
         {
             self.since_ack = 0;
+            self.bytes_since_ack = 0;
             if !self.publisher.wait_for_all_acked(ACK_WAIT) {
                 self.unconfirmed += 1;
             }
         }
         self.publisher.publish_cdr(cdr)?;
         self.since_ack += 1;
+        self.bytes_since_ack += cdr.len();
         Ok(())
     }
 }
