@@ -147,6 +147,9 @@ enum BagCommand {
         /// Start a new file after this long, e.g. `60s` or `5m`.
         #[arg(long, short = 'd', value_parser = parse_wait)]
         max_bag_duration: Option<std::time::Duration>,
+        /// MCAP chunk compression: none, zstd or lz4 (costs CPU while recording).
+        #[arg(long, default_value = "none")]
+        compression: ros2_dora_bridge::config::BagCompression,
     },
 }
 
@@ -259,6 +262,7 @@ fn dispatch(cli: Cli, rcl_args: Vec<String>) -> anyhow::Result<()> {
             duration,
             max_bag_size,
             max_bag_duration,
+            compression,
         })) => {
             let topics = record_topics(topics, regex, all)?;
             let stop = ros2_dora_bridge::bag::play::stop_on_signals()?;
@@ -271,6 +275,7 @@ fn dispatch(cli: Cli, rcl_args: Vec<String>) -> anyhow::Result<()> {
                         max_bytes: max_bag_size,
                         max_duration: max_bag_duration,
                     },
+                    compression,
                     rcl_args,
                 },
                 stop,

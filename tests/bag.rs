@@ -324,12 +324,15 @@ fn a_bag_recorded_by_the_bridge_in_split_files_opens_with_rosbags_and_holds_what
     let out = p(&s.path("recorded"));
     let mut cmd = s.command(bridge_bin());
     // 5 images of 9216 bytes and 11 small messages: at most 20 KiB of
-    // messages per file makes at least 3 files.
+    // messages per file makes at least 3 files. Chunks zstd-compressed:
+    // rosbags reads them.
     cmd.args([
         "bag",
         "record",
         "-o",
         &out,
+        "--compression",
+        "zstd",
         "--max-bag-size",
         "20kB",
         "/chatter",

@@ -267,3 +267,43 @@ fn a_burst_of_eight_topics_within_a_millisecond_reaches_a_keep_all_subscriber_wh
     let difference = first_difference(&got, &by_topic(&manifest));
     assert_eq!(difference, None, "every message, every byte, in order");
 }
+
+#[test]
+fn service_events_replay_into_dora_as_typed_rows() {
+    let s = Scenario::new(164);
+    let (bag, manifest) = make(&s, "service-events");
+    s.write(
+        "bridge.yaml",
+        &format!(
+            "replay:\n  bag: {bag}\n  timing: fast\nfrom_ros:\n\
+             \x20 - {{topic: /set_flag/_service_event, output: events}}\n"
+        ),
+    );
+    let mut dora = s.bridge_to_recorder("--config bridge.yaml", &["events"]);
+    let stop = s.wait_for_record("received.jsonl", Duration::from_secs(60), |r| {
+        r["event"] == "STOP"
+    });
+    assert!(stop.is_some(), "{}\n{}", dump(&dora), s.node_logs());
+    dora.wait_exit(Duration::from_secs(30));
+    let rows: Vec<Value> = s
+        .records("received.jsonl")
+        .into_iter()
+        .filter(|r| r["event"] == "INPUT")
+        .flat_map(|r| r["value"].as_array().cloned().unwrap_or_default())
+        .collect();
+    assert_eq!(rows.len(), manifest.len(), "{rows:?}\n{}", dump(&dora));
+    // Two request events, then two response events, as recorded.
+    for (i, row) in rows.iter().enumerate() {
+        assert_eq!(row["info"]["event_type"], i as u64, "{row}");
+        assert_eq!(row["info"]["sequence_number"], 7, "{row}");
+        let (requests, responses) = (row["request"].as_array(), row["response"].as_array());
+        let (requests, responses) = (requests.unwrap(), responses.unwrap());
+        if i < 2 {
+            assert_eq!((requests.len(), responses.len()), (1, 0), "{row}");
+            assert_eq!(requests[0]["data"], true, "{row}");
+        } else {
+            assert_eq!((requests.len(), responses.len()), (0, 1), "{row}");
+            assert_eq!(responses[0]["message"], "done", "{row}");
+        }
+    }
+}

@@ -41,6 +41,8 @@ pub struct RecordOptions {
     pub duration: Option<Duration>,
     /// When to start the next storage file.
     pub split: SplitLimits,
+    /// MCAP chunk compression.
+    pub compression: crate::config::BagCompression,
     pub rcl_args: Vec<String>,
 }
 
@@ -75,7 +77,7 @@ pub fn record(options: RecordOptions, stop: Arc<AtomicBool>) -> anyhow::Result<(
         anyhow::bail!("say what to record: topics, --regex RE, or --all");
     }
     let registry = Arc::new(TypeRegistry::from_environment());
-    let writer = BagWriter::create_split(&options.output, options.split)?;
+    let writer = BagWriter::create_with(&options.output, options.split, options.compression)?;
     let mut ros = RosSide::start(
         &options.rcl_args,
         "bag_recorder",

@@ -4,7 +4,8 @@
 //! Jazzy's rosbag2 writes it).
 
 use crate::config::{
-    DurabilityConfig, HistoryConfig, LivelinessConfig, QosProfileConfig, ReliabilityConfig,
+    BagCompression, DurabilityConfig, HistoryConfig, LivelinessConfig, QosProfileConfig,
+    ReliabilityConfig,
 };
 use anyhow::{Context, bail};
 use std::collections::{BTreeMap, HashMap};
@@ -55,6 +56,7 @@ pub struct BagWriter {
     dir: PathBuf,
     stem: String,
     limits: SplitLimits,
+    compression: BagCompression,
     /// Every file so far; the last one is being written.
     files: Vec<FileStats>,
     mcap: mcap::Writer<BufWriter<std::fs::File>>,
@@ -81,6 +83,16 @@ impl BagWriter {
 
     /// Creates bag directory `dir`, starting a new file at `limits`.
     pub fn create_split(dir: &Path, limits: SplitLimits) -> anyhow::Result<Self> {
+        Self::create_with(dir, limits, BagCompression::None)
+    }
+
+    /// Creates bag directory `dir`, starting a new file at `limits`, its
+    /// chunks compressed with `compression`.
+    pub fn create_with(
+        dir: &Path,
+        limits: SplitLimits,
+        compression: BagCompression,
+    ) -> anyhow::Result<Self> {
         if dir.exists() {
             bail!("`{}` already exists; give a new bag name", dir.display());
         }
@@ -89,11 +101,12 @@ impl BagWriter {
         let stem = dir
             .file_name()
             .map_or("bag".into(), |n| n.to_string_lossy().into_owned());
-        let (name, mcap) = open_file(dir, &stem, 0)?;
+        let (name, mcap) = open_file(dir, &stem, 0, compression)?;
         Ok(BagWriter {
             dir: dir.to_path_buf(),
             stem,
             limits,
+            compression,
             files: vec![FileStats::new(name)],
             mcap,
             topics: HashMap::new(),
@@ -184,7 +197,7 @@ impl BagWriter {
     /// Closes the current file and opens the next, with every topic's
     /// schema and channel again (each MCAP file stands on its own).
     fn next_file(&mut self) -> anyhow::Result<()> {
-        let (name, mcap) = open_file(&self.dir, &self.stem, self.files.len())?;
+        let (name, mcap) = open_file(&self.dir, &self.stem, self.files.len(), self.compression)?;
         let mut done = std::mem::replace(&mut self.mcap, mcap);
         done.finish()?;
         for topic in &self.order {
@@ -312,14 +325,20 @@ fn open_file(
     dir: &Path,
     stem: &str,
     index: usize,
+    compression: BagCompression,
 ) -> anyhow::Result<(String, mcap::Writer<BufWriter<std::fs::File>>)> {
     let name = format!("{stem}_{index}.mcap");
     let file = std::fs::File::create(dir.join(&name))
         .with_context(|| format!("cannot create `{}`", dir.join(&name).display()))?;
-    // No chunk compression: recording must keep up with camera streams;
-    // `ros2 bag` also records uncompressed by default.
+    // No chunk compression by default: recording must keep up with camera
+    // streams; `ros2 bag` also records uncompressed by default.
+    let compression = match compression {
+        BagCompression::None => None,
+        BagCompression::Zstd => Some(mcap::Compression::Zstd),
+        BagCompression::Lz4 => Some(mcap::Compression::Lz4),
+    };
     let options = mcap::WriteOptions::new()
-        .compression(None)
+        .compression(compression)
         .profile("ros2")
         .library(concat!("ros2-dora-bridge ", env!("CARGO_PKG_VERSION")));
     let mcap = options.create(BufWriter::with_capacity(1 << 20, file))?;
@@ -485,5 +504,41 @@ mod tests {
         writer.finish().unwrap();
         // [10], [500], [10, 10]
         assert_eq!(written_files(&dir).len(), 3);
+    }
+
+    #[test]
+    fn compressed_chunks_are_smaller_and_read_back_the_same() {
+        let tmp = tempfile::tempdir().unwrap();
+        let sample: Vec<u8> = [0u8, 1, 0, 0, 0, 4, 0, 0]
+            .into_iter()
+            .chain(std::iter::repeat_n(b'a', 1024))
+            .collect();
+        let mut sizes = Vec::new();
+        for compression in [
+            BagCompression::None,
+            BagCompression::Zstd,
+            BagCompression::Lz4,
+        ] {
+            let dir = tmp.path().join(format!("{compression:?}"));
+            let mut writer =
+                BagWriter::create_with(&dir, SplitLimits::default(), compression).unwrap();
+            writer.add_topic(topic("/a")).unwrap();
+            for k in 0..100u64 {
+                writer.write("/a", k, 0, &sample).unwrap();
+            }
+            writer.finish().unwrap();
+            let bag = crate::bag::Bag::open(&dir).unwrap();
+            let read: Vec<Vec<u8>> = bag
+                .messages(|_| true)
+                .map(|m| m.map(|m| m.data))
+                .collect::<Result<_, _>>()
+                .unwrap();
+            assert_eq!(read, vec![sample.clone(); 100], "{compression:?}");
+            sizes.push(std::fs::metadata(&bag.files[0]).unwrap().len());
+        }
+        assert!(
+            sizes[1] * 10 < sizes[0] && sizes[2] * 10 < sizes[0],
+            "{sizes:?}"
+        );
     }
 }

@@ -25,7 +25,8 @@ pub fn start(
         max_bytes: section.max_bag_size,
         max_duration: section.max_bag_duration,
     };
-    let mut writer = BagWriter::create_split(&section.bag, limits).context("record.bag")?;
+    let mut writer =
+        BagWriter::create_with(&section.bag, limits, section.compression).context("record.bag")?;
     for route in &config.to_ros {
         let Some(route_entry) = routes.get(&DataId::from(route.input.clone())) else {
             continue;

@@ -68,6 +68,35 @@ pub struct RecordSection {
     /// Start a new storage file after this long, e.g. `60s`.
     #[serde(default, deserialize_with = "opt_duration")]
     pub max_bag_duration: Option<Duration>,
+    /// MCAP chunk compression: `none` (default), `zstd`, `lz4`.
+    #[serde(default)]
+    pub compression: BagCompression,
+}
+
+/// Chunk compression of the MCAP files the bridge writes: what rosbag2's
+/// MCAP storage offers too (its `zstd_fast`/`zstd_small` presets). Off by
+/// default, as in `ros2 bag record`: compressing costs CPU a camera stream
+/// may not leave.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BagCompression {
+    #[default]
+    None,
+    Zstd,
+    Lz4,
+}
+
+impl std::str::FromStr for BagCompression {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "none" => Ok(BagCompression::None),
+            "zstd" => Ok(BagCompression::Zstd),
+            "lz4" => Ok(BagCompression::Lz4),
+            other => Err(format!("`{other}` is not none, zstd or lz4")),
+        }
+    }
 }
 
 /// Replaying a bag straight into the dataflow (no ROS middleware).
