@@ -27,6 +27,7 @@
 pub mod bag;
 pub mod bridge;
 pub mod check;
+pub mod clock;
 pub mod codec;
 pub mod config;
 pub mod discover;
@@ -39,5 +40,6 @@ pub mod ros;
 pub mod routes;
 pub mod sequence;
 pub mod stats;
+pub mod tf;
 pub mod throttle;
 pub mod topics;

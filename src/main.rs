@@ -121,6 +121,10 @@ enum BagCommand {
         /// First wait (up to 30 s) until every played topic has a subscriber.
         #[arg(long)]
         wait_for_subscribers: bool,
+        /// Publish /clock from the bag's time (scaled by --rate), HZ times a
+        /// second (default 40), for nodes with use_sim_time.
+        #[arg(long, value_name = "HZ", num_args = 0..=1, default_missing_value = "40")]
+        clock: Option<f64>,
     },
     /// Print a bag's storage, duration, topics with types, counts and QoS.
     Info { bag: PathBuf },
@@ -150,6 +154,10 @@ enum BagCommand {
         /// MCAP chunk compression: none, zstd or lz4 (costs CPU while recording).
         #[arg(long, default_value = "none")]
         compression: ros2_dora_bridge::config::BagCompression,
+        /// Stamp messages with ROS time from /clock (like `--ros-args -p
+        /// use_sim_time:=true`), as when recording a simulation or a bag played with --clock.
+        #[arg(long)]
+        use_sim_time: bool,
     },
 }
 
@@ -243,6 +251,7 @@ fn dispatch(cli: Cli, rcl_args: Vec<String>) -> anyhow::Result<()> {
             remap,
             delay,
             wait_for_subscribers,
+            clock,
         })) => ros2_dora_bridge::bag::play::play(ros2_dora_bridge::bag::play::PlayOptions {
             bag,
             rate,
@@ -252,6 +261,7 @@ fn dispatch(cli: Cli, rcl_args: Vec<String>) -> anyhow::Result<()> {
             remap,
             delay,
             wait_for_subscribers,
+            clock_hz: clock,
             rcl_args,
         }),
         Some(Command::Bag(BagCommand::Record {
@@ -263,6 +273,7 @@ fn dispatch(cli: Cli, rcl_args: Vec<String>) -> anyhow::Result<()> {
             max_bag_size,
             max_bag_duration,
             compression,
+            use_sim_time,
         })) => {
             let topics = record_topics(topics, regex, all)?;
             let stop = ros2_dora_bridge::bag::play::stop_on_signals()?;
@@ -276,6 +287,7 @@ fn dispatch(cli: Cli, rcl_args: Vec<String>) -> anyhow::Result<()> {
                         max_duration: max_bag_duration,
                     },
                     compression,
+                    use_sim_time,
                     rcl_args,
                 },
                 stop,

@@ -32,7 +32,47 @@ pub struct PlayOptions {
     /// Before playing, wait (up to 30 s) until every played topic has a
     /// subscriber, so nothing is published into the void.
     pub wait_for_subscribers: bool,
+    /// Publish `/clock` from the bag's time this many times a second.
+    pub clock_hz: Option<f64>,
     pub rcl_args: Vec<String>,
+}
+
+/// `/clock` in the bag's time while playing (`--clock`): at a fixed rate
+/// of wall time, the bag time that playback (scaled by `--rate`) is at.
+struct ClockPublisher {
+    publisher: Publisher,
+    period: Duration,
+    next: Instant,
+}
+
+impl ClockPublisher {
+    fn advertise(ros: &RosSide, registry: &TypeRegistry, hz: f64) -> anyhow::Result<Self> {
+        let clock_type = TypeName::parse("rosgraph_msgs/msg/Clock")?;
+        let codec = MessageCodec::new(registry, &clock_type, CodecOptions::default())?;
+        let topic = ros.resolve_topic("/clock")?;
+        let publisher = ros.advertise(&topic, codec, crate::ros::qos::clock())?;
+        tracing::info!("publishing /clock from the bag's time at {hz} Hz");
+        Ok(ClockPublisher {
+            publisher,
+            period: Duration::from_secs_f64(1.0 / hz),
+            next: Instant::now(),
+        })
+    }
+
+    /// Publishes the bag time playback is at, if one is due; when the next is.
+    fn publish_due(&mut self, start: (u64, Instant), rate: f64) -> Instant {
+        let now = Instant::now();
+        if now >= self.next {
+            let (t0, w0) = start;
+            let bag_ns = t0 + (now.duration_since(w0).as_nanos() as f64 * rate) as u64;
+            let cdr = crate::clock::clock_message(bag_ns.min(i64::MAX as u64) as i64);
+            if let Err(e) = self.publisher.publish_cdr(&cdr) {
+                tracing::warn!("/clock: publish failed: {e}");
+            }
+            self.next = (self.next + self.period).max(now);
+        }
+        self.next
+    }
 }
 
 const SUBSCRIBER_WAIT: Duration = Duration::from_secs(30);
@@ -142,8 +182,16 @@ pub fn play(options: PlayOptions) -> anyhow::Result<()> {
         "bag_player",
         "/",
         registry.prefixes().to_vec(),
+        false,
     )?;
     let mut publishers = advertise_all(&ros, &registry, &selected, &options)?;
+    let mut clock = match options.clock_hz {
+        Some(hz) if !(hz > 0.0 && hz.is_finite()) => {
+            bail!("--clock must be a positive rate in Hz, got {hz}")
+        }
+        Some(hz) => Some(ClockPublisher::advertise(&ros, &registry, hz)?),
+        None => None,
+    };
     if options.wait_for_subscribers {
         wait_for_subscribers(&publishers, &stop);
     }
@@ -153,7 +201,14 @@ pub fn play(options: PlayOptions) -> anyhow::Result<()> {
     let mut pass = 0u64;
     let outcome = loop {
         pass += 1;
-        let result = play_once(&bag, &options, &mut publishers, &stop, total_ns);
+        let result = play_once(
+            &bag,
+            &options,
+            &mut publishers,
+            clock.as_mut(),
+            &stop,
+            total_ns,
+        );
         match result {
             Ok(true) if options.loop_forever && !stop.load(Ordering::Relaxed) => continue,
             Ok(_) => break Ok(()),
@@ -262,6 +317,7 @@ fn play_once(
     bag: &Bag,
     options: &PlayOptions,
     publishers: &mut HashMap<String, Played>,
+    mut clock: Option<&mut ClockPublisher>,
     stop: &AtomicBool,
     total_ns: Option<u64>,
 ) -> anyhow::Result<bool> {
@@ -285,7 +341,8 @@ fn play_once(
             + Duration::from_nanos(
                 (message.log_time_ns.saturating_sub(t0) as f64 / options.rate) as u64,
             );
-        if !wait_until(due, stop) {
+        let ticking = clock.as_deref_mut().map(|c| (c, (t0, w0), options.rate));
+        if !wait_until_ticking(due, stop, ticking) {
             return Ok(false);
         }
         if let Some(played) = publishers.get_mut(&*message.topic) {
@@ -332,6 +389,26 @@ fn wait_until(due: Instant, stop: &AtomicBool) -> bool {
             return true;
         }
         std::thread::sleep((due - now).min(Duration::from_millis(50)));
+    }
+}
+
+/// [`wait_until`], publishing `/clock` meanwhile (`--clock`).
+fn wait_until_ticking(
+    due: Instant,
+    stop: &AtomicBool,
+    clock: Option<(&mut ClockPublisher, (u64, Instant), f64)>,
+) -> bool {
+    let Some((clock, start, rate)) = clock else {
+        return wait_until(due, stop);
+    };
+    loop {
+        let next_tick = clock.publish_due(start, rate);
+        if next_tick >= due {
+            return wait_until(due, stop);
+        }
+        if !wait_until(next_tick, stop) {
+            return false;
+        }
     }
 }
 

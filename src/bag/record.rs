@@ -15,6 +15,7 @@
 //! number samples) is counted and printed.
 
 use super::writer::{BagWriter, SplitLimits, TopicMeta};
+use crate::clock::RosClock;
 use crate::codec::CodecOptions;
 use crate::config::QosSetting;
 use crate::msg::{TypeName, TypeRegistry};
@@ -31,7 +32,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver as Channel, SyncSender};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 pub struct RecordOptions {
     pub output: PathBuf,
@@ -43,6 +44,8 @@ pub struct RecordOptions {
     pub split: SplitLimits,
     /// MCAP chunk compression.
     pub compression: crate::config::BagCompression,
+    /// Stamp with ROS time from /clock (as `-p use_sim_time:=true`).
+    pub use_sim_time: bool,
     pub rcl_args: Vec<String>,
 }
 
@@ -83,6 +86,7 @@ pub fn record(options: RecordOptions, stop: Arc<AtomicBool>) -> anyhow::Result<(
         "bag_recorder",
         "/",
         registry.prefixes().to_vec(),
+        options.use_sim_time,
     )?;
     let (tx, rx) = std::sync::mpsc::sync_channel::<ToWriter>(WRITE_QUEUE);
     let writer_thread = spawn_writer(writer, rx)?;
@@ -99,6 +103,7 @@ pub fn record(options: RecordOptions, stop: Arc<AtomicBool>) -> anyhow::Result<(
     };
     let sink = BagSink {
         tx,
+        clock: ros.clock().clone(),
         registry,
         told: SayOnce::default(),
     };
@@ -161,8 +166,24 @@ fn wait_for_the_end(ros: &RosSide, stop: &AtomicBool, duration: Option<Duration>
 /// The receiver's samples, as raw CDR, to the writer thread.
 struct BagSink {
     tx: SyncSender<ToWriter>,
+    clock: Arc<RosClock>,
     registry: Arc<TypeRegistry>,
     told: SayOnce,
+}
+
+impl BagSink {
+    /// A message's log time: in sim time the ROS time at reception (as
+    /// rosbag2 with `--use-sim-time`), otherwise rmw's reception stamp.
+    fn log_time_ns(&self, received_ns: i64) -> u64 {
+        let received = match self.clock.use_sim_time() {
+            true => self.clock.now_ns(),
+            false => received_ns,
+        };
+        u64::try_from(received)
+            .ok()
+            .filter(|t| *t > 0)
+            .unwrap_or_else(|| self.clock.now_ns().max(0) as u64)
+    }
 }
 
 impl Sink for BagSink {
@@ -209,13 +230,7 @@ impl Sink for BagSink {
             Taken::Borrowed(bytes) => bytes.to_vec(),
             Taken::Adopted(buffer) => buffer.to_vec(),
         };
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64);
-        let received = u64::try_from(sample.info.received_timestamp_ns)
-            .ok()
-            .filter(|t| *t > 0)
-            .unwrap_or(now);
+        let received = self.log_time_ns(sample.info.received_timestamp_ns);
         let message = ToWriter::Message {
             topic: sample.topic.clone(),
             log_time_ns: received,

@@ -6,6 +6,7 @@
 //! counts exactly as it does for ROS traffic.
 
 use super::{Bag, BagMessage};
+use crate::clock::{TimeSource, system_now_ns};
 use crate::codec::{CodecOptions, MessageCodec};
 use crate::config::{Replay, ReplayTiming};
 use crate::flow::queue::RouteQueues;
@@ -230,6 +231,7 @@ fn received(route: usize, message: &BagMessage, array: StructArray, bag: &Arc<st
         info: MessageInfo {
             source_timestamp_ns: message.publish_time_ns.map_or(recorded, clamp_ns),
             received_timestamp_ns: recorded,
+            ros_time: Some((system_now_ns(), TimeSource::System)),
             ..MessageInfo::default()
         },
         publisher_node: None,

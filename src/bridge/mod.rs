@@ -24,10 +24,14 @@ use crate::msg::{TypeName, TypeRegistry};
 use crate::ros::receiver::Receiver;
 use crate::ros::services::ServiceEvent;
 use crate::ros::sink::QueueSink;
+use crate::ros::tf_listener::TfListener;
 use crate::ros::{self, RosSide};
+use crate::routes::clock::ClockOutput;
 use crate::routes::from_ros::FromRosRoutes;
+use crate::routes::tf_lookup::TfRoutes;
 use crate::routes::to_ros::ToRosRoutes;
 use crate::stats::StatsTable;
+use crate::tf::buffer::TransformBuffer;
 use crate::throttle::RateLimiter;
 use anyhow::Context;
 use arrow::array::ArrayRef;
@@ -113,6 +117,10 @@ enum Input {
     /// From the services thread; `None` once it stopped.
     Service(Option<ServiceEvent>),
     ServiceTick,
+    /// The `clock` output's timer, at this ROS time; `None` once it stopped.
+    ClockTick(Option<i64>),
+    /// `tf.streams[i]` is due.
+    TfStream(usize),
     Replay(replay::ReplayEvent),
     StatsTick,
     DiagnosticsTick,
@@ -161,6 +169,10 @@ struct Bridge {
     timers: Timers,
     /// Which kind of route reads each dora input (from the route table).
     input_routes: HashMap<DataId, RouteKind>,
+    /// `clock:`: the output and its ticks.
+    clock: Option<(ClockOutput, UnboundedReceiver<i64>)>,
+    /// `tf:`: lookups and streams.
+    tf: Option<TfRoutes>,
 }
 
 pub async fn run(options: RunOptions) -> anyhow::Result<()> {
@@ -228,6 +240,18 @@ impl Bridge {
             Some(ros) => start_diagnostics(&config, ros, &registry, &node)?,
             None => None,
         };
+        let clock = match (&config.clock, &ros) {
+            (Some(section), Some(ros)) => Some(start_clock(section, ros, &registry)?),
+            _ => None,
+        };
+        let tf = match (&config.tf, &ros) {
+            (Some(section), Some(ros)) => {
+                let buffer = TransformBuffer::new(section.cache_time);
+                let listener = TfListener::start(ros.shared(), buffer)?;
+                Some(TfRoutes::build(section, listener, &registry, &mut stats)?)
+            }
+            _ => None,
+        };
         warn_without_keepalive(&config, &node);
         let launcher = shutdown::detect_launcher();
         let parent = ParentWatch::new();
@@ -257,6 +281,8 @@ impl Bridge {
             stop_requested: None,
             limiter: RateLimiter::new(Duration::from_secs(5)),
             input_routes,
+            clock,
+            tf,
         })
     }
 
@@ -291,6 +317,8 @@ impl Bridge {
             batch = queues.pop_batch(per_wake) => Input::FromRos(batch),
             event = services::Services::next_event(&mut self.services), if self.services.is_some() => Input::Service(event),
             _ = self.timers.services.tick(), if self.services.is_some() => Input::ServiceTick,
+            tick = next_tick(&mut self.clock), if self.clock.is_some() => Input::ClockTick(tick),
+            index = next_tf_stream(&mut self.tf), if self.tf.is_some() => Input::TfStream(index),
             event = ReplayProgress::next(&mut self.replay) => Input::Replay(event),
             _ = self.timers.stats.tick(), if has_stats_output => Input::StatsTick,
             _ = self.timers.diagnostics.tick(), if self.diagnostics.is_some() => Input::DiagnosticsTick,
@@ -340,6 +368,22 @@ impl Bridge {
                 }
                 None
             }
+            Input::ClockTick(Some(ns)) => {
+                if let Some((output, _)) = &self.clock {
+                    output.send(&mut self.node, ns);
+                }
+                None
+            }
+            Input::TfStream(index) => {
+                if let Some(tf) = &mut self.tf {
+                    tf.send_stream(&mut self.node, index);
+                }
+                None
+            }
+            Input::ClockTick(None) => {
+                self.clock = None;
+                None
+            }
             Input::Replay(event) => self.on_replay(event),
             Input::StatsTick => {
                 self.send_stats();
@@ -373,6 +417,13 @@ impl Bridge {
                 }
                 Some(false) => true,
                 None => false,
+            },
+            Some(RouteKind::Tf) => match &mut self.tf {
+                Some(tf) if tf.reads(&id) => {
+                    tf.on_request(&mut self.node, params, data);
+                    true
+                }
+                _ => false,
             },
             Some(kind) => self
                 .services
@@ -579,7 +630,7 @@ fn start_source(
         }
         (_, _, Some(ros)) => {
             let options = routes.iter().map(|r| r.options).collect();
-            let sink = QueueSink::new(queues.clone(), registry, options);
+            let sink = QueueSink::new(queues.clone(), registry, options, ros.clock().clone());
             let receiver = Receiver::new(ros.shared().clone(), routes, Box::new(sink));
             let receiver = watch_liveness(config, receiver, liveness);
             queues.on_room(ros.receiver_waker());
@@ -600,6 +651,8 @@ fn needs_ros(config: &Config) -> bool {
         || !config.action_clients.is_empty()
         || !config.action_servers.is_empty()
         || config.dora_failures.is_some()
+        || config.clock.is_some()
+        || config.tf.is_some()
 }
 
 fn start_ros(
@@ -619,7 +672,39 @@ fn start_ros(
         &node_name,
         &namespace,
         registry.prefixes().to_vec(),
+        config.ros.use_sim_time,
     )
+}
+
+/// The `clock` output, ticking in the ROS side's clock.
+fn start_clock(
+    section: &crate::config::ClockSection,
+    ros: &RosSide,
+    registry: &TypeRegistry,
+) -> anyhow::Result<(ClockOutput, UnboundedReceiver<i64>)> {
+    let output = ClockOutput::new(section, registry, ros.clock().clone())?;
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    ros.tick_every(section.period, tx);
+    tracing::info!(
+        "clock: `{}` ticks every {:?} of ROS time",
+        section.output,
+        section.period
+    );
+    Ok((output, rx))
+}
+
+async fn next_tf_stream(tf: &mut Option<TfRoutes>) -> usize {
+    match tf {
+        Some(tf) => tf.next_stream().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn next_tick(clock: &mut Option<(ClockOutput, UnboundedReceiver<i64>)>) -> Option<i64> {
+    match clock {
+        Some((_, ticks)) => ticks.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 /// The receiver, reporting on the watched ROS nodes if the config has any.

@@ -148,6 +148,10 @@ impl Bridge {
 
     fn on_node_restarted(&mut self, node_id: &str) {
         tracing::info!("dora node `{node_id}` restarted");
+        let resent = self.from_ros.resend_latched(&mut self.node);
+        if resent > 0 {
+            tracing::info!("sent {resent} latched message(s) again for `{node_id}`");
+        }
         let inputs: Vec<DataId> = self
             .node
             .node_config()

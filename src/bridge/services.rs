@@ -83,7 +83,8 @@ impl Services {
         let action_clients = ActionClientRoutes::build(config, ros, &hub, registry, stats)?;
         let action_servers = ActionServerRoutes::build(config, ros, &hub, registry, stats)?;
         let values = parameter_values(config, node);
-        let parameters = Parameters::offer(&hub, registry, ros.node_name(), values)?;
+        let clock = ros.clock().clone();
+        let parameters = Parameters::offer(&hub, registry, ros.node_name(), values, clock)?;
         let mut owners = HubOwners::default();
         owners.clients(
             Owner::Route(RouteKind::ServiceClient),
@@ -185,7 +186,7 @@ impl Services {
             RouteKind::ServiceServer => self.servers.on_response(&self.hub, id, params, data),
             RouteKind::ActionClient => self.action_clients.on_input(node, id, params, data),
             RouteKind::ActionServer => self.action_servers.on_input(&self.hub, id, params, data),
-            RouteKind::FromRos | RouteKind::ToRos => false,
+            RouteKind::FromRos | RouteKind::ToRos | RouteKind::Tf => false,
         }
     }
 }
@@ -195,7 +196,6 @@ fn parameter_values(config: &Config, node: &DoraNode) -> BTreeMap<String, Parame
     let strings = |items: Vec<String>| ParameterValue::StringArray(items);
     let table = config.route_table();
     let mut values = BTreeMap::new();
-    values.insert("use_sim_time".into(), ParameterValue::Bool(false));
     values.insert(
         "bridge_version".into(),
         ParameterValue::String(env!("CARGO_PKG_VERSION").into()),

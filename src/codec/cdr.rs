@@ -108,6 +108,16 @@ impl<'a> CdrReader<'a> {
     }
 
     read_scalar!(read_u32, u32);
+    read_scalar!(read_i32, i32);
+    read_scalar!(read_f64, f64);
+
+    /// A CDR string (length with its NUL, bytes, NUL), lossily as UTF-8.
+    pub fn read_string(&mut self) -> Result<String, CodecError> {
+        let len = self.read_length(1)?;
+        let bytes = self.take_aligned(len, 1)?;
+        let text = bytes.strip_suffix(&[0]).unwrap_or(bytes);
+        Ok(String::from_utf8_lossy(text).into_owned())
+    }
 
     pub fn read_u8(&mut self) -> Result<u8, CodecError> {
         Ok(self.take_aligned(1, 1)?[0])
@@ -189,6 +199,13 @@ impl CdrWriter {
 
     pub fn write_u32(&mut self, value: u32) {
         self.write_scalar(&value.to_le_bytes());
+    }
+
+    /// A CDR string: length with the NUL, the bytes, the NUL.
+    pub fn write_string(&mut self, text: &str) {
+        self.write_u32(text.len() as u32 + 1);
+        self.write_bytes(text.as_bytes());
+        self.write_bytes(&[0]);
     }
 
     /// Room for `additional` more bytes, to avoid regrowing for bulk data.

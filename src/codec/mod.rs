@@ -9,6 +9,7 @@ mod defaults;
 mod encode;
 mod schema;
 mod synth;
+pub mod tf;
 mod type_sheet;
 
 pub use schema::{

@@ -55,6 +55,72 @@ pub struct Config {
     /// Also write what the `to_ros` routes publish into a bag.
     #[serde(default)]
     pub record: Option<RecordSection>,
+    /// A dora output ticking in ROS time.
+    #[serde(default)]
+    pub clock: Option<ClockSection>,
+    /// A transform buffer from /tf and /tf_static, for dora nodes' lookups.
+    #[serde(default)]
+    pub tf: Option<TfSection>,
+}
+
+/// `tf:`: the bridge keeps a transform buffer and answers lookups.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TfSection {
+    /// How much history of each dynamic transform the buffer keeps.
+    #[serde(default = "default_tf_cache_time", deserialize_with = "duration")]
+    pub cache_time: Duration,
+    /// dora input: rows {target_frame, source_frame, time_ns (optional, 0 = latest)}.
+    pub lookup_request: Option<String>,
+    /// dora output: a geometry_msgs/msg/TransformStamped row per request
+    /// (metadata request_id; error and error_code, with 0 rows, on failure).
+    pub lookup_response: Option<String>,
+    /// Transforms sent on their own at a rate.
+    #[serde(default)]
+    pub streams: Vec<TfStream>,
+}
+
+/// A transform looked up (latest) and sent every `period`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TfStream {
+    pub output: String,
+    /// The frame the transform maps into (tf2's target frame).
+    pub target: String,
+    /// The frame it maps from.
+    pub source: String,
+    #[serde(default = "default_tf_stream_period", deserialize_with = "duration")]
+    pub period: Duration,
+}
+
+impl TfSection {
+    fn validate(&self) -> anyhow::Result<()> {
+        if self.lookup_request.is_some() != self.lookup_response.is_some() {
+            bail!(
+                "tf: lookup_request and lookup_response go together (a request input and its answers' output)"
+            );
+        }
+        if self.lookup_request.is_none() && self.streams.is_empty() {
+            bail!("tf: give lookup_request/lookup_response, streams, or both");
+        }
+        if self.cache_time.is_zero() {
+            bail!("tf.cache_time: must be longer than 0 (tf2's default is 10s)");
+        }
+        for (i, s) in self.streams.iter().enumerate() {
+            if s.period.is_zero() || s.target.is_empty() || s.source.is_empty() {
+                bail!("tf.streams[{i}]: needs a target, a source and a period longer than 0");
+            }
+        }
+        Ok(())
+    }
+}
+
+fn default_tf_cache_time() -> Duration {
+    Duration::from_secs(10)
+}
+
+fn default_tf_stream_period() -> Duration {
+    Duration::from_millis(100)
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -187,6 +253,9 @@ pub struct RosSection {
     pub node_name: Option<String>,
     /// Default: `/`.
     pub namespace: Option<String>,
+    /// ROS time from `/clock` (`--ros-args -p use_sim_time:=...` wins).
+    #[serde(default)]
+    pub use_sim_time: bool,
 }
 
 /// ROS topic(s) -> dora output.
@@ -204,6 +273,10 @@ pub struct FromRos {
     /// Most rows per dora message: messages of one topic and publisher
     /// that wait together go as one multi-row `StructArray` (1: never).
     pub batch: usize,
+    /// Keep each publisher's last message and send it again when a dora
+    /// node restarts (as DDS gives a latched topic's late joiners). On by
+    /// default for `/tf_static`.
+    pub latched: Option<bool>,
 }
 
 /// The largest `batch` a route may ask for.
@@ -230,6 +303,7 @@ struct RawFromRos {
     queue: QueueConfig,
     #[serde(default = "one_row")]
     batch: usize,
+    latched: Option<bool>,
 }
 
 fn one_row() -> usize {
@@ -265,6 +339,7 @@ impl TryFrom<RawFromRos> for FromRos {
             bytes_as_binary: raw.bytes_as_binary,
             queue: raw.queue,
             batch: raw.batch,
+            latched: raw.latched,
         })
     }
 }
@@ -309,6 +384,25 @@ pub struct ToRos {
     pub msg_type: TypeName,
     #[serde(default)]
     pub qos: QosSetting,
+    /// A message whose `header.stamp` is zero goes out stamped with the
+    /// bridge's ROS time (sim time with `use_sim_time`).
+    #[serde(default)]
+    pub fill_stamp: bool,
+}
+
+/// A timer in ROS time for dora nodes (dora's own timers are wall clock).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClockSection {
+    /// dora output: a `builtin_interfaces/msg/Time` row per tick.
+    pub output: String,
+    /// Ticks once per this much ROS time (sim time follows the simulation).
+    #[serde(default = "default_clock_period", deserialize_with = "duration")]
+    pub period: Duration,
+}
+
+fn default_clock_period() -> Duration {
+    Duration::from_millis(100)
 }
 
 /// A ROS service the bridge calls for dora nodes: each row on `request` is
@@ -591,6 +685,14 @@ impl Config {
 
     /// Checks that need the whole file: duplicates and name syntax.
     fn validate(&self) -> anyhow::Result<()> {
+        if let Some(clock) = &self.clock
+            && clock.period.is_zero()
+        {
+            bail!("clock.period: must be longer than 0 (e.g. 100ms)");
+        }
+        if let Some(tf) = &self.tf {
+            tf.validate()?;
+        }
         if let Some(replay) = &self.replay {
             if !(replay.rate > 0.0 && replay.rate.is_finite()) {
                 bail!(
@@ -656,6 +758,10 @@ impl Config {
         let extras = [
             ("liveness.report_output", report),
             ("stats.output", self.stats.output.as_deref()),
+            (
+                "clock.output",
+                self.clock.as_ref().map(|c| c.output.as_str()),
+            ),
         ];
         for (key, id) in extras {
             if let Some(id) = id

@@ -74,14 +74,22 @@ impl QosProfileConfig {
             true => DurabilityConfig::TransientLocal,
             false => DurabilityConfig::Volatile,
         };
+        // A late joiner of several latched writers gets each one's history
+        // into one reader: room for many (tf2's static listener keeps 100).
+        let depth =
+            (durability == DurabilityConfig::TransientLocal).then_some(LATCHED_READER_DEPTH);
         QosProfileConfig {
             reliability: Some(reliability),
             durability: Some(durability),
             history: Some(HistoryConfig::KeepLast),
+            depth,
             ..QosProfileConfig::default()
         }
     }
 }
+
+/// The depth of an `auto` reader of latched (transient local) writers.
+pub const LATCHED_READER_DEPTH: usize = 100;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]

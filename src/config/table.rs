@@ -17,16 +17,19 @@ pub enum RouteKind {
     ServiceServer,
     ActionClient,
     ActionServer,
+    /// `tf:`: transform lookups and streams.
+    Tf,
 }
 
 impl RouteKind {
-    pub const ALL: [RouteKind; 6] = [
+    pub const ALL: [RouteKind; 7] = [
         RouteKind::FromRos,
         RouteKind::ToRos,
         RouteKind::ServiceClient,
         RouteKind::ServiceServer,
         RouteKind::ActionClient,
         RouteKind::ActionServer,
+        RouteKind::Tf,
     ];
 
     /// Its config section: `from_ros`, `service_clients`, ...
@@ -38,6 +41,7 @@ impl RouteKind {
             RouteKind::ServiceServer => "service_servers",
             RouteKind::ActionClient => "action_clients",
             RouteKind::ActionServer => "action_servers",
+            RouteKind::Tf => "tf",
         }
     }
 
@@ -50,6 +54,7 @@ impl RouteKind {
             RouteKind::ServiceServer => "service server",
             RouteKind::ActionClient => "action client",
             RouteKind::ActionServer => "action server",
+            RouteKind::Tf => "tf",
         }
     }
 }
@@ -119,13 +124,14 @@ pub struct RouteEntry<'a> {
 type Rows = for<'a> fn(&'a Config) -> Vec<RouteEntry<'a>>;
 
 /// Each kind's rows, in the config's order.
-const KINDS: [Rows; 6] = [
+const KINDS: [Rows; 7] = [
     from_ros,
     to_ros,
     service_clients,
     service_servers,
     action_clients,
     action_servers,
+    tf,
 ];
 
 impl Config {
@@ -144,7 +150,7 @@ impl Config {
                 format!("{n} {}", kind.noun())
             })
             .collect();
-        let (last, rest) = counts.split_last().expect("six kinds");
+        let (last, rest) = counts.split_last().expect("seven kinds");
         format!("bridging {} and {last} route(s)", rest.join(", "))
     }
 }
@@ -264,6 +270,31 @@ fn action_servers(config: &Config) -> Vec<RouteEntry<'_>> {
     .collect()
 }
 
+/// `tf:` as routes: the lookups (index 0) and each stream (1, 2, ...).
+fn tf(config: &Config) -> Vec<RouteEntry<'_>> {
+    let Some(tf) = &config.tf else {
+        return Vec::new();
+    };
+    let lookups = tf
+        .lookup_request
+        .as_deref()
+        .zip(tf.lookup_response.as_deref())
+        .map(|(request, response)| {
+            let ends = vec![
+                end("lookup_request", request, Role::Input),
+                end("lookup_response", response, Role::Output),
+            ];
+            let summary = format!("{request} -> tf lookups");
+            entry(RouteKind::Tf, 0, "/tf", None, ends, summary)
+        });
+    let streams = tf.streams.iter().enumerate().map(|(i, s)| {
+        let ends = vec![end("output", &s.output, Role::Output)];
+        let summary = format!("{} <- {} -> {}", s.target, s.source, s.output);
+        entry(RouteKind::Tf, i + 1, "/tf", None, ends, summary)
+    });
+    lookups.into_iter().chain(streams).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -311,7 +342,7 @@ mod tests {
         assert_eq!(
             config.route_summary(),
             "bridging 1 from_ros, 1 to_ros, 0 service client, 1 service server, \
-             1 action client and 0 action server route(s)"
+             1 action client, 0 action server and 0 tf route(s)"
         );
     }
 }

@@ -20,6 +20,10 @@ pub const META_SEQUENCE: &str = "ros_publication_sequence_number";
 pub const META_PUBLISHER_NODE: &str = "ros_publisher_node";
 /// The bag a replayed message came from.
 pub const META_BAG: &str = "ros_bag";
+/// The bridge's ROS time when it took the message (sim time with `use_sim_time`).
+pub const META_ROS_TIME: &str = "ros_time_ns";
+/// Which clock `ros_time_ns` is: `sim` or `system`.
+pub const META_ROS_TIME_SOURCE: &str = "ros_time_source";
 /// Per row of a multi-row message (`batch`): source timestamps (0: unknown).
 pub const META_SOURCE_TIMESTAMPS: &str = "ros_source_timestamps_ns";
 /// Per row of a multi-row message: reception timestamps (0: unknown).
@@ -212,15 +216,22 @@ pub fn undeclared(
             }
         }
     }
-    if let Some(report) = config
+    let report = config
         .liveness
         .as_ref()
-        .and_then(|l| l.report_output.as_ref())
-        && !outputs.contains(report)
-    {
-        problems.push(format!(
-            "liveness.report_output `{report}` is not declared under `outputs:` of node `{node_id}`"
-        ));
+        .and_then(|l| l.report_output.as_ref());
+    let extras = [
+        ("liveness.report_output", report),
+        ("clock.output", config.clock.as_ref().map(|c| &c.output)),
+    ];
+    for (key, id) in extras {
+        if let Some(id) = id
+            && !outputs.contains(id)
+        {
+            problems.push(format!(
+                "{key} `{id}` is not declared under `outputs:` of node `{node_id}`"
+            ));
+        }
     }
     problems
 }
@@ -311,6 +322,13 @@ pub fn message_metadata(received: &Received) -> MetadataParameters {
     }
     if let Some(bag) = &received.bag {
         params.insert(META_BAG.into(), Parameter::String(bag.to_string()));
+    }
+    if let Some((ns, source)) = info.ros_time {
+        params.insert(META_ROS_TIME.into(), Parameter::Integer(ns));
+        params.insert(
+            META_ROS_TIME_SOURCE.into(),
+            Parameter::String(source.name().into()),
+        );
     }
     params
 }

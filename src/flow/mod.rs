@@ -15,6 +15,8 @@ pub struct MessageInfo {
     pub received_timestamp_ns: i64,
     pub publication_sequence_number: u64,
     pub publisher_gid: Vec<u8>,
+    /// The bridge's ROS time when it took the message, and which clock.
+    pub ros_time: Option<(i64, crate::clock::TimeSource)>,
 }
 
 /// A decoded message on its way to a dora output.

@@ -14,7 +14,6 @@ use arrow::buffer::OffsetBuffer;
 use arrow::datatypes::{DataType, Field, Fields};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 pub const DIAGNOSTIC_ARRAY: &str = "diagnostic_msgs/msg/DiagnosticArray";
 
@@ -196,7 +195,11 @@ impl Diagnostics {
     }
 
     pub fn publish(&self, statuses: &[Status]) {
-        match diagnostic_array(&self.publisher.codec, statuses, SystemTime::now()) {
+        match diagnostic_array(
+            &self.publisher.codec,
+            statuses,
+            self.publisher.ros_time_ns(),
+        ) {
             Ok(array) => {
                 self.publisher.publish_all(&array);
             }
@@ -212,7 +215,7 @@ impl Diagnostics {
 pub fn diagnostic_array(
     codec: &MessageCodec,
     statuses: &[Status],
-    stamp: SystemTime,
+    stamp_ns: i64,
 ) -> Result<StructArray, arrow::error::ArrowError> {
     let DataType::Struct(top) = codec.data_type() else {
         return Err(arrow::error::ArrowError::SchemaError(
@@ -230,7 +233,7 @@ pub fn diagnostic_array(
         return Err(schema_error("values items are not structs"));
     };
 
-    let header = header_row(header_fields, stamp_fields, stamp)?;
+    let header = header_row(header_fields, stamp_fields, stamp_ns)?;
     let all_values: Vec<&(String, String)> = statuses.iter().flat_map(|s| &s.values).collect();
     let key_values = StructArray::try_new(
         value_fields,
@@ -279,16 +282,14 @@ pub fn diagnostic_array(
 fn header_row(
     header_fields: Fields,
     stamp_fields: Fields,
-    stamp: SystemTime,
+    stamp_ns: i64,
 ) -> Result<StructArray, arrow::error::ArrowError> {
-    let since_epoch = stamp.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let (sec, nanosec) = crate::clock::sec_nanosec(stamp_ns);
     let stamp_array = StructArray::try_new(
         stamp_fields,
         vec![
-            Arc::new(Int32Array::from(vec![
-                i32::try_from(since_epoch.as_secs()).unwrap_or(i32::MAX),
-            ])),
-            Arc::new(UInt32Array::from(vec![since_epoch.subsec_nanos()])),
+            Arc::new(Int32Array::from(vec![sec])),
+            Arc::new(UInt32Array::from(vec![nanosec])),
         ],
         None,
     )?;

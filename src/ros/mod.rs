@@ -1,6 +1,7 @@
 //! The ROS side: one rcl node. A receiver thread owns the subscriptions
 //! (see `receiver`); publishers are used directly by the dora side.
 
+pub mod clock;
 pub mod fastdds;
 pub mod graph;
 pub mod graph_watch;
@@ -12,8 +13,10 @@ pub mod receiver;
 pub mod services;
 pub mod sink;
 pub mod stall;
+pub mod tf_listener;
 pub mod watched;
 
+use crate::clock::RosClock;
 use crate::codec::MessageCodec;
 use crate::msg::TypeName;
 use crate::stats::RouteStats;
@@ -46,6 +49,12 @@ pub struct Publisher {
     warnings: KeyedLimiter,
     /// Copies of what was published, for recording into a bag.
     tap: Mutex<Option<std::sync::mpsc::SyncSender<Tapped>>>,
+    /// Stamps the recorded copies (ROS time).
+    clock: Arc<RosClock>,
+    /// Set a zero `header.stamp` to the ROS time (`fill_stamp`).
+    fill_stamp: bool,
+    /// `/tf_static`: every static transform so far goes out in each message.
+    static_set: Option<Mutex<crate::codec::tf::StaticSet>>,
 }
 
 /// A message a publisher sent, as recorded.
@@ -56,6 +65,37 @@ pub struct Tapped {
 }
 
 impl Publisher {
+    /// Gives messages whose `header.stamp` is zero the ROS time; the
+    /// type's first field must be a `std_msgs/Header`.
+    pub fn with_filled_stamps(mut self) -> anyhow::Result<Self> {
+        let schema = self.codec.schema();
+        let starts_with_header = schema.fields().first().is_some_and(|f| {
+            f.name() == "header"
+                && matches!(f.data_type(), arrow::datatypes::DataType::Struct(inner)
+                    if inner.first().is_some_and(|s| s.name() == "stamp"))
+        });
+        if !starts_with_header {
+            anyhow::bail!(
+                "fill_stamp: {} does not start with a std_msgs/Header `header`",
+                self.codec.type_name()
+            );
+        }
+        self.fill_stamp = true;
+        Ok(self)
+    }
+
+    /// The ROS time (sim time with `use_sim_time`), to stamp messages with.
+    pub fn ros_time_ns(&self) -> i64 {
+        self.clock.now_ns()
+    }
+
+    /// Publishes every static transform given so far in each message (as
+    /// tf2's StaticTransformBroadcaster), so one latched message is the set.
+    pub fn with_static_set(mut self) -> Self {
+        self.static_set = Some(Mutex::default());
+        self
+    }
+
     /// Sends a copy of every published message to `tap` from now on.
     pub fn set_tap(&self, tap: std::sync::mpsc::SyncSender<Tapped>) {
         *self.tap.lock().unwrap_or_else(|p| p.into_inner()) = Some(tap);
@@ -69,9 +109,7 @@ impl Publisher {
     fn tap(&self, cdr: &[u8]) {
         let tap = self.tap.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(tap) = tap.as_ref() {
-            let time_ns = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos() as u64);
+            let time_ns = self.clock.now_ns().max(0) as u64;
             // Blocks while the bag writer is behind: a recording loses nothing.
             let _ = tap.send(Tapped {
                 topic: Arc::from(self.topic.as_str()),
@@ -160,7 +198,21 @@ impl Publisher {
                 .codec
                 .encode_row(structs, row, std::mem::take(&mut *buffer))
             {
-                Ok(cdr) => {
+                Ok(mut cdr) => {
+                    if self.fill_stamp {
+                        crate::clock::fill_zero_stamp(&mut cdr, self.clock.now_ns());
+                    }
+                    if let Some(set) = &self.static_set {
+                        let mut set = set.lock().unwrap_or_else(|p| p.into_inner());
+                        match set.merge(&cdr) {
+                            Ok(all) => cdr = all,
+                            Err(e) => {
+                                self.stats.encode_errors.fetch_add(1, Ordering::Relaxed);
+                                limiter.warn("static", || format!("{}: {e}", self.topic));
+                                continue;
+                            }
+                        }
+                    }
                     self.segment_advice.check(
                         fastdds::Direction::Published,
                         &self.topic,
@@ -303,6 +355,7 @@ impl RosShared {
 pub struct RosSide {
     shared: Arc<RosShared>,
     receiver: Option<JoinHandle<()>>,
+    clock: clock::ClockFollower,
 }
 
 /// Initialises rcl; `args` are the process arguments (rcl reads
@@ -343,12 +396,14 @@ fn warn_permissive_security() {
 }
 
 impl RosSide {
-    /// `args` are the process arguments (rcl reads `--ros-args` from them).
+    /// `args` are the process arguments (rcl reads `--ros-args` from them);
+    /// `-p use_sim_time:=...` there wins over `use_sim_time` (the config's).
     pub fn start(
         args: &[String],
         node_name: &str,
         namespace: &str,
         prefixes: Vec<PathBuf>,
+        use_sim_time: bool,
     ) -> anyhow::Result<Self> {
         warn_permissive_security();
         let context = init_rcl(args)?;
@@ -360,20 +415,39 @@ impl RosSide {
         let wake = GuardCondition::new(&context)?;
         let ns = node.namespace();
         let full_name = format!("{}/{}", ns.trim_end_matches('/'), node.name());
-        tracing::info!("ROS node {full_name} is up");
+        let use_sim_time = context
+            .bool_parameter_override(&full_name, "use_sim_time")
+            .unwrap_or(use_sim_time);
+        tracing::info!(
+            "ROS node {full_name} is up ({} time)",
+            if use_sim_time { "sim" } else { "system" }
+        );
+        let shared = Arc::new(RosShared {
+            node,
+            node_name: full_name,
+            wake,
+            stop: AtomicBool::new(false),
+            prefixes,
+            type_supports: Mutex::new(HashMap::new()),
+            segment_advice: Arc::new(fastdds::SegmentAdvisor::for_this_process()),
+            graph_listeners: Mutex::new(Vec::new()),
+        });
+        let clock = clock::ClockFollower::start(&shared, Arc::new(RosClock::new(use_sim_time)))?;
         Ok(RosSide {
-            shared: Arc::new(RosShared {
-                node,
-                node_name: full_name,
-                wake,
-                stop: AtomicBool::new(false),
-                prefixes,
-                type_supports: Mutex::new(HashMap::new()),
-                segment_advice: Arc::new(fastdds::SegmentAdvisor::for_this_process()),
-                graph_listeners: Mutex::new(Vec::new()),
-            }),
+            shared,
             receiver: None,
+            clock,
         })
+    }
+
+    /// The bridge's ROS clock (system or sim time).
+    pub fn clock(&self) -> &Arc<RosClock> {
+        self.clock.clock()
+    }
+
+    /// Sends the ROS time to `to` once per `period` of ROS time.
+    pub fn tick_every(&self, period: Duration, to: tokio::sync::mpsc::UnboundedSender<i64>) {
+        self.clock.tick_every(period, to);
     }
 
     pub fn shared(&self) -> &Arc<RosShared> {
@@ -410,6 +484,9 @@ impl RosSide {
             buffer: Mutex::new(Vec::new()),
             segment_advice: self.shared.segment_advice.clone(),
             tap: Mutex::new(None),
+            clock: self.clock().clone(),
+            fill_stamp: false,
+            static_set: None,
             warnings: KeyedLimiter::new(topic.to_string(), Duration::from_secs(5)),
         };
         publisher.restore()?;

@@ -1,10 +1,12 @@
 //! The bridge's own ROS parameters: the standard parameter services of its
-//! node (list, get, get types, describe; set is refused, the values being
-//! what the bridge runs with), so that `ros2 param list/get/dump` and rclpy
-//! parameter clients work on it as on any node.
+//! node (list, get, get types, describe, set), so that `ros2 param
+//! list/get/set/dump` and rclpy parameter clients work on it as on any
+//! node. Only `use_sim_time` can be set (it switches the bridge's clock);
+//! the others are what the bridge runs with, from its config.
 
 use super::rcl::RequestHeader;
 use super::services::{ServerId, ServiceHub};
+use crate::clock::RosClock;
 use crate::codec::{CodecOptions, MessageCodec};
 use crate::msg::{TypeName, TypeRegistry};
 use anyhow::Context;
@@ -76,7 +78,10 @@ const SERVICES: &[(&str, &str)] = &[
 ];
 
 const NOT_SET: u8 = 0;
-const READ_ONLY: &str = "the bridge's parameters are read-only: they come from its config";
+const READ_ONLY: &str =
+    "the bridge's parameters are read-only (but use_sim_time): they come from its config";
+const USE_SIM_TIME: &str = "use_sim_time";
+const BOOL: u8 = 1;
 
 struct Service {
     kind: &'static str,
@@ -86,8 +91,10 @@ struct Service {
 
 pub struct Parameters {
     values: BTreeMap<String, ParameterValue>,
+    /// What `use_sim_time` switches.
+    clock: Arc<RosClock>,
     /// Hub server index -> the service it is.
-    services: HashMap<ServerId, Service>,
+    services: HashMap<ServerId, Arc<Service>>,
 }
 
 impl Parameters {
@@ -96,8 +103,13 @@ impl Parameters {
         hub: &ServiceHub,
         registry: &TypeRegistry,
         node_name: &str,
-        values: BTreeMap<String, ParameterValue>,
+        mut values: BTreeMap<String, ParameterValue>,
+        clock: Arc<RosClock>,
     ) -> anyhow::Result<Self> {
+        values.insert(
+            USE_SIM_TIME.into(),
+            ParameterValue::Bool(clock.use_sim_time()),
+        );
         let mut services = HashMap::new();
         for (suffix, kind) in SERVICES {
             let service_type = TypeName {
@@ -114,16 +126,18 @@ impl Parameters {
             let index = hub
                 .add_server(&name, &service_type, qos)
                 .with_context(|| format!("cannot offer the parameter service {name}"))?;
-            services.insert(
-                index,
-                Service {
-                    kind,
-                    request,
-                    response,
-                },
-            );
+            let service = Service {
+                kind,
+                request,
+                response,
+            };
+            services.insert(index, Arc::new(service));
         }
-        Ok(Parameters { values, services })
+        Ok(Parameters {
+            values,
+            clock,
+            services,
+        })
     }
 
     /// The hub servers of the parameter services.
@@ -132,23 +146,32 @@ impl Parameters {
     }
 
     /// Answers a request to parameter service `index`.
-    pub fn answer(&self, hub: &ServiceHub, index: ServerId, header: RequestHeader, cdr: &[u8]) {
-        let Some(service) = self.services.get(&index) else {
+    pub fn answer(&mut self, hub: &ServiceHub, index: ServerId, header: RequestHeader, cdr: &[u8]) {
+        let Some(service) = self.services.get(&index).cloned() else {
             return;
         };
-        let answered = self.response(service, cdr).and_then(|response| {
-            hub.respond(index, &header, &response)?;
-            Ok(())
-        });
+        let (kind, request, response) = (service.kind, &service.request, &service.response);
+        let answered = self
+            .response(kind, request, response, cdr)
+            .and_then(|response| {
+                hub.respond(index, &header, &response)?;
+                Ok(())
+            });
         if let Err(e) = answered {
-            tracing::warn!("parameter service {}: {e:#}", service.kind);
+            tracing::warn!("parameter service {kind}: {e:#}");
         }
     }
 
-    fn response(&self, service: &Service, cdr: &[u8]) -> anyhow::Result<Vec<u8>> {
-        let request = service.request.decode(cdr)?;
+    fn response(
+        &mut self,
+        kind: &str,
+        request: &MessageCodec,
+        response: &MessageCodec,
+        cdr: &[u8],
+    ) -> anyhow::Result<Vec<u8>> {
+        let request = request.decode(cdr)?;
         let names = string_list(&request, "names");
-        let answer = match service.kind {
+        let answer = match kind {
             "ListParameters" => self.list(&string_list(&request, "prefixes")),
             "GetParameters" => json!({"values": self.each(&names, |v| v.map_or_else(
                 unset_value, ParameterValue::to_json))}),
@@ -159,21 +182,45 @@ impl Parameters {
                 "type": self.values.get(name).map_or(NOT_SET, ParameterValue::type_id),
                 "description": "",
                 "additional_constraints": "",
-                "read_only": true,
+                "read_only": name != USE_SIM_TIME,
                 "dynamic_typing": false,
                 "floating_point_range": [],
                 "integer_range": [],
             })).collect::<Vec<_>>()}),
             "SetParameters" => {
-                let count = request
-                    .column_by_name("parameters")
-                    .map_or(0, |c| c.as_list::<i32>().value(0).len());
-                let refused = json!({"successful": false, "reason": READ_ONLY});
-                json!({"results": vec![refused; count]})
+                let results: Vec<Value> = parameters_to_set(&request)
+                    .into_iter()
+                    .map(|(name, value)| self.set(&name, value))
+                    .collect();
+                json!({ "results": results })
             }
-            _ => json!({"result": {"successful": false, "reason": READ_ONLY}}),
+            _ => {
+                let all = parameters_to_set(&request);
+                match all.iter().all(|(name, _)| name == USE_SIM_TIME) {
+                    true => {
+                        json!({"result": all.into_iter().fold(json!({"successful": true, "reason": ""}), |_, (n, v)| self.set(&n, v))})
+                    }
+                    false => json!({"result": {"successful": false, "reason": READ_ONLY}}),
+                }
+            }
         };
-        encode_json(&service.response, &answer)
+        encode_json(response, &answer)
+    }
+
+    /// Sets one parameter (only `use_sim_time`, to a boolean); a
+    /// SetParametersResult.
+    fn set(&mut self, name: &str, value: Option<bool>) -> Value {
+        if name != USE_SIM_TIME {
+            return json!({"successful": false, "reason": READ_ONLY});
+        }
+        let Some(on) = value else {
+            return json!({"successful": false, "reason": "use_sim_time takes a boolean"});
+        };
+        self.clock.set_use_sim_time(on);
+        self.values
+            .insert(USE_SIM_TIME.into(), ParameterValue::Bool(on));
+        tracing::info!("use_sim_time set to {on}");
+        json!({"successful": true, "reason": ""})
     }
 
     fn list(&self, prefixes: &[String]) -> Value {
@@ -193,6 +240,36 @@ impl Parameters {
     fn each(&self, names: &[String], f: impl Fn(Option<&ParameterValue>) -> Value) -> Vec<Value> {
         names.iter().map(|name| f(self.values.get(name))).collect()
     }
+}
+
+/// The parameters of a set request: names, and the value when a boolean.
+fn parameters_to_set(request: &StructArray) -> Vec<(String, Option<bool>)> {
+    let Some(list) = request.column_by_name("parameters") else {
+        return Vec::new();
+    };
+    let parameters = list.as_list::<i32>().value(0);
+    let parameters = parameters.as_struct();
+    let (Some(names), Some(values)) = (
+        parameters.column_by_name("name"),
+        parameters.column_by_name("value"),
+    ) else {
+        return Vec::new();
+    };
+    let names = names.as_string::<i32>();
+    let values = values.as_struct();
+    let types = values
+        .column_by_name("type")
+        .map(|c| c.as_primitive::<arrow::datatypes::UInt8Type>().clone());
+    let bools = values
+        .column_by_name("bool_value")
+        .map(|c| c.as_boolean().clone());
+    (0..names.len())
+        .map(|i| {
+            let is_bool = types.as_ref().is_some_and(|t| t.value(i) == BOOL);
+            let value = bools.as_ref().filter(|_| is_bool).map(|b| b.value(i));
+            (names.value(i).to_string(), value)
+        })
+        .collect()
 }
 
 /// The strings of list column `column` in the first row.

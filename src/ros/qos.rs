@@ -76,10 +76,7 @@ fn apply(qos: &mut QosProfile, c: &QosProfileConfig) {
 /// `rcl_action_qos_profile_status_default`): reliable, transient local,
 /// keep last 1, so a late client still learns every goal's state.
 pub fn action_status() -> QosProfile {
-    let mut qos = rcl::default_qos();
-    qos.durability = Durability::RMW_QOS_POLICY_DURABILITY_TRANSIENT_LOCAL;
-    qos.depth = 1;
-    qos
+    latched()
 }
 
 /// The QoS of an action's feedback topic: rcl_action's (reliable,
@@ -89,6 +86,24 @@ pub fn action_status() -> QosProfile {
 pub fn action_feedback() -> QosProfile {
     let mut qos = rcl::default_qos();
     qos.depth = 1000;
+    qos
+}
+
+/// A latched topic's (tf2's `/tf_static`, `robot_state_publisher`'s
+/// description): reliable, transient local, keep last 1.
+pub fn latched() -> QosProfile {
+    let mut qos = rcl::default_qos();
+    qos.durability = Durability::RMW_QOS_POLICY_DURABILITY_TRANSIENT_LOCAL;
+    qos.depth = 1;
+    qos
+}
+
+/// The QoS of `/clock` (rclcpp's ClockQoS): best effort, keep last 1. A
+/// best-effort reader matches every clock publisher, reliable ones too.
+pub fn clock() -> QosProfile {
+    let mut qos = rcl::default_qos();
+    qos.reliability = Reliability::RMW_QOS_POLICY_RELIABILITY_BEST_EFFORT;
+    qos.depth = 1;
     qos
 }
 

@@ -141,6 +141,62 @@ impl RclContext {
     }
 }
 
+impl RclContext {
+    /// A boolean parameter given on the command line (`--ros-args -p
+    /// NAME:=true`, or in a `--params-file`) for node `node` (fully
+    /// qualified) or for every node (`/**`); `None` when not given or not
+    /// a boolean.
+    pub fn bool_parameter_override(&self, node: &str, name: &str) -> Option<bool> {
+        let mut params: *mut sys::rcl_params_t = ptr::null_mut();
+        // SAFETY: the context is initialised; rcl allocates `params` (or
+        // leaves it null when nothing was given) and we free it below.
+        let ret = unsafe {
+            sys::rcl_arguments_get_param_overrides(&self.context.global_arguments, &mut params)
+        };
+        if ret != sys::RCL_RET_OK as sys::rcl_ret_t || params.is_null() {
+            return None;
+        }
+        // SAFETY: `params` is a valid rcl_params_t until the fini below;
+        // every array holds the count rcl says.
+        let value = unsafe { find_bool(&*params, node, name) };
+        // SAFETY: allocated by rcl_arguments_get_param_overrides, freed once.
+        unsafe { sys::rcl_yaml_node_struct_fini(params) };
+        value
+    }
+}
+
+/// Looks `name` up for `node`, then for `/**` (a node's own value wins).
+///
+/// # Safety
+/// `params` must be a valid rcl_params_t.
+unsafe fn find_bool(params: &sys::rcl_params_t, node: &str, name: &str) -> Option<bool> {
+    let mut found = None;
+    for n in 0..params.num_nodes {
+        // SAFETY: n < num_nodes; names are NUL-terminated strings.
+        let (node_name, node_params) = unsafe {
+            let node_name = CStr::from_ptr(*params.node_names.add(n)).to_string_lossy();
+            (node_name.into_owned(), &*params.params.add(n))
+        };
+        let own = node_name == node || node_name == node.trim_start_matches('/');
+        if !own && node_name != "/**" {
+            continue;
+        }
+        for p in 0..node_params.num_params {
+            // SAFETY: p < num_params; the value's bool pointer is null or valid.
+            let value = unsafe {
+                let param = CStr::from_ptr(*node_params.parameter_names.add(p));
+                let variant = &*node_params.parameter_values.add(p);
+                (param.to_bytes() == name.as_bytes() && !variant.bool_value.is_null())
+                    .then(|| *variant.bool_value)
+            };
+            if value.is_some() && (own || found.is_none()) {
+                found = value;
+            }
+        }
+    }
+    found
+}
+
 impl Drop for RclContext {
     fn drop(&mut self) {
         // SAFETY: every node holds an Arc of the context, so none is alive.
@@ -467,6 +523,7 @@ impl RclSubscription {
                 received_timestamp_ns: info.received_timestamp,
                 publication_sequence_number: info.publication_sequence_number,
                 publisher_gid: gid.to_vec(),
+                ros_time: None,
             };
             let length = self.buffer.buffer_length;
             let taken = match ptr::NonNull::new(self.buffer.buffer) {

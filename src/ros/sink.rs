@@ -5,6 +5,7 @@
 //! (`bag record`).
 
 use super::rcl::{EndpointInfo, QosProfile, Taken};
+use crate::clock::RosClock;
 use crate::codec::{CodecOptions, MessageCodec};
 use crate::flow::queue::RouteQueues;
 use crate::flow::{MessageInfo, Received};
@@ -79,6 +80,7 @@ pub struct QueueSink {
     by_type: HashMap<(usize, TypeName), usize>,
     codecs: Vec<MessageCodec>,
     malformed: RateLimiter,
+    clock: Arc<RosClock>,
 }
 
 impl QueueSink {
@@ -87,8 +89,10 @@ impl QueueSink {
         queues: Arc<RouteQueues>,
         registry: Arc<TypeRegistry>,
         options: Vec<CodecOptions>,
+        clock: Arc<RosClock>,
     ) -> Self {
         QueueSink {
+            clock,
             queues,
             registry,
             options,
@@ -139,12 +143,14 @@ impl Sink for QueueSink {
                 return Ok(());
             }
         };
+        let mut info = sample.info;
+        info.ros_time = Some((self.clock.now_ns(), self.clock.source()));
         let item = Received {
             route: sample.route,
             topic: sample.topic.clone(),
             type_name: sample.type_text.clone(),
             message,
-            info: sample.info,
+            info,
             publisher_node: sample.publisher_node,
             bag: None,
         };

@@ -16,8 +16,8 @@ use crate::throttle::RateLimiter;
 use crate::topics::TopicMatcher;
 use anyhow::Context;
 use arrow::array::{Array, ArrayRef};
-use dora_node_api::DoraNode;
 use dora_node_api::dora_core::config::DataId;
+use dora_node_api::{DoraNode, MetadataParameters};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -47,7 +47,15 @@ pub struct FromRosRoutes {
     slow_sends: RateLimiter,
     /// Each route's `batch`: the most rows one dora message carries.
     rows_per_message: Vec<usize>,
+    /// Which routes are latched (`latched`, `/tf_static`).
+    latched: Vec<bool>,
+    /// A latched route's last message of each topic and publisher, sent
+    /// again when a dora node restarts.
+    kept: HashMap<LatchKey, (MetadataParameters, ArrayRef)>,
 }
+
+/// A latched message's route, topic and publisher GID.
+type LatchKey = (usize, Arc<str>, Vec<u8>);
 
 /// Messages taken from the route queues per wake-up, across routes.
 const MESSAGES_PER_WAKE: usize = 64;
@@ -94,6 +102,8 @@ impl FromRosRoutes {
             send_errors: RateLimiter::new(Duration::from_secs(5)),
             slow_sends: RateLimiter::new(Duration::from_secs(10)),
             rows_per_message: config.from_ros.iter().map(|r| r.batch).collect(),
+            latched: config.from_ros.iter().map(is_latched).collect(),
+            kept: HashMap::new(),
         };
         Ok((routes, plan))
     }
@@ -127,7 +137,7 @@ impl FromRosRoutes {
     fn send_rows(&mut self, node: &mut DoraNode, rows: Vec<Received>) {
         let route = rows[0].route;
         let topic = rows[0].topic.clone();
-        let output = self.outputs[route].clone();
+        let publisher = rows[0].info.publisher_gid.clone();
         let mut params = dora_side::message_metadata(&rows[0]);
         if self.rows_per_message[route] > 1 {
             dora_side::row_metadata(&mut params, &rows);
@@ -144,10 +154,41 @@ impl FromRosRoutes {
                 return;
             }
         };
+        if self.latched[route] {
+            let key = (route, topic.clone(), publisher);
+            self.kept.insert(key, (params.clone(), array.clone()));
+        }
+        self.send_array(node, route, &topic, params, array);
+    }
+
+    /// Sends every latched route's kept messages again (a dora node
+    /// restarted: it may be one that reads them); how many.
+    pub fn resend_latched(&mut self, node: &mut DoraNode) -> usize {
+        let kept: Vec<_> = self
+            .kept
+            .iter()
+            .map(|((r, t, _), m)| (*r, t.clone(), m.clone()))
+            .collect();
+        for (route, topic, (params, array)) in &kept {
+            self.send_array(node, *route, topic, params.clone(), array.clone());
+        }
+        kept.len()
+    }
+
+    /// One numbered dora message on `route`'s output.
+    fn send_array(
+        &mut self,
+        node: &mut DoraNode,
+        route: usize,
+        topic: &str,
+        mut params: MetadataParameters,
+        array: ArrayRef,
+    ) {
+        let output = self.outputs[route].clone();
         let count = array.len();
         self.numbering.stamp(route, &mut params, count);
         self.shm_pool
-            .check(output.as_ref(), &topic, array.get_array_memory_size());
+            .check(output.as_ref(), topic, array.get_array_memory_size());
         let started = Instant::now();
         let sent = node.send_output(output.clone(), params, array);
         let took = started.elapsed();
@@ -171,6 +212,12 @@ impl FromRosRoutes {
                 .warn(|| format!("{topic}: cannot send to dora output `{output}`: {e}")),
         }
     }
+}
+
+/// `latched`, by default on for `/tf_static`.
+fn is_latched(route: &FromRos) -> bool {
+    let tf_static = matches!(&route.source, TopicSelector::Topic(t) if t == "/tf_static");
+    route.latched.unwrap_or(tf_static)
 }
 
 /// Route `i` as the receiver (or a bag) takes it, and its queue lane.

@@ -13,12 +13,14 @@ pub mod action_client;
 pub mod action_server;
 pub mod call_book;
 pub mod calls;
+pub mod clock;
 pub mod from_ros;
 pub mod goal_book;
 pub mod served_calls;
 pub mod served_goals;
 pub mod service_client;
 pub mod service_server;
+pub mod tf_lookup;
 pub mod to_ros;
 
 use std::time::{Duration, Instant};

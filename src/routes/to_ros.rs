@@ -19,6 +19,23 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+/// `/tf_static` of TFMessage: published as tf2 publishes it (see
+/// [`publisher_qos`], [`Publisher::with_static_set`]).
+fn is_tf_static(topic: &str, type_name: &crate::msg::TypeName) -> bool {
+    topic == "/tf_static" && type_name.to_string() == "tf2_msgs/msg/TFMessage"
+}
+
+/// For publishers, `auto` means the ROS default (reliable, volatile, keep
+/// last 10), and on `/tf_static` tf2's static QoS: transient local, keep
+/// last 1, so that ROS nodes starting later still get the set.
+fn publisher_qos(setting: &QosSetting, tf_static: bool) -> ros::rcl::QosProfile {
+    match setting {
+        QosSetting::Auto if tf_static => ros::qos::latched(),
+        QosSetting::Auto => ros::qos::profile(&QosSetting::Default),
+        setting => ros::qos::profile(setting),
+    }
+}
+
 pub struct ToRosRoute {
     pub publisher: Arc<Publisher>,
     /// What came back of each bridge's numbered stream.
@@ -50,13 +67,17 @@ impl ToRosRoutes {
             let topic = ros
                 .resolve_topic(&route.topic)
                 .with_context(|| format!("to_ros[{i}].topic"))?;
-            // For publishers, `auto` means the ROS default: reliable, volatile, keep last 10.
-            let qos = ros::qos::profile(if route.qos == QosSetting::Auto {
-                &QosSetting::Default
-            } else {
-                &route.qos
-            });
-            let publisher = ros.advertise(&topic, codec, qos)?;
+            let tf_static = is_tf_static(&topic, &name);
+            let qos = publisher_qos(&route.qos, tf_static);
+            let mut publisher = ros.advertise(&topic, codec, qos)?;
+            if tf_static {
+                publisher = publisher.with_static_set();
+            }
+            if route.fill_stamp {
+                publisher = publisher
+                    .with_filled_stamps()
+                    .with_context(|| format!("to_ros[{i}]"))?;
+            }
             tracing::info!(
                 "to_ros[{i}]: input `{}` -> {topic} ({}, {})",
                 route.input,
