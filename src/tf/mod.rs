@@ -52,7 +52,7 @@ mod tests {
             child: "odom".into(),
             stamp_ns: 5,
             translation: [1.0, 2.0, 3.0],
-            rotation: [0.0, 0.0, 0.7, 0.7],
+            rotation: [0.0, 0.0, 0.705, 0.705],
         };
         let stamped = from_wire(wire.clone());
         assert!((stamped.transform.rotation.coords.norm() - 1.0).abs() < 1e-12);
