@@ -25,7 +25,7 @@ WHEEL_DISTROS=(jazzy kilted)
 R2R_DISTROS=(foxy galactic humble iron jazzy lyrical rolling)
 
 # Bump when the package list below changes so existing workbenches update.
-SETUP_VERSION=6
+SETUP_VERSION=7
 DORA_VERSION="1.1.0"
 TOOL_WHEELS=(
   "dora-rs-cli==$DORA_VERSION" "dora-rs==$DORA_VERSION"
@@ -33,6 +33,8 @@ TOOL_WHEELS=(
   # The Python package's CompressedImage extra; wheel: its editable install.
   pillow wheel
   colcon-core colcon-cargo colcon-ros-cargo colcon-ros
+  # Builds interfaces/ (tf2_msgs, which has no wheel) with the rosidl generators.
+  cmake
 )
 # iproute2: the two-host tests make hosts from network namespaces (`ip netns`).
 DEBIAN_PACKAGES=(libclang-dev clang pkg-config iproute2)
@@ -64,7 +66,14 @@ ROS_WHEELS=(
   "ros-$DISTRO-std-msgs" "ros-$DISTRO-builtin-interfaces" "ros-$DISTRO-geometry-msgs"
   "ros-$DISTRO-sensor-msgs" "ros-$DISTRO-nav-msgs" "ros-$DISTRO-diagnostic-msgs"
   "ros-$DISTRO-test-msgs" "ros-$DISTRO-std-srvs"
+  # rosidl's CMake generators, to build interfaces/ (tf2_msgs).
+  "ros-$DISTRO-ament-cmake" "ros-$DISTRO-ament-package" "ros-$DISTRO-ament-cmake-ros"
+  "ros-$DISTRO-ament-cmake-include-directories" "ros-$DISTRO-ament-cmake-gmock"
+  "ros-$DISTRO-ament-cmake-gtest" "ros-$DISTRO-ament-cmake-pytest"
+  "ros-$DISTRO-python-cmake-module" "ros-$DISTRO-rosidl-core-generators"
+  "ros-$DISTRO-rosidl-default-generators"
 )
+INTERFACES="$WB/interfaces"
 
 install_debian_packages() {
   local missing=()
@@ -145,9 +154,11 @@ write_env_file() {
       done
       echo "export ROS_DISTRO=$DISTRO"
       echo "export ROS2_DORA_BRIDGE_WHEEL_VENV='$VENV'"
-      echo "export AMENT_PREFIX_PATH='$VENV'"
-      echo "export CMAKE_PREFIX_PATH='$VENV'"
-      echo "export LD_LIBRARY_PATH='$libpath'\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}"
+      echo "# interfaces/ built here (tf2_msgs), before the wheels' own."
+      echo "export AMENT_PREFIX_PATH='$INTERFACES:$VENV'"
+      echo "export CMAKE_PREFIX_PATH='$INTERFACES:$VENV'"
+      echo "export PYTHONPATH='$INTERFACES/lib/python$pyver/site-packages'\${PYTHONPATH:+:\$PYTHONPATH}"
+      echo "export LD_LIBRARY_PATH='$INTERFACES/lib:$libpath'\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}"
       echo "# Some rosidl_generator_py libraries in the chain need Python's symbols:"
       echo "# preloaded for Python and tools, linked into the bridge by build.rs"
       echo "# (dora strips LD_PRELOAD from the nodes it spawns)."
@@ -168,10 +179,30 @@ write_env_file() {
   mv "$ENV_FILE.tmp" "$ENV_FILE"
 }
 
+# The interface packages the wheels lack (tf2_msgs), built from interfaces/
+# with the wheels' rosidl generators. A sourced ROS install has its own.
+build_interfaces() {
+  [[ -n "$system_ros" ]] && return 0
+  local pkg build
+  for pkg in "$ROOT"/interfaces/*/; do
+    pkg="$(basename "$pkg")"
+    build="$WB/interfaces-build/$pkg"
+    mkdir -p "$build"
+    log "building interface package $pkg"
+    # shellcheck disable=SC1090
+    ( . "$ENV_FILE"
+      cmake -S "$ROOT/interfaces/$pkg" -B "$build" -DCMAKE_INSTALL_PREFIX="$INTERFACES" \
+        -DBUILD_TESTING=OFF -DPython3_EXECUTABLE="$VENV/bin/python" >"$build.log" 2>&1 \
+        && cmake --build "$build" -j"$(nproc)" >>"$build.log" 2>&1 \
+        && cmake --install "$build" >>"$build.log" 2>&1
+    ) || die "building $pkg failed: see $build.log"
+  done
+}
+
 verify() {
   # shellcheck disable=SC1090
   ( . "$ENV_FILE"
-    python -c 'import rclpy, std_msgs.msg, sensor_msgs.msg, test_msgs.msg, std_srvs.srv, pyarrow, dora, ros2_dora_bridge' \
+    python -c 'import rclpy, std_msgs.msg, sensor_msgs.msg, test_msgs.msg, std_srvs.srv, tf2_msgs.msg, pyarrow, dora, ros2_dora_bridge' \
       || die "Python imports failed: rerun with ROS2_DORA_BRIDGE_REINSTALL=1"
     dora --version >/dev/null || die "dora CLI not working"
     [[ -n "$system_ros" ]] || [[ -e "$VENV/lib/librmw_implementation.so" ]] || die "rmw symlink missing"
@@ -193,6 +224,7 @@ pip_install
 install_python_package
 rmw_symlink
 write_env_file
+build_interfaces
 verify
 echo "$want_stamp" >"$STAMP"
 log "workbench ready: source $ENV_FILE"

@@ -454,7 +454,7 @@ fn a_stalled_handler_withdraws_the_service_until_it_answers_again() {
 }
 
 #[test]
-fn the_bridge_answers_the_parameter_services_of_its_node_read_only() {
+fn the_bridge_answers_the_parameter_services_of_its_node_read_only_but_use_sim_time() {
     let s = Scenario::new(128);
     s.write(
         "bridge.yaml",
@@ -479,7 +479,10 @@ fn the_bridge_answers_the_parameter_services_of_its_node_read_only() {
     assert_eq!(got["values"]["use_sim_time"], false, "{got}");
     assert_eq!(got["values"]["dora_node_id"], "bridge", "{got}");
     assert_eq!(got["values"]["from_ros"][0], "/heard -> heard", "{got}");
-    assert_eq!(got["read_only"]["use_sim_time"], true, "{got}");
+    assert_eq!(got["read_only"]["use_sim_time"], false, "{got}");
+    assert_eq!(got["read_only"]["dora_node_id"], true, "{got}");
+    assert_eq!(got["set_sim_time_successful"], true, "{got}");
+    assert_eq!(got["use_sim_time_after"], true, "{got}");
     assert_eq!(got["set_successful"], false, "{got}");
     assert!(
         got["set_reason"]

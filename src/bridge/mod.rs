@@ -55,6 +55,12 @@ const PARENT_POLL: Duration = Duration::from_millis(200);
 const DIAGNOSTICS_PERIOD: Duration = Duration::from_secs(1);
 /// How often service calls are checked against their timeouts.
 const SERVICE_TICK: Duration = Duration::from_millis(50);
+/// After a dora node restarted, when latched messages go out again.
+const LATCHED_RESENDS: [Duration; 3] = [
+    Duration::from_millis(500),
+    Duration::from_secs(2),
+    Duration::from_secs(5),
+];
 
 pub struct RunOptions {
     pub config: Config,
@@ -121,6 +127,8 @@ enum Input {
     ClockTick(Option<i64>),
     /// `tf.streams[i]` is due.
     TfStream(usize),
+    /// Latched messages go out again (a dora node restarted).
+    ResendLatched,
     Replay(replay::ReplayEvent),
     StatsTick,
     DiagnosticsTick,
@@ -173,6 +181,8 @@ struct Bridge {
     clock: Option<(ClockOutput, UnboundedReceiver<i64>)>,
     /// `tf:`: lookups and streams.
     tf: Option<TfRoutes>,
+    /// When to send latched messages again after a dora node restarted.
+    latched_resends: Vec<tokio::time::Instant>,
 }
 
 pub async fn run(options: RunOptions) -> anyhow::Result<()> {
@@ -283,6 +293,7 @@ impl Bridge {
             input_routes,
             clock,
             tf,
+            latched_resends: Vec::new(),
         })
     }
 
@@ -307,6 +318,11 @@ impl Bridge {
         let queues = self.queues.clone();
         let per_wake = self.from_ros.messages_per_wake();
         let has_stats_output = self.config.stats.output.is_some();
+        let resend_at = self
+            .latched_resends
+            .first()
+            .copied()
+            .unwrap_or_else(tokio::time::Instant::now);
         tokio::select! {
             biased;
             _ = signals.interrupt.recv() => Input::Signal("SIGINT"),
@@ -319,6 +335,7 @@ impl Bridge {
             _ = self.timers.services.tick(), if self.services.is_some() => Input::ServiceTick,
             tick = next_tick(&mut self.clock), if self.clock.is_some() => Input::ClockTick(tick),
             index = next_tf_stream(&mut self.tf), if self.tf.is_some() => Input::TfStream(index),
+            _ = tokio::time::sleep_until(resend_at), if !self.latched_resends.is_empty() => Input::ResendLatched,
             event = ReplayProgress::next(&mut self.replay) => Input::Replay(event),
             _ = self.timers.stats.tick(), if has_stats_output => Input::StatsTick,
             _ = self.timers.diagnostics.tick(), if self.diagnostics.is_some() => Input::DiagnosticsTick,
@@ -372,6 +389,10 @@ impl Bridge {
                 if let Some((output, _)) = &self.clock {
                     output.send(&mut self.node, ns);
                 }
+                None
+            }
+            Input::ResendLatched => {
+                self.resend_latched();
                 None
             }
             Input::TfStream(index) => {

@@ -1,7 +1,7 @@
 //! How the bridge reacts to signals, dora's lifecycle events and the
 //! liveness of watched ROS nodes.
 
-use super::{Bridge, STOP_REQUEST_TIMEOUT, StopReason, Verdict};
+use super::{Bridge, LATCHED_RESENDS, STOP_REQUEST_TIMEOUT, StopReason, Verdict};
 use crate::config::{OnLost, OnSignal, OnWatchedNodesGone};
 use crate::lifecycle::liveness::{LivenessReport, NodeState, Transition};
 use crate::lifecycle::shutdown;
@@ -146,11 +146,20 @@ impl Bridge {
         true
     }
 
+    /// A latched resend is due: the next one, if any.
+    pub(super) fn resend_latched(&mut self) {
+        self.latched_resends.remove(0);
+        let resent = self.from_ros.resend_latched(&mut self.node);
+        tracing::info!("sent {resent} latched message(s) again (a dora node restarted)");
+    }
+
     fn on_node_restarted(&mut self, node_id: &str) {
         tracing::info!("dora node `{node_id}` restarted");
-        let resent = self.from_ros.resend_latched(&mut self.node);
-        if resent > 0 {
-            tracing::info!("sent {resent} latched message(s) again for `{node_id}`");
+        if self.from_ros.has_latched() {
+            // dora drops what reaches a node before it is up again, and says
+            // nothing when it is: send the latched messages a few times.
+            let now = tokio::time::Instant::now();
+            self.latched_resends = LATCHED_RESENDS.iter().map(|d| now + *d).collect();
         }
         let inputs: Vec<DataId> = self
             .node

@@ -161,6 +161,11 @@ impl FromRosRoutes {
         self.send_array(node, route, &topic, params, array);
     }
 
+    /// Whether any route is latched.
+    pub fn has_latched(&self) -> bool {
+        self.latched.iter().any(|&l| l)
+    }
+
     /// Sends every latched route's kept messages again (a dora node
     /// restarted: it may be one that reads them); how many.
     pub fn resend_latched(&mut self, node: &mut DoraNode) -> usize {

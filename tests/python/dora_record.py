@@ -8,9 +8,13 @@ their fields. Every line has "t", the wall-clock time it was received.
 Inputs with id "tick" are not recorded: wire a dora timer to `tick` to keep
 an input open, so NODE_FAILED is seen even after the other inputs close
 (dora may stop a node whose inputs all closed before NODE_FAILED arrives).
+With RECORD_EXIT_AFTER=N and RECORD_EXIT_ONCE_FILE=PATH it exits with code
+1 after N inputs, once: it creates PATH first, and a run that finds PATH
+records {"restarted": true} when it starts (restart tests).
 """
 import json
 import os
+import sys
 import time
 
 from dora import Node
@@ -26,8 +30,15 @@ def plain(value):
 
 def main():
     path = os.environ["RECORD_FILE"]
+    exit_after = int(os.environ.get("RECORD_EXIT_AFTER", "0"))
+    once = os.environ.get("RECORD_EXIT_ONCE_FILE", "")
+    restarted = bool(once) and os.path.exists(once)
+    inputs = 0
     node = Node()
     with open(path, "a", encoding="utf-8") as out:
+        if restarted:
+            out.write(json.dumps({"restarted": True, "t": time.time()}) + "\n")
+            out.flush()
         for event in node:
             kind = event["type"]
             record = {"event": kind, "t": time.time()}
@@ -49,6 +60,10 @@ def main():
                         record[key] = plain(value)
             out.write(json.dumps(record) + "\n")
             out.flush()
+            inputs += kind == "INPUT"
+            if exit_after and once and not restarted and inputs >= exit_after:
+                open(once, "w").close()
+                sys.exit(1)
 
 
 if __name__ == "__main__":

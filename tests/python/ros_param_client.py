@@ -1,7 +1,8 @@
 """Test helper, a real rclpy parameter client: `ros_param_client.py NODE`
 waits for NODE's parameter services, then prints one JSON line with the
 names it lists, the values of those names (by get_parameters), their
-descriptors' read_only flags, and whether setting use_sim_time succeeded."""
+descriptors' read_only flags, whether setting use_sim_time (to true) and
+dora_node_id succeeded, and use_sim_time read back after."""
 import json
 import sys
 
@@ -27,13 +28,19 @@ def main():
     names = list(wait(node, client.list_parameters()).result.names)
     values = wait(node, client.get_parameters(names)).values
     descriptors = wait(node, client.describe_parameters(names)).descriptors
-    set_result = wait(node, client.set_parameters([Parameter("use_sim_time", value=True)])).results[0]
+    sim, other = wait(node, client.set_parameters([
+        Parameter("use_sim_time", value=True),
+        Parameter("dora_node_id", value="renamed"),
+    ])).results
+    after = wait(node, client.get_parameters(["use_sim_time"])).values[0]
     print(json.dumps({
         "names": names,
         "values": {n: parameter_value_to_python(v) for n, v in zip(names, values)},
         "read_only": {d.name: d.read_only for d in descriptors},
-        "set_successful": set_result.successful,
-        "set_reason": set_result.reason,
+        "set_sim_time_successful": sim.successful,
+        "use_sim_time_after": parameter_value_to_python(after),
+        "set_successful": other.successful,
+        "set_reason": other.reason,
     }), flush=True)
     node.destroy_node()
     rclpy.try_shutdown()

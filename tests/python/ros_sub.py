@@ -2,13 +2,16 @@
 
 Prints one JSON line per message received on TOPIC:
   {"t": wall-clock time, "message": <fields as JSON>}
-  python ros_sub.py TOPIC TYPE
+  python ros_sub.py TOPIC TYPE [--latched]
+With --latched the subscription is transient local (a late joiner of a
+latched topic such as /tf_static).
 """
 import json
 import sys
 import time
 
 import rclpy
+from rclpy.qos import DurabilityPolicy, QoSProfile
 
 from ros_node import message_class, spin_until_stopped
 
@@ -29,11 +32,14 @@ def main():
     topic, type_name = sys.argv[1], sys.argv[2]
     rclpy.init()
     node = rclpy.create_node("test_subscriber")
+    qos = QoSProfile(depth=10)
+    if "--latched" in sys.argv[3:]:
+        qos.durability = DurabilityPolicy.TRANSIENT_LOCAL
     node.create_subscription(
         message_class(type_name),
         topic,
         lambda msg: print(json.dumps({"t": time.time(), "message": to_plain(msg)}), flush=True),
-        10,
+        qos,
     )
     print("ready", flush=True)
     spin_until_stopped(node)
