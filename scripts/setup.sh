@@ -70,9 +70,15 @@ ROS_WHEELS=(
   "ros-$DISTRO-ament-cmake" "ros-$DISTRO-ament-package" "ros-$DISTRO-ament-cmake-ros"
   "ros-$DISTRO-ament-cmake-include-directories" "ros-$DISTRO-ament-cmake-gmock"
   "ros-$DISTRO-ament-cmake-gtest" "ros-$DISTRO-ament-cmake-pytest"
-  "ros-$DISTRO-python-cmake-module" "ros-$DISTRO-rosidl-core-generators"
-  "ros-$DISTRO-rosidl-default-generators"
+  "ros-$DISTRO-rosidl-core-generators" "ros-$DISTRO-rosidl-default-generators"
 )
+# Jazzy's rosidl_generator_py finds Python through python_cmake_module
+# (Kilted's no longer does, and has no wheel of it); Kilted's type support
+# generators need ament_cmake_ros_core.
+case "$DISTRO" in
+  jazzy) ROS_WHEELS+=("ros-$DISTRO-python-cmake-module") ;;
+  kilted) ROS_WHEELS+=("ros-$DISTRO-ament-cmake-ros-core") ;;
+esac
 INTERFACES="$WB/interfaces"
 
 install_debian_packages() {

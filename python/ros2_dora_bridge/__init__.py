@@ -44,16 +44,18 @@ from .schema import (
     rows,
 )
 from .services import ServiceAnswer, ServiceClient, ServiceRequest, ServiceServer
+from .tf import LookupFailed, lookup_request, transform_of, transform_to_matrix
 from .time import header, now_ns, ns_to_stamp, stamp_to_ns
 
 __all__ = [
     "ActionClient", "ActionServer", "ActionUpdate", "BridgeNotFound", "GoalHandle", "ImageError",
-    "LaserScanArrays", "MessageError", "Metadata", "OccupancyGridArrays", "PointCloudError", "RowView",
+    "LaserScanArrays", "LookupFailed", "MessageError", "Metadata", "OccupancyGridArrays", "PointCloudError", "RowView",
     "SequenceCheck", "ServerEvent", "ServerGoal", "ServiceAnswer", "ServiceClient", "ServiceRequest",
     "ServiceServer", "arrow_type", "compressed_image_to_numpy", "constants", "covariance_to_numpy",
     "default_message", "encoding_layout", "header", "image_to_numpy", "laserscan_to_numpy", "message",
     "message_array", "messages", "now_ns", "ns_to_stamp", "numpy_to_compressed_image", "numpy_to_covariance",
     "numpy_to_image", "numpy_to_occupancy_grid", "numpy_to_pointcloud2", "occupancy_grid_to_numpy",
     "pointcloud2_to_numpy", "pointcloud2_xyz", "pointcloud_dtype", "row", "rows", "stamp_to_ns",
+    "lookup_request", "transform_of", "transform_to_matrix",
 ]
 __version__ = "0.1.0"

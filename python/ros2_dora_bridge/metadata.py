@@ -24,6 +24,9 @@ REQUEST_ID = "request_id"
 GOAL_ID = "goal_id"
 STATUS = "status"
 ERROR = "error"
+ERROR_CODE = "error_code"
+ROS_TIME_NS = "ros_time_ns"
+ROS_TIME_SOURCE = "ros_time_source"
 
 
 def _parameters(event: Any) -> Mapping[str, Any]:
@@ -62,6 +65,11 @@ class Metadata:
     goal_id = property(lambda self: self._get(GOAL_ID))
     status = property(lambda self: self._get(STATUS))
     error = property(lambda self: self._get(ERROR))
+    error_code = property(lambda self: self._get(ERROR_CODE),
+                          doc="a failed tf lookup's tf2 error: lookup_error, connectivity_error, ...")
+    ros_time_ns = property(lambda self: self._get(ROS_TIME_NS),
+                           doc="the bridge's ROS time when it took the message (sim time with use_sim_time)")
+    ros_time_source = property(lambda self: self._get(ROS_TIME_SOURCE), doc="sim or system")
 
     @property
     def source_timestamps_ns(self) -> list[int]:
