@@ -182,6 +182,72 @@ fn bag_play_clock_drives_an_rclpy_node_in_sim_time() {
     );
 }
 
+#[test]
+fn replay_clock_gives_ros_nodes_and_dora_the_bags_time() {
+    let s = Scenario::new(178);
+    let dir = s.path("bag");
+    let made = s
+        .command("python")
+        .arg(python_script("make_bag.py"))
+        .arg(&dir)
+        .arg("mcap")
+        .output()
+        .expect("make_bag.py");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let sim_node = s.python("sim node", "ros_sim_clock.py", &[]);
+    s.write(
+        "bridge.yaml",
+        &format!(
+            "replay: {{bag: {}, clock: 50, rate: 0.25, start_delay: 2s, at_end: wait}}\n\
+             from_ros:\n  - {{topic: /chatter, output: chatter}}\n",
+            p(&dir)
+        ),
+    );
+    let mut dora = s.bridge_to_recorder("--config bridge.yaml", &["chatter"]);
+    let context = |what: &str| {
+        format!(
+            "{what}\n{}\n{}\n{}",
+            dump(&dora),
+            dump(&sim_node),
+            s.node_logs()
+        )
+    };
+    let last = s
+        .wait_for_record("received.jsonl", Duration::from_secs(90), |r| {
+            r["id"] == "chatter" && r["value"][0]["data"] == "hello 9"
+        })
+        .unwrap_or_else(|| panic!("{}", context("the bag did not play")));
+    let t0 = 1_700_000_000 * S;
+    for r in s
+        .records("received.jsonl")
+        .iter()
+        .filter(|r| r["id"] == "chatter")
+    {
+        assert_eq!(r["metadata"]["ros_time_source"], "sim", "{r}");
+        assert_eq!(
+            r["metadata"]["ros_time_ns"], r["metadata"]["ros_received_timestamp_ns"],
+            "a replayed message's ROS time is its recorded time: {r}"
+        );
+    }
+    let seen: Vec<i64> = lines(&sim_node)
+        .iter()
+        .filter_map(|l| l["now_ns"].as_i64())
+        .filter(|ns| *ns > 0)
+        .collect();
+    assert!(
+        seen.len() >= 5 && seen.iter().all(|ns| (t0..t0 + 2 * S).contains(ns)),
+        "{}",
+        context(&format!(
+            "the rclpy node's clock is not the bag's: {seen:?} (last {last})"
+        ))
+    );
+    dora.stop();
+}
+
 /// The 5-frame tree of the lookup tests: map -> odom -> base_link ->
 /// {laser, camera}, with map->odom and odom->base_link known at 100 s and
 /// 101 s, the two sensors static (from two publishers), and a second tree.
@@ -427,6 +493,138 @@ fn a_ros_node_started_later_gets_the_static_set_dora_published() {
         .filter_map(|t| t["child_frame_id"].as_str())
         .collect();
     assert_eq!(children, ["camera", "laser"], "{got}");
+    dora.stop();
+}
+
+#[test]
+fn without_clock_ros_time_waits_at_zero_said_once_and_fill_stamp_follows_sim_time() {
+    let s = Scenario::new(176);
+    s.write(
+        "bridge.yaml",
+        "ros: {use_sim_time: true}\n\
+         from_ros:\n  - {topic: /greeting, type: std_msgs/msg/String, output: greeting}\n\
+         to_ros:\n  - {input: point, topic: /point, type: geometry_msgs/msg/PointStamped, fill_stamp: true}\n",
+    );
+    let _talker = s.python(
+        "talker",
+        "ros_pub.py",
+        &[
+            "/greeting",
+            "std_msgs/msg/String",
+            r#"{"data": "hi"}"#,
+            "10",
+        ],
+    );
+    let points = s.python(
+        "points",
+        "ros_sub.py",
+        &["/point", "geometry_msgs/msg/PointStamped"],
+    );
+    let sender = Node::python("sender", "dora_send.py")
+        .env("ROS2_DORA_BRIDGE_BIN", bridge_bin())
+        .env("SEND_TYPE", "geometry_msgs/msg/PointStamped")
+        .env(
+            "SEND_JSON",
+            r#"[{"header": {"frame_id": "map"}, "point": {"x": 1.5}}]"#,
+        )
+        .env("SEND_OUTPUT", "point")
+        .input("tick", "dora/timer/millis/100")
+        .output("point");
+    let bridge = Node::bridge("--config bridge.yaml")
+        .input("point", "sender/point")
+        .output("greeting");
+    let recorder = s.recorder().input("greeting", "bridge/greeting");
+    let mut dora = s.dora_run(
+        &Dataflow::new()
+            .node(sender)
+            .node(bridge)
+            .node(recorder)
+            .yaml(),
+    );
+    let context = |what: &str| format!("{what}\n{}\n{}", dump(&dora), s.node_logs());
+    dora.wait_for_line(Duration::from_secs(90), |l| {
+        l.contains("use_sim_time is on but no /clock")
+    })
+    .unwrap_or_else(|| panic!("{}", context("no warning about the missing /clock")));
+    let waiting = s
+        .wait_for_record("received.jsonl", Duration::from_secs(30), |r| {
+            r["id"] == "greeting"
+        })
+        .unwrap_or_else(|| panic!("{}", context("messages stopped without /clock")));
+    assert_eq!(waiting["metadata"]["ros_time_ns"], 0, "{waiting}");
+    assert_eq!(waiting["metadata"]["ros_time_source"], "sim", "{waiting}");
+    // Now a simulator comes: ROS time, and the stamps the bridge fills, follow it.
+    let _simulator = s.python("simulator", "ros_clock.py", &["5000"]);
+    s.wait_for_record("received.jsonl", Duration::from_secs(60), |r| {
+        r["metadata"]["ros_time_ns"].as_i64() >= Some(5000 * S)
+    })
+    .unwrap_or_else(|| panic!("{}", context("ROS time never followed /clock")));
+    let stamped = wait_json(&points, Duration::from_secs(60), |v| {
+        v["message"]["header"]["stamp"]["sec"].as_i64() >= Some(5000)
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "{}\n{}",
+            dump(&points),
+            context("no point stamped in sim time")
+        )
+    });
+    assert!(
+        stamped["message"]["header"]["stamp"]["sec"].as_i64() < Some(5100),
+        "{stamped}"
+    );
+    assert_eq!(stamped["message"]["point"]["x"], 1.5, "{stamped}");
+    assert!(
+        dora.output().iter().any(|l| l.contains("/clock arrived")),
+        "{}",
+        context("not said when /clock came")
+    );
+    dora.stop();
+}
+
+#[test]
+fn tf_from_three_publishers_at_200_hz_reaches_dora_without_loss() {
+    let s = Scenario::new(177);
+    let publishers: Vec<Proc> = (0..3)
+        .map(|k| {
+            let spec = format!(
+                r#"{{"dynamic": [["odom", "base_{k}", null, [{k}.0, 0.0, 0.0], [0.0, 0.0, 0.0, 1.0]]], "rate": 200}}"#
+            );
+            let path = s.write(&format!("tf_{k}.json"), &spec);
+            s.python(&format!("tf {k}"), "ros_tf_pub.py", &[&p(&path), "--node", &format!("tf_{k}")])
+        })
+        .collect();
+    s.write(
+        "bridge.yaml",
+        "from_ros:\n  - {topic: /tf, type: tf2_msgs/msg/TFMessage, output: tf}\n\
+         stats: {output: stats, interval: 200ms}\n",
+    );
+    let mut dora = s.bridge_to_recorder("--config bridge.yaml", &["tf", "stats"]);
+    let row = wait_for_stats(&s, "from_ros[0]", Duration::from_secs(90), |r| {
+        r["received"].as_u64() >= Some(3000)
+    })
+    .unwrap_or_else(|| {
+        let pubs: Vec<String> = publishers.iter().map(dump).collect();
+        panic!("{}\n{}\n{}", dump(&dora), pubs.join("\n"), s.node_logs())
+    });
+    for counter in [
+        "dropped_by_middleware",
+        "dropped_queue_full",
+        "decode_errors",
+    ] {
+        assert_eq!(row[counter], 0, "{counter}: {row}");
+    }
+    let senders: std::collections::HashSet<String> = s
+        .records("received.jsonl")
+        .iter()
+        .filter(|r| r["id"] == "tf")
+        .filter_map(|r| {
+            r["metadata"]["ros_publisher_node"]
+                .as_str()
+                .map(str::to_string)
+        })
+        .collect();
+    assert_eq!(senders.len(), 3, "{senders:?}");
     dora.stop();
 }
 

@@ -6,6 +6,7 @@ use super::Bag;
 use crate::codec::{CodecOptions, MessageCodec};
 use crate::config::{QosProfileConfig, QosSetting};
 use crate::msg::{TypeName, TypeRegistry};
+use crate::ros::clock::ClockPublisher;
 use crate::ros::rcl;
 use crate::ros::{Publisher, RosSide};
 use anyhow::{Context, bail};
@@ -35,44 +36,6 @@ pub struct PlayOptions {
     /// Publish `/clock` from the bag's time this many times a second.
     pub clock_hz: Option<f64>,
     pub rcl_args: Vec<String>,
-}
-
-/// `/clock` in the bag's time while playing (`--clock`): at a fixed rate
-/// of wall time, the bag time that playback (scaled by `--rate`) is at.
-struct ClockPublisher {
-    publisher: Publisher,
-    period: Duration,
-    next: Instant,
-}
-
-impl ClockPublisher {
-    fn advertise(ros: &RosSide, registry: &TypeRegistry, hz: f64) -> anyhow::Result<Self> {
-        let clock_type = TypeName::parse("rosgraph_msgs/msg/Clock")?;
-        let codec = MessageCodec::new(registry, &clock_type, CodecOptions::default())?;
-        let topic = ros.resolve_topic("/clock")?;
-        let publisher = ros.advertise(&topic, codec, crate::ros::qos::clock())?;
-        tracing::info!("publishing /clock from the bag's time at {hz} Hz");
-        Ok(ClockPublisher {
-            publisher,
-            period: Duration::from_secs_f64(1.0 / hz),
-            next: Instant::now(),
-        })
-    }
-
-    /// Publishes the bag time playback is at, if one is due; when the next is.
-    fn publish_due(&mut self, start: (u64, Instant), rate: f64) -> Instant {
-        let now = Instant::now();
-        if now >= self.next {
-            let (t0, w0) = start;
-            let bag_ns = t0 + (now.duration_since(w0).as_nanos() as f64 * rate) as u64;
-            let cdr = crate::clock::clock_message(bag_ns.min(i64::MAX as u64) as i64);
-            if let Err(e) = self.publisher.publish_cdr(&cdr) {
-                tracing::warn!("/clock: publish failed: {e}");
-            }
-            self.next = (self.next + self.period).max(now);
-        }
-        self.next
-    }
 }
 
 const SUBSCRIBER_WAIT: Duration = Duration::from_secs(30);
@@ -392,6 +355,13 @@ fn wait_until(due: Instant, stop: &AtomicBool) -> bool {
     }
 }
 
+/// The bag time playback is at now, from where it started and the rate.
+fn bag_time_at(start: (u64, Instant), rate: f64) -> i64 {
+    let (t0, w0) = start;
+    let bag_ns = t0 + (w0.elapsed().as_nanos() as f64 * rate) as u64;
+    bag_ns.min(i64::MAX as u64) as i64
+}
+
 /// [`wait_until`], publishing `/clock` meanwhile (`--clock`).
 fn wait_until_ticking(
     due: Instant,
@@ -402,7 +372,7 @@ fn wait_until_ticking(
         return wait_until(due, stop);
     };
     loop {
-        let next_tick = clock.publish_due(start, rate);
+        let next_tick = clock.publish_due(bag_time_at(start, rate));
         if next_tick >= due {
             return wait_until(due, stop);
         }

@@ -12,6 +12,7 @@ use crate::config::{Replay, ReplayTiming};
 use crate::flow::queue::RouteQueues;
 use crate::flow::{MessageInfo, Received};
 use crate::msg::{TypeName, TypeRegistry};
+use crate::ros::clock::ClockPublisher;
 use crate::ros::receiver::FromRosRoute;
 use crate::throttle::RateLimiter;
 use anyhow::Context;
@@ -47,6 +48,10 @@ pub struct BagSource {
     /// Topic -> the routes that take it, in route order.
     routes_of: HashMap<String, Vec<usize>>,
     queues: Arc<RouteQueues>,
+    /// `replay.clock`: `/clock` from the bag's time (taken by the reader).
+    clock: Option<ClockPublisher>,
+    /// Messages then carry the bag's time as their ROS time.
+    time: TimeSource,
 }
 
 impl BagSource {
@@ -89,7 +94,16 @@ impl BagSource {
             routes,
             routes_of,
             queues,
+            clock: None,
+            time: TimeSource::System,
         }
+    }
+
+    /// Publishes `/clock` from the bag's time while replaying.
+    pub fn with_clock(mut self, clock: ClockPublisher) -> Self {
+        self.clock = Some(clock);
+        self.time = TimeSource::Sim;
+        self
     }
 
     /// Starts the reader thread (storage I/O blocks); its outcome comes on
@@ -105,7 +119,8 @@ impl BagSource {
         Ok(rx)
     }
 
-    fn run(self) -> ReplayOutcome {
+    fn run(mut self) -> ReplayOutcome {
+        let mut clock = self.clock.take();
         let reader = std::thread::current();
         self.queues.on_room(move || reader.unpark());
         if !self.wait_until(Instant::now() + self.start_delay) {
@@ -119,9 +134,13 @@ impl BagSource {
                 Err(e) => return self.drained().then_some(Err(e)),
             };
             if let Some(due) = state.pace.due(message.log_time_ns)
-                && !self.wait_until(due)
+                && !self.wait_ticking(due, clock.as_mut(), &state.pace)
             {
                 return None;
+            }
+            if let Some(clock) = clock.as_mut() {
+                // At full speed, the bag time is that of the message.
+                clock.publish_due(clamp_ns(message.log_time_ns));
             }
             state.summary.read += 1;
             if !self.deliver(&mut state, &message) {
@@ -156,13 +175,31 @@ impl BagSource {
             if !self.wait_for_room(route) {
                 return false;
             }
-            let item = received(route, message, array, &state.bag_name);
+            let item = received(route, message, array, &state.bag_name, self.time);
             if !self.queues.push(route, item) {
                 return false;
             }
             state.summary.queued += 1;
         }
         true
+    }
+
+    /// [`Self::wait_until`], publishing the bag's time on `/clock` meanwhile.
+    fn wait_ticking(&self, due: Instant, clock: Option<&mut ClockPublisher>, pace: &Pace) -> bool {
+        let (Some(clock), Some(now)) = (clock, pace.bag_time_ns()) else {
+            return self.wait_until(due);
+        };
+        let mut bag_now = now;
+        loop {
+            let next = clock.publish_due(bag_now);
+            if next >= due {
+                return self.wait_until(due);
+            }
+            if !self.wait_until(next) {
+                return false;
+            }
+            bag_now = pace.bag_time_ns().unwrap_or(bag_now);
+        }
     }
 
     /// Sleeps until `deadline`; false if the bridge left meanwhile.
@@ -221,8 +258,18 @@ fn routes_by_topic<'a>(
 /// A bag message as the live path carries it: the recorded time is when it
 /// was received; the publish time, where the storage kept it, when it was
 /// sent.
-fn received(route: usize, message: &BagMessage, array: StructArray, bag: &Arc<str>) -> Received {
+fn received(
+    route: usize,
+    message: &BagMessage,
+    array: StructArray,
+    bag: &Arc<str>,
+    time: TimeSource,
+) -> Received {
     let recorded = clamp_ns(message.log_time_ns);
+    let ros_time = match time {
+        TimeSource::Sim => recorded,
+        TimeSource::System => system_now_ns(),
+    };
     Received {
         route,
         topic: message.topic.clone(),
@@ -231,7 +278,7 @@ fn received(route: usize, message: &BagMessage, array: StructArray, bag: &Arc<st
         info: MessageInfo {
             source_timestamp_ns: message.publish_time_ns.map_or(recorded, clamp_ns),
             received_timestamp_ns: recorded,
-            ros_time: Some((system_now_ns(), TimeSource::System)),
+            ros_time: Some((ros_time, time)),
             ..MessageInfo::default()
         },
         publisher_node: None,
@@ -321,6 +368,13 @@ impl Pace {
     fn new(timing: ReplayTiming, rate: f64) -> Self {
         let rate = (timing == ReplayTiming::Recorded).then_some(rate);
         Pace { rate, first: None }
+    }
+
+    /// The bag time playback is at now (recorded timing, once started).
+    fn bag_time_ns(&self) -> Option<i64> {
+        let (rate, (t0, w0)) = (self.rate?, self.first?);
+        let ns = t0 as f64 + w0.elapsed().as_nanos() as f64 * rate;
+        Some(ns.min(i64::MAX as f64) as i64)
     }
 
     fn due(&mut self, log_time_ns: u64) -> Option<Instant> {

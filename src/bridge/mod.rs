@@ -21,6 +21,7 @@ use crate::lifecycle::diagnostics::{DIAGNOSTIC_ARRAY, Diagnostics, Level};
 use crate::lifecycle::liveness::{LivenessReport, LivenessWatch, ReportingWatch};
 use crate::lifecycle::shutdown::{self, Launcher, ParentWatch};
 use crate::msg::{TypeName, TypeRegistry};
+use crate::ros::clock::ClockPublisher;
 use crate::ros::receiver::Receiver;
 use crate::ros::services::ServiceEvent;
 use crate::ros::sink::QueueSink;
@@ -645,8 +646,11 @@ fn start_source(
         registry,
     } = source;
     match (bag, &config.replay, ros) {
-        (Some(bag), Some(section), _) => {
-            let source = BagSource::new(bag, registry, section, routes, queues);
+        (Some(bag), Some(section), ros) => {
+            let mut source = BagSource::new(bag, registry.clone(), section, routes, queues);
+            if let (Some(hz), Some(ros)) = (section.clock, ros) {
+                source = source.with_clock(ClockPublisher::advertise(ros, &registry, hz)?);
+            }
             Ok(Some(ReplayProgress::start(source, section.at_end)?))
         }
         (_, _, Some(ros)) => {
@@ -666,6 +670,7 @@ fn start_source(
 /// feeds dora without any middleware.
 fn needs_ros(config: &Config) -> bool {
     config.replay.is_none()
+        || config.replay.as_ref().is_some_and(|r| r.clock.is_some())
         || !config.to_ros.is_empty()
         || !config.service_clients.is_empty()
         || !config.service_servers.is_empty()

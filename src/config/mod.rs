@@ -184,6 +184,9 @@ pub struct Replay {
     /// What the bridge does once every message of the bag went to dora.
     #[serde(default)]
     pub at_end: ReplayEnd,
+    /// Publish `/clock` from the bag's time this many times a second (as
+    /// `bag play --clock`), for ROS nodes with use_sim_time.
+    pub clock: Option<f64>,
 }
 
 /// `replay.at_end`.

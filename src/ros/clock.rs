@@ -14,6 +14,52 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedSender;
 
+/// `/clock` from a bag's time (`bag play --clock`, `replay.clock`): at
+/// most `hz` times a second of wall time.
+pub struct ClockPublisher {
+    publisher: super::Publisher,
+    period: Duration,
+    next: Instant,
+}
+
+impl ClockPublisher {
+    pub fn advertise(
+        ros: &super::RosSide,
+        registry: &crate::msg::TypeRegistry,
+        hz: f64,
+    ) -> anyhow::Result<Self> {
+        if !(hz > 0.0 && hz.is_finite()) {
+            anyhow::bail!("the /clock rate must be a positive number of Hz, got {hz}");
+        }
+        let clock_type = TypeName::parse("rosgraph_msgs/msg/Clock")?;
+        let options = crate::codec::CodecOptions::default();
+        let codec = crate::codec::MessageCodec::new(registry, &clock_type, options)?;
+        let topic = ros.resolve_topic("/clock")?;
+        let publisher = ros.advertise(&topic, codec, super::qos::clock())?;
+        tracing::info!("publishing /clock from the bag's time at {hz} Hz");
+        Ok(ClockPublisher {
+            publisher,
+            period: Duration::from_secs_f64(1.0 / hz),
+            next: Instant::now(),
+        })
+    }
+
+    /// Publishes `time_ns` if a tick is due; when the next one is.
+    pub fn publish_due(&mut self, time_ns: i64) -> Instant {
+        let now = Instant::now();
+        if now >= self.next {
+            if let Err(e) = self
+                .publisher
+                .publish_cdr(&crate::clock::clock_message(time_ns))
+            {
+                tracing::warn!("/clock: publish failed: {e}");
+            }
+            self.next = (self.next + self.period).max(now);
+        }
+        self.next
+    }
+}
+
 /// How often the thread looks at `use_sim_time` (a parameter set at run
 /// time) without a message.
 const POLL: Duration = Duration::from_millis(50);

@@ -8,6 +8,8 @@ sends, writing SEND_EXIT_MESSAGE to stderr first (for failure tests).
 With SEND_PAUSE="N:S", stops sending for S seconds after N sends (a stall);
 with SEND_PAUSE_FILE="NAME:S", once, when file NAME appears in its working
 directory (so a test can stall it when it is ready to watch).
+With SEND_TYPE=pkg/msg/Type the rows are made in that type's exact Arrow
+types by the ros2_dora_bridge package (fields left out take defaults).
 """
 import json
 import os
@@ -19,7 +21,11 @@ from dora import Node
 
 
 def main():
-    good = pa.array(json.loads(os.environ["SEND_JSON"]))
+    if "SEND_TYPE" in os.environ:
+        import ros2_dora_bridge as rdb
+        good = rdb.messages(os.environ["SEND_TYPE"], json.loads(os.environ["SEND_JSON"]))
+    else:
+        good = pa.array(json.loads(os.environ["SEND_JSON"]))
     assert isinstance(good, pa.StructArray), good.type
     bad = pa.array(json.loads(os.environ["SEND_BAD_JSON"])) if "SEND_BAD_JSON" in os.environ else None
     output = os.environ.get("SEND_OUTPUT", "out")
