@@ -242,60 +242,7 @@ fn dispatch(cli: Cli, rcl_args: Vec<String>) -> anyhow::Result<()> {
             dataflow.as_deref(),
             node.as_deref(),
         ),
-        Some(Command::Bag(BagCommand::Play {
-            bag,
-            rate,
-            loop_forever,
-            start_offset,
-            topics,
-            remap,
-            delay,
-            wait_for_subscribers,
-            clock,
-        })) => ros2_dora_bridge::bag::play::play(ros2_dora_bridge::bag::play::PlayOptions {
-            bag,
-            rate,
-            loop_forever,
-            start_offset,
-            topics,
-            remap,
-            delay,
-            wait_for_subscribers,
-            clock_hz: clock,
-            rcl_args,
-        }),
-        Some(Command::Bag(BagCommand::Record {
-            topics,
-            output,
-            regex,
-            all,
-            duration,
-            max_bag_size,
-            max_bag_duration,
-            compression,
-            use_sim_time,
-        })) => {
-            let topics = record_topics(topics, regex, all)?;
-            let stop = ros2_dora_bridge::bag::play::stop_on_signals()?;
-            ros2_dora_bridge::bag::record::record(
-                ros2_dora_bridge::bag::record::RecordOptions {
-                    output,
-                    topics,
-                    duration,
-                    split: ros2_dora_bridge::bag::writer::SplitLimits {
-                        max_bytes: max_bag_size,
-                        max_duration: max_bag_duration,
-                    },
-                    compression,
-                    use_sim_time,
-                    rcl_args,
-                },
-                stop,
-            )
-        }
-        Some(Command::Bag(BagCommand::Info { bag })) => emit(&ros2_dora_bridge::bag::describe(
-            &ros2_dora_bridge::bag::Bag::open(&bag)?,
-        )),
+        Some(Command::Bag(command)) => bag_command(command, rcl_args),
         Some(Command::Discover { wait }) => {
             emit(&ros2_dora_bridge::discover::discover(&rcl_args, wait)?)?;
             Ok(())
@@ -388,4 +335,64 @@ fn check(
     }
     println!("config OK: {}", report.summary);
     Ok(())
+}
+
+/// `bag play`, `bag record`, `bag info`.
+fn bag_command(command: BagCommand, rcl_args: Vec<String>) -> anyhow::Result<()> {
+    match command {
+        BagCommand::Play {
+            bag,
+            rate,
+            loop_forever,
+            start_offset,
+            topics,
+            remap,
+            delay,
+            wait_for_subscribers,
+            clock,
+        } => ros2_dora_bridge::bag::play::play(ros2_dora_bridge::bag::play::PlayOptions {
+            bag,
+            rate,
+            loop_forever,
+            start_offset,
+            topics,
+            remap,
+            delay,
+            wait_for_subscribers,
+            clock_hz: clock,
+            rcl_args,
+        }),
+        BagCommand::Record {
+            topics,
+            output,
+            regex,
+            all,
+            duration,
+            max_bag_size,
+            max_bag_duration,
+            compression,
+            use_sim_time,
+        } => {
+            let topics = record_topics(topics, regex, all)?;
+            let stop = ros2_dora_bridge::bag::play::stop_on_signals()?;
+            ros2_dora_bridge::bag::record::record(
+                ros2_dora_bridge::bag::record::RecordOptions {
+                    output,
+                    topics,
+                    duration,
+                    split: ros2_dora_bridge::bag::writer::SplitLimits {
+                        max_bytes: max_bag_size,
+                        max_duration: max_bag_duration,
+                    },
+                    compression,
+                    use_sim_time,
+                    rcl_args,
+                },
+                stop,
+            )
+        }
+        BagCommand::Info { bag } => emit(&ros2_dora_bridge::bag::describe(
+            &ros2_dora_bridge::bag::Bag::open(&bag)?,
+        )),
+    }
 }

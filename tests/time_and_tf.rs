@@ -126,9 +126,8 @@ fn sim_time_drives_metadata_the_clock_output_and_diagnostics() {
     dora.stop();
 }
 
-#[test]
-fn bag_play_clock_drives_an_rclpy_node_in_sim_time() {
-    let s = Scenario::new(171);
+/// tests/python/make_bag.py's MCAP bag: /chatter spans 0.9 s from 1_700_000_000 s.
+fn make_bag(s: &Scenario) -> std::path::PathBuf {
     let dir = s.path("bag");
     let made = s
         .command("python")
@@ -137,11 +136,15 @@ fn bag_play_clock_drives_an_rclpy_node_in_sim_time() {
         .arg("mcap")
         .output()
         .expect("make_bag.py");
-    assert!(
-        made.status.success(),
-        "{}",
-        String::from_utf8_lossy(&made.stderr)
-    );
+    let stderr = String::from_utf8_lossy(&made.stderr);
+    assert!(made.status.success(), "{stderr}");
+    dir
+}
+
+#[test]
+fn bag_play_clock_drives_an_rclpy_node_in_sim_time() {
+    let s = Scenario::new(171);
+    let dir = make_bag(&s);
     let sim_node = s.python("sim node", "ros_sim_clock.py", &[]);
     // The bag's /chatter spans 0.9 s from 1_700_000_000 s: at rate 0.25 it plays for 3.6 s.
     let mut cmd = s.command(bridge_bin());
@@ -185,19 +188,7 @@ fn bag_play_clock_drives_an_rclpy_node_in_sim_time() {
 #[test]
 fn replay_clock_gives_ros_nodes_and_dora_the_bags_time() {
     let s = Scenario::new(178);
-    let dir = s.path("bag");
-    let made = s
-        .command("python")
-        .arg(python_script("make_bag.py"))
-        .arg(&dir)
-        .arg("mcap")
-        .output()
-        .expect("make_bag.py");
-    assert!(
-        made.status.success(),
-        "{}",
-        String::from_utf8_lossy(&made.stderr)
-    );
+    let dir = make_bag(&s);
     let sim_node = s.python("sim node", "ros_sim_clock.py", &[]);
     s.write(
         "bridge.yaml",

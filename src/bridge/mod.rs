@@ -179,7 +179,7 @@ struct Bridge {
     /// Which kind of route reads each dora input (from the route table).
     input_routes: HashMap<DataId, RouteKind>,
     /// `clock:`: the output and its ticks.
-    clock: Option<(ClockOutput, UnboundedReceiver<i64>)>,
+    clock: Option<ClockTicks>,
     /// `tf:`: lookups and streams.
     tf: Option<TfRoutes>,
     /// When to send latched messages again after a dora node restarted.
@@ -251,17 +251,9 @@ impl Bridge {
             Some(ros) => start_diagnostics(&config, ros, &registry, &node)?,
             None => None,
         };
-        let clock = match (&config.clock, &ros) {
-            (Some(section), Some(ros)) => Some(start_clock(section, ros, &registry)?),
-            _ => None,
-        };
-        let tf = match (&config.tf, &ros) {
-            (Some(section), Some(ros)) => {
-                let buffer = TransformBuffer::new(section.cache_time);
-                let listener = TfListener::start(ros.shared(), buffer)?;
-                Some(TfRoutes::build(section, listener, &registry, &mut stats)?)
-            }
-            _ => None,
+        let (clock, tf) = match &ros {
+            Some(ros) => start_time_and_tf(&config, ros, &registry, &mut stats)?,
+            None => (None, None),
         };
         warn_without_keepalive(&config, &node);
         let launcher = shutdown::detect_launcher();
@@ -270,9 +262,9 @@ impl Bridge {
         tracing::debug!("launched by {launcher:?}");
         from_ros.warm_up(&mut node);
         log_routes(&config);
-        let input_routes = input_routes(&config);
         Ok(Bridge {
             timers: Timers::new(&config),
+            input_routes: input_routes(&config),
             liveness_open: config.liveness.is_some(),
             dataflow_id: node.dataflow_id().to_string(),
             config,
@@ -291,7 +283,6 @@ impl Bridge {
             parent,
             stop_requested: None,
             limiter: RateLimiter::new(Duration::from_secs(5)),
-            input_routes,
             clock,
             tf,
             latched_resends: Vec::new(),
@@ -386,24 +377,8 @@ impl Bridge {
                 }
                 None
             }
-            Input::ClockTick(Some(ns)) => {
-                if let Some((output, _)) = &self.clock {
-                    output.send(&mut self.node, ns);
-                }
-                None
-            }
-            Input::ResendLatched => {
-                self.resend_latched();
-                None
-            }
-            Input::TfStream(index) => {
-                if let Some(tf) = &mut self.tf {
-                    tf.send_stream(&mut self.node, index);
-                }
-                None
-            }
-            Input::ClockTick(None) => {
-                self.clock = None;
+            Input::ResendLatched | Input::TfStream(_) | Input::ClockTick(_) => {
+                self.on_time_input(input);
                 None
             }
             Input::Replay(event) => self.on_replay(event),
@@ -425,6 +400,25 @@ impl Bridge {
                 Some(Ok(StopReason::LauncherExited))
             }
             Input::ParentTick => None,
+        }
+    }
+
+    /// The clock output's ticks, TF streams, latched resends.
+    fn on_time_input(&mut self, input: Input) {
+        match input {
+            Input::ResendLatched => self.resend_latched(),
+            Input::TfStream(index) => {
+                if let Some(tf) = &mut self.tf {
+                    tf.send_stream(&mut self.node, index);
+                }
+            }
+            Input::ClockTick(None) => self.clock = None,
+            Input::ClockTick(Some(ns)) => {
+                if let Some((output, _)) = &self.clock {
+                    output.send(&mut self.node, ns);
+                }
+            }
+            _ => {}
         }
     }
 
@@ -702,12 +696,37 @@ fn start_ros(
     )
 }
 
+/// `clock:`'s output and its ticks.
+type ClockTicks = (ClockOutput, UnboundedReceiver<i64>);
+
+/// `clock:` and `tf:`, when configured.
+fn start_time_and_tf(
+    config: &Config,
+    ros: &RosSide,
+    registry: &TypeRegistry,
+    stats: &mut StatsTable,
+) -> anyhow::Result<(Option<ClockTicks>, Option<TfRoutes>)> {
+    let clock = match &config.clock {
+        Some(section) => Some(start_clock(section, ros, registry)?),
+        None => None,
+    };
+    let tf = match &config.tf {
+        Some(section) => {
+            let buffer = TransformBuffer::new(section.cache_time);
+            let listener = TfListener::start(ros.shared(), buffer)?;
+            Some(TfRoutes::build(section, listener, registry, stats)?)
+        }
+        None => None,
+    };
+    Ok((clock, tf))
+}
+
 /// The `clock` output, ticking in the ROS side's clock.
 fn start_clock(
     section: &crate::config::ClockSection,
     ros: &RosSide,
     registry: &TypeRegistry,
-) -> anyhow::Result<(ClockOutput, UnboundedReceiver<i64>)> {
+) -> anyhow::Result<ClockTicks> {
     let output = ClockOutput::new(section, registry, ros.clock().clone())?;
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     ros.tick_every(section.period, tx);
@@ -726,7 +745,7 @@ async fn next_tf_stream(tf: &mut Option<TfRoutes>) -> usize {
     }
 }
 
-async fn next_tick(clock: &mut Option<(ClockOutput, UnboundedReceiver<i64>)>) -> Option<i64> {
+async fn next_tick(clock: &mut Option<ClockTicks>) -> Option<i64> {
     match clock {
         Some((_, ticks)) => ticks.recv().await,
         None => std::future::pending().await,

@@ -163,21 +163,9 @@ impl Publisher {
     /// A bad row is logged and counted, and the rest still go out.
     pub fn publish_all(&self, messages: &dyn arrow::array::Array) -> usize {
         let limiter = &self.warnings;
-        use arrow::array::{Array, AsArray};
-        let structs = match messages.data_type() {
-            arrow::datatypes::DataType::Struct(_) => messages.as_struct(),
-            other => {
-                self.stats.received.fetch_add(1, Ordering::Relaxed);
-                self.stats.encode_errors.fetch_add(1, Ordering::Relaxed);
-                limiter.warn("input", || {
-                    format!(
-                        "{}: dropped input: expected a StructArray of {} messages, got {other}",
-                        self.topic,
-                        self.codec.type_name()
-                    )
-                });
-                return 0;
-            }
+        use arrow::array::Array;
+        let Some(structs) = self.rows_of(messages) else {
+            return 0;
         };
         let mut published = 0;
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
@@ -198,21 +186,10 @@ impl Publisher {
                 .codec
                 .encode_row(structs, row, std::mem::take(&mut *buffer))
             {
-                Ok(mut cdr) => {
-                    if self.fill_stamp {
-                        crate::clock::fill_zero_stamp(&mut cdr, self.clock.now_ns());
-                    }
-                    if let Some(set) = &self.static_set {
-                        let mut set = set.lock().unwrap_or_else(|p| p.into_inner());
-                        match set.merge(&cdr) {
-                            Ok(all) => cdr = all,
-                            Err(e) => {
-                                self.stats.encode_errors.fetch_add(1, Ordering::Relaxed);
-                                limiter.warn("static", || format!("{}: {e}", self.topic));
-                                continue;
-                            }
-                        }
-                    }
+                Ok(cdr) => {
+                    let Some(cdr) = self.finish(cdr) else {
+                        continue;
+                    };
                     self.segment_advice.check(
                         fastdds::Direction::Published,
                         &self.topic,
@@ -254,6 +231,50 @@ impl Publisher {
             }
         }
         published
+    }
+
+    /// The rows of a dora input; `None` (counted, said) if it is not a
+    /// StructArray.
+    fn rows_of<'a>(
+        &self,
+        messages: &'a dyn arrow::array::Array,
+    ) -> Option<&'a arrow::array::StructArray> {
+        use arrow::array::AsArray;
+        if let arrow::datatypes::DataType::Struct(_) = messages.data_type() {
+            return Some(messages.as_struct());
+        }
+        self.stats.received.fetch_add(1, Ordering::Relaxed);
+        self.stats.encode_errors.fetch_add(1, Ordering::Relaxed);
+        self.warnings.warn("input", || {
+            format!(
+                "{}: dropped input: expected a StructArray of {} messages, got {}",
+                self.topic,
+                self.codec.type_name(),
+                messages.data_type()
+            )
+        });
+        None
+    }
+
+    /// What the route adds to an encoded message: the ROS time in a zero
+    /// stamp, the whole static set; `None` (counted, said) if it cannot.
+    fn finish(&self, mut cdr: Vec<u8>) -> Option<Vec<u8>> {
+        if self.fill_stamp {
+            crate::clock::fill_zero_stamp(&mut cdr, self.clock.now_ns());
+        }
+        let Some(set) = &self.static_set else {
+            return Some(cdr);
+        };
+        let mut set = set.lock().unwrap_or_else(|p| p.into_inner());
+        match set.merge(&cdr) {
+            Ok(all) => Some(all),
+            Err(e) => {
+                self.stats.encode_errors.fetch_add(1, Ordering::Relaxed);
+                self.warnings
+                    .warn("static", || format!("{}: {e}", self.topic));
+                None
+            }
+        }
     }
 
     pub fn qos(&self) -> rcl::QosProfile {
