@@ -72,7 +72,8 @@ def run(work, lookups, domain):
         return next((l for l in lines if "bench" in l), None)
 
     try:
-        got = wait_for(result, timeout=300)
+        wait_for(lambda: result() is not None, timeout=300)
+        got = result()
     finally:
         stop(dora)
         stop(publisher)
