@@ -219,9 +219,13 @@ action_clients:
     let done = find("goal", 4.into()).unwrap_or_else(|| panic!("{}", context()));
     assert_eq!(done["status"], "succeeded", "{done}");
     assert_eq!(done["result"], serde_json::json!([0, 1, 1, 2, 3]), "{done}");
-    assert_eq!(
-        done["feedback"].as_array().and_then(|f| f.last()),
-        Some(&serde_json::json!([0, 1, 1, 2, 3])),
+    // Feedback (a topic) and the result (a service answer) travel apart:
+    // ROS orders neither against the other, and the server's last feedback
+    // can land after its result (seen once in CI), when the goal is over.
+    let last_feedback = done["feedback"].as_array().and_then(|f| f.last());
+    assert!(
+        last_feedback == Some(&serde_json::json!([0, 1, 1, 2, 3]))
+            || last_feedback == Some(&serde_json::json!([0, 1, 1, 2])),
         "{done}"
     );
     assert!(

@@ -415,12 +415,23 @@ impl Taker {
                     .blocking_send(ServiceEvent::GraphChanged)
                     .is_ok();
             }
-            for index in ready.subscriptions {
+            let mut responses = Vec::new();
+            for index in ready.clients {
+                self.take_responses(ClientId(index), &clients[index], &mut responses, &errors);
+            }
+            // Messages go first, every one taken by now: an action server
+            // publishes its last feedback before it answers the result
+            // request, and that feedback may land just after this wait.
+            let with_data = match responses.is_empty() {
+                true => ready.subscriptions,
+                false => (0..subscriptions.len()).collect(),
+            };
+            for index in with_data {
                 let id = SubscriptionId(index);
                 open &= self.take_messages(id, &mut subscriptions[index], &errors);
             }
-            for index in ready.clients {
-                open &= self.take_responses(ClientId(index), &clients[index], &errors);
+            for event in responses {
+                open &= self.events.blocking_send(event).is_ok();
             }
             for index in ready.services {
                 let (server, service) = &servers[index];
@@ -475,23 +486,25 @@ impl Taker {
     }
 
     /// False once the bridge is gone.
-    fn take_responses(&self, client: ClientId, rcl: &RclClient, errors: &RateLimiter) -> bool {
+    /// Every response client `client` has, into `responses`.
+    fn take_responses(
+        &self,
+        client: ClientId,
+        rcl: &RclClient,
+        responses: &mut Vec<ServiceEvent>,
+        errors: &RateLimiter,
+    ) {
         loop {
             match rcl.take() {
-                Ok(Some((sequence, cdr))) => {
-                    let event = ServiceEvent::Response {
-                        client,
-                        sequence,
-                        cdr,
-                    };
-                    if self.events.blocking_send(event).is_err() {
-                        return false;
-                    }
-                }
-                Ok(None) => return true,
+                Ok(Some((sequence, cdr))) => responses.push(ServiceEvent::Response {
+                    client,
+                    sequence,
+                    cdr,
+                }),
+                Ok(None) => return,
                 Err(e) => {
                     errors.warn(|| format!("cannot take a service response: {e}"));
-                    return true;
+                    return;
                 }
             }
         }
