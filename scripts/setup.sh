@@ -37,7 +37,9 @@ TOOL_WHEELS=(
   cmake
 )
 # iproute2: the two-host tests make hosts from network namespaces (`ip netns`).
-DEBIAN_PACKAGES=(libclang-dev clang pkg-config iproute2)
+# prometheus: the live-view tests scrape the bridge's /metrics with a real
+# server; tmux: they run `top` in a terminal.
+DEBIAN_PACKAGES=(libclang-dev clang pkg-config iproute2 prometheus tmux)
 
 log() { printf '[setup] %s\n' "$*" >&2; }
 die() { printf '[setup] error: %s\n' "$*" >&2; exit 1; }
@@ -217,6 +219,9 @@ verify() {
 }
 
 mkdir -p "$WB"
+# Cheap (dpkg-query), so checked on every run: a package added here reaches
+# workbenches made before it.
+install_debian_packages
 want_stamp="v$SETUP_VERSION $DISTRO ros=${system_ros:-wheels} py=$("$PYTHON" -c 'import sys; print(sys.version.split()[0])')"
 if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$want_stamp" && -z "${ROS2_DORA_BRIDGE_REINSTALL:-}" ]]; then
   verify
@@ -224,7 +229,6 @@ if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$want_stamp" && -z "${ROS2_DORA_BRIDG
   exit 0
 fi
 
-install_debian_packages
 create_venv
 pip_install
 install_python_package

@@ -11,10 +11,12 @@
 //! - [`routes`]: one module per route kind (`from_ros`, `to_ros`).
 //! - [`bridge`]: the running bridge: set-up, a thin event loop, teardown.
 //! - [`bag`]: rosbag2 bags: play onto ROS, replay into dora.
+//! - [`admin`]: the live view: the admin endpoint, `status` and `top`.
 //! - [`check`]: the `check` command: a config against types and a dataflow.
 //! - [`discover`]: the `discover` command.
 //! - [`sequence`]: loss detection from sequence numbers.
 //! - [`stats`]: per-route counters and their table.
+//! - [`rates`]: rates and peer presence from counters sampled over time.
 //! - [`throttle`]: rate-limited and say-once log messages.
 //! - [`topics`]: which topics a route, a recording or a replay takes.
 //! - [`node_helpers`]: for Rust dora nodes: typed views of the bridge's
@@ -24,6 +26,7 @@
 // invariants; anywhere else it does not compile.
 #![deny(unsafe_code)]
 
+pub mod admin;
 pub mod bag;
 pub mod bridge;
 pub mod check;
@@ -36,6 +39,7 @@ pub mod flow;
 pub mod lifecycle;
 pub mod msg;
 pub mod node_helpers;
+pub mod rates;
 pub mod ros;
 pub mod routes;
 pub mod sequence;

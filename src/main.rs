@@ -1,8 +1,10 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use ros2_dora_bridge::admin;
 use ros2_dora_bridge::bridge::{self, RunOptions};
 use ros2_dora_bridge::codec::{CodecOptions, MessageCodec};
-use ros2_dora_bridge::config::Config;
+use ros2_dora_bridge::config::admin::DEFAULT_ADMIN_ADDRESS;
+use ros2_dora_bridge::config::{AdminAddress, Config};
 use ros2_dora_bridge::msg::{TypeName, TypeRegistry};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -81,6 +83,28 @@ enum Command {
         /// topic list has not changed for 1 s; an empty graph waits it out).
         #[arg(long, default_value = "3s", value_parser = parse_wait)]
         wait: std::time::Duration,
+    },
+    /// Print a running bridge's routes once: peers, rates, counters (from
+    /// its admin endpoint, `admin:` in its config).
+    Status {
+        /// The bridge's admin address: host:port or a Unix socket path.
+        #[arg(long, value_name = "ADDRESS", default_value = DEFAULT_ADMIN_ADDRESS, value_parser = parse_admin)]
+        connect: AdminAddress,
+        /// Print the endpoint's JSON (`/status`) instead of a table.
+        #[arg(long, conflicts_with = "metrics")]
+        json: bool,
+        /// Print the endpoint's Prometheus metrics (`/metrics`).
+        #[arg(long)]
+        metrics: bool,
+    },
+    /// Show a running bridge's routes live in the terminal (q quits).
+    Top {
+        /// The bridge's admin address: host:port or a Unix socket path.
+        #[arg(long, value_name = "ADDRESS", default_value = DEFAULT_ADMIN_ADDRESS, value_parser = parse_admin)]
+        connect: AdminAddress,
+        /// How often to refresh.
+        #[arg(long, default_value = "1s", value_parser = parse_wait)]
+        interval: std::time::Duration,
     },
     /// rosbag2 bags (MCAP, sqlite3): play onto ROS, inspect.
     /// To replay a bag into a dora dataflow, use `replay:` in the config.
@@ -187,6 +211,10 @@ fn record_topics(
     })
 }
 
+fn parse_admin(text: &str) -> Result<AdminAddress, String> {
+    AdminAddress::parse(text).map_err(|e| e.to_string())
+}
+
 fn parse_wait(text: &str) -> Result<std::time::Duration, String> {
     ros2_dora_bridge::config::parse_duration(text)
 }
@@ -243,6 +271,19 @@ fn dispatch(cli: Cli, rcl_args: Vec<String>) -> anyhow::Result<()> {
             node.as_deref(),
         ),
         Some(Command::Bag(command)) => bag_command(command, rcl_args),
+        Some(Command::Status {
+            connect,
+            json,
+            metrics,
+        }) => {
+            let text = match (json, metrics) {
+                (true, _) => admin::client::get(&connect, "/status")? + "\n",
+                (_, true) => admin::client::get(&connect, "/metrics")?,
+                _ => admin::display::text(&admin::client::view(&connect)?),
+            };
+            emit(&text)
+        }
+        Some(Command::Top { connect, interval }) => admin::top::run(&connect, interval),
         Some(Command::Discover { wait }) => {
             emit(&ros2_dora_bridge::discover::discover(&rcl_args, wait)?)?;
             Ok(())

@@ -1,12 +1,16 @@
 //! Per-route counters: every way a message can be lost has its counter,
 //! shared between the threads that count; and the table of all routes'
-//! counters as the bridge logs them, sends them on `stats.output` and sums
-//! them for `/diagnostics`.
+//! counters, rates and peers as the bridge logs them, sends them on
+//! `stats.output`, sums them for `/diagnostics` and shows them on its
+//! admin endpoint.
 
-use arrow::array::{ArrayRef, StringArray, StructArray, UInt64Array};
+use crate::rates::{Presence, PresenceChange, RateMeter, Rates};
+use arrow::array::{ArrayRef, Float64Array, Int64Array, StringArray, StructArray, UInt64Array};
 use arrow::datatypes::{DataType, Field};
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::time::Instant;
 
 /// A route's counters, shared between threads.
 #[derive(Debug, Default)]
@@ -48,6 +52,33 @@ pub struct RouteStats {
     pub succeeded: AtomicU64,
     pub canceled: AtomicU64,
     pub aborted: AtomicU64,
+    /// from_ros: CDR bytes taken from ROS. to_ros: CDR bytes published.
+    pub cdr_bytes: AtomicU64,
+    /// Gauges, set by whoever knows them (-1: not known): the publishers
+    /// (from_ros) or subscribers (to_ros) on the route's topics besides
+    /// the bridge, and the messages or calls waiting on the route.
+    pub peers: Gauge,
+    pub queued: Gauge,
+}
+
+/// A value someone sets now and then; not known until first set.
+#[derive(Debug)]
+pub struct Gauge(AtomicI64);
+
+impl Default for Gauge {
+    fn default() -> Self {
+        Gauge(AtomicI64::new(-1))
+    }
+}
+
+impl Gauge {
+    pub fn set(&self, value: usize) {
+        self.0.store(value as i64, Ordering::Relaxed);
+    }
+
+    pub fn get(&self) -> Option<u64> {
+        u64::try_from(self.0.load(Ordering::Relaxed)).ok()
+    }
 }
 
 /// A moment's values of a route's counters.
@@ -67,9 +98,16 @@ pub struct StatsSnapshot {
     pub succeeded: u64,
     pub canceled: u64,
     pub aborted: u64,
+    pub cdr_bytes: u64,
 }
 
 impl RouteStats {
+    /// One message (`bytes` of CDR) came in.
+    pub fn count_received(&self, bytes: usize) {
+        self.received.fetch_add(1, Ordering::Relaxed);
+        self.cdr_bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+    }
+
     pub fn snapshot(&self) -> StatsSnapshot {
         let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
         StatsSnapshot {
@@ -87,13 +125,14 @@ impl RouteStats {
             succeeded: load(&self.succeeded),
             canceled: load(&self.canceled),
             aborted: load(&self.aborted),
+            cdr_bytes: load(&self.cdr_bytes),
         }
     }
 }
 
 impl StatsSnapshot {
     /// Every counter with its name, in the order of the stats rows.
-    pub fn named(&self) -> [(&'static str, u64); 14] {
+    pub fn named(&self) -> [(&'static str, u64); 15] {
         [
             ("received", self.received),
             ("forwarded", self.forwarded),
@@ -109,6 +148,7 @@ impl StatsSnapshot {
             ("succeeded", self.succeeded),
             ("canceled", self.canceled),
             ("aborted", self.aborted),
+            ("cdr_bytes", self.cdr_bytes),
         ]
     }
 
@@ -152,12 +192,47 @@ impl Direction {
     }
 }
 
+/// Who is on the other end of a route, in log lines: `publisher`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PeerRole {
+    Publisher,
+    Subscriber,
+}
+
+impl PeerRole {
+    fn name(self) -> &'static str {
+        match self {
+            PeerRole::Publisher => "publisher",
+            PeerRole::Subscriber => "subscriber",
+        }
+    }
+}
+
 struct Entry {
     /// As reported: `from_ros[0] /chatter`.
     route: String,
     direction: Direction,
     stats: Arc<RouteStats>,
     last_logged: StatsSnapshot,
+    meter: RateMeter,
+    /// Routes whose peers the bridge counts.
+    presence: Option<(PeerRole, Presence)>,
+}
+
+/// A route at one moment, as the admin endpoint shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RouteView {
+    pub route: String,
+    pub direction: String,
+    /// Messages (or calls, goals) and CDR bytes per second, over the
+    /// last [`crate::rates::RATE_WINDOW`].
+    pub messages_per_s: f64,
+    pub bytes_per_s: f64,
+    /// Publishers (from_ros) or subscribers (to_ros) besides the bridge.
+    pub peers: Option<u64>,
+    pub queued: Option<u64>,
+    /// Every counter by name.
+    pub counters: Vec<(String, u64)>,
 }
 
 /// Every route's counters, in route order.
@@ -173,7 +248,51 @@ impl StatsTable {
             direction,
             stats,
             last_logged: StatsSnapshot::default(),
+            meter: RateMeter::default(),
+            presence: None,
         });
+    }
+
+    /// A route whose `peers` gauge is kept: said when they stay away.
+    pub fn add_watched(
+        &mut self,
+        route: String,
+        direction: Direction,
+        stats: Arc<RouteStats>,
+        role: PeerRole,
+    ) {
+        self.add(route, direction, stats);
+        if let Some(entry) = self.entries.last_mut() {
+            entry.presence = Some((role, Presence::new(Instant::now())));
+        }
+    }
+
+    /// Takes a sample of every counter for the rates, and says which
+    /// routes lost or got back their peers. Call about once a second.
+    pub fn sample(&mut self, now: Instant) {
+        for entry in &mut self.entries {
+            let s = entry.stats.snapshot();
+            entry.meter.sample(now, s.received, s.cdr_bytes);
+            let (Some((role, presence)), Some(peers)) =
+                (&mut entry.presence, entry.stats.peers.get())
+            else {
+                continue;
+            };
+            let role = role.name();
+            match presence.observe(peers, now) {
+                Some(PresenceChange::Gone { had }) => tracing::warn!(
+                    "{}: no {role} any more (had {had}); nothing flows until one comes back",
+                    entry.route
+                ),
+                Some(PresenceChange::NeverCame) => {
+                    tracing::info!("{}: no {role} yet", entry.route)
+                }
+                Some(PresenceChange::Back { now }) => {
+                    tracing::info!("{}: {now} {role}(s) again", entry.route)
+                }
+                None => {}
+            }
+        }
     }
 
     /// One line per route whose counters moved since the last one.
@@ -189,7 +308,12 @@ impl StatsTable {
                 .filter(|(name, value)| *value > 0 || *name == "forwarded")
                 .map(|(name, value)| format!("{name}={value}"))
                 .collect();
-            tracing::info!("stats {}: {}", entry.route, counters.join(" "));
+            tracing::info!(
+                "stats {}: {} {}",
+                entry.route,
+                describe_rates(entry.meter.rates()),
+                counters.join(" ")
+            );
             entry.last_logged = now;
         }
     }
@@ -203,7 +327,8 @@ impl StatsTable {
                 (
                     e.route.clone(),
                     format!(
-                        "received={} forwarded={} dropped={} errors={}",
+                        "{} received={} forwarded={} dropped={} errors={}",
+                        describe_rates(e.meter.rates()),
                         s.received,
                         s.forwarded,
                         s.lost(),
@@ -214,7 +339,32 @@ impl StatsTable {
             .collect()
     }
 
-    /// The counters as Arrow rows: `{route, direction, received, ...}`.
+    pub fn views(&self) -> Vec<RouteView> {
+        self.entries
+            .iter()
+            .map(|e| {
+                let rates = e.meter.rates();
+                RouteView {
+                    route: e.route.clone(),
+                    direction: e.direction.as_str().to_string(),
+                    messages_per_s: rates.messages,
+                    bytes_per_s: rates.bytes,
+                    peers: e.stats.peers.get(),
+                    queued: e.stats.queued.get(),
+                    counters: e
+                        .stats
+                        .snapshot()
+                        .named()
+                        .iter()
+                        .map(|(name, value)| (name.to_string(), *value))
+                        .collect(),
+                }
+            })
+            .collect()
+    }
+
+    /// The counters as Arrow rows: `{route, direction, received, ...,
+    /// messages_per_s, bytes_per_s, peers}` (peers -1 where not known).
     pub fn rows(&self) -> StructArray {
         let mut fields = vec![
             Field::new("route", DataType::Utf8, false),
@@ -237,7 +387,41 @@ impl StatsTable {
                 snapshots.iter().map(|s| s.named()[i].1),
             )));
         }
+        let rates: Vec<Rates> = self.entries.iter().map(|e| e.meter.rates()).collect();
+        fields.push(Field::new("messages_per_s", DataType::Float64, false));
+        columns.push(Arc::new(Float64Array::from_iter_values(
+            rates.iter().map(|r| r.messages),
+        )));
+        fields.push(Field::new("bytes_per_s", DataType::Float64, false));
+        columns.push(Arc::new(Float64Array::from_iter_values(
+            rates.iter().map(|r| r.bytes),
+        )));
+        fields.push(Field::new("peers", DataType::Int64, false));
+        columns.push(Arc::new(Int64Array::from_iter_values(
+            self.entries
+                .iter()
+                .map(|e| e.stats.peers.get().map_or(-1, |p| p as i64)),
+        )));
         StructArray::new(fields.into(), columns, None)
+    }
+}
+
+/// `10.0 msg/s 1.2 kB/s`.
+pub fn describe_rates(rates: Rates) -> String {
+    format!(
+        "{:.1} msg/s {}/s",
+        rates.messages,
+        describe_bytes(rates.bytes)
+    )
+}
+
+/// `512 B`, `1.2 kB`, `3.4 MB` (decimal units, as network rates are told).
+pub fn describe_bytes(bytes: f64) -> String {
+    match bytes {
+        b if b < 1e3 => format!("{b:.0} B"),
+        b if b < 1e6 => format!("{:.1} kB", b / 1e3),
+        b if b < 1e9 => format!("{:.1} MB", b / 1e6),
+        b => format!("{:.2} GB", b / 1e9),
     }
 }
 
@@ -274,7 +458,11 @@ mod tests {
                 "goals",
                 "succeeded",
                 "canceled",
-                "aborted"
+                "aborted",
+                "cdr_bytes",
+                "messages_per_s",
+                "bytes_per_s",
+                "peers"
             ]
         );
         let lost = rows
@@ -284,7 +472,7 @@ mod tests {
         assert_eq!(lost.value(0), 2);
         assert_eq!(
             table.summaries()[0].1,
-            "received=5 forwarded=0 dropped=2 errors=0"
+            "0.0 msg/s 0 B/s received=5 forwarded=0 dropped=2 errors=0"
         );
     }
 }

@@ -157,7 +157,7 @@ impl BagSource {
         for &route in &self.routes_of[&*message.topic] {
             let options = self.routes[route].options;
             let stats = &self.routes[route].stats;
-            stats.received.fetch_add(1, Ordering::Relaxed);
+            stats.count_received(message.data.len());
             let known = decoded.iter().find(|(o, _)| *o == options);
             let array = match known {
                 Some((_, array)) => array.clone(),

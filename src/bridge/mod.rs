@@ -9,6 +9,8 @@ mod recording;
 mod replay;
 mod services;
 
+use crate::admin::BridgeView;
+use crate::admin::server::AdminServer;
 use crate::bag::Bag;
 use crate::bag::replay::BagSource;
 use crate::codec::{CodecOptions, MessageCodec};
@@ -52,6 +54,9 @@ use tokio::sync::mpsc::UnboundedReceiver;
 const STOP_REQUEST_TIMEOUT: Duration = Duration::from_secs(4);
 /// How often the bridge checks that its launcher is still there.
 const PARENT_POLL: Duration = Duration::from_millis(200);
+/// How often counters are sampled for rates and peers: the rate window
+/// (`rates::RATE_WINDOW`) then holds five samples.
+const SAMPLE_PERIOD: Duration = Duration::from_secs(1);
 /// `diagnostic_updater`'s default period.
 const DIAGNOSTICS_PERIOD: Duration = Duration::from_secs(1);
 /// How often service calls are checked against their timeouts.
@@ -131,6 +136,7 @@ enum Input {
     /// Latched messages go out again (a dora node restarted).
     ResendLatched,
     Replay(replay::ReplayEvent),
+    SampleTick,
     StatsTick,
     DiagnosticsTick,
     LogTick,
@@ -146,6 +152,8 @@ struct Signals {
 }
 
 struct Timers {
+    /// Counters sampled for rates and peers (and the admin view).
+    sample: tokio::time::Interval,
     stats: tokio::time::Interval,
     log: tokio::time::Interval,
     diagnostics: tokio::time::Interval,
@@ -184,6 +192,9 @@ struct Bridge {
     tf: Option<TfRoutes>,
     /// When to send latched messages again after a dora node restarted.
     latched_resends: Vec<tokio::time::Instant>,
+    /// `admin:`: the live view's endpoint.
+    admin: Option<AdminServer>,
+    started: std::time::Instant,
 }
 
 pub async fn run(options: RunOptions) -> anyhow::Result<()> {
@@ -255,6 +266,11 @@ impl Bridge {
             Some(ros) => start_time_and_tf(&config, ros, &registry, &mut stats)?,
             None => (None, None),
         };
+        let admin = config
+            .admin
+            .as_ref()
+            .map(|a| AdminServer::start(&a.listen))
+            .transpose()?;
         warn_without_keepalive(&config, &node);
         let launcher = shutdown::detect_launcher();
         let parent = ParentWatch::new();
@@ -286,6 +302,8 @@ impl Bridge {
             clock,
             tf,
             latched_resends: Vec::new(),
+            admin,
+            started: std::time::Instant::now(),
         })
     }
 
@@ -329,6 +347,7 @@ impl Bridge {
             index = next_tf_stream(&mut self.tf), if self.tf.is_some() => Input::TfStream(index),
             _ = tokio::time::sleep_until(resend_at), if !self.latched_resends.is_empty() => Input::ResendLatched,
             event = ReplayProgress::next(&mut self.replay) => Input::Replay(event),
+            _ = self.timers.sample.tick() => Input::SampleTick,
             _ = self.timers.stats.tick(), if has_stats_output => Input::StatsTick,
             _ = self.timers.diagnostics.tick(), if self.diagnostics.is_some() => Input::DiagnosticsTick,
             _ = self.timers.log.tick() => Input::LogTick,
@@ -382,6 +401,14 @@ impl Bridge {
                 None
             }
             Input::Replay(event) => self.on_replay(event),
+            Input::SampleTick => {
+                self.to_ros.count_subscribers();
+                self.stats.sample(std::time::Instant::now());
+                if let Some(admin) = &self.admin {
+                    admin.publish(self.view());
+                }
+                None
+            }
             Input::StatsTick => {
                 self.send_stats();
                 None
@@ -449,6 +476,24 @@ impl Bridge {
         };
         if !served {
             tracing::debug!("input `{id}` feeds no route; ignored");
+        }
+    }
+
+    /// What the admin endpoint shows now.
+    fn view(&self) -> BridgeView {
+        let clock = self.ros.as_ref().map(|ros| ros.clock());
+        BridgeView {
+            node: self.node.id().to_string(),
+            dataflow: self.dataflow_id.clone(),
+            ros_node: self.ros.as_ref().map(|ros| ros.node_name().to_string()),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            uptime_s: self.started.elapsed().as_secs_f64(),
+            ros_time_ns: clock.map_or_else(crate::clock::system_now_ns, |c| c.now_ns()),
+            ros_time_source: clock
+                .map_or(crate::clock::TimeSource::System, |c| c.source())
+                .name()
+                .to_string(),
+            routes: self.stats.views(),
         }
     }
 
@@ -784,6 +829,7 @@ fn log_routes(config: &Config) {
 impl Timers {
     fn new(config: &Config) -> Self {
         Timers {
+            sample: tokio::time::interval(SAMPLE_PERIOD),
             stats: tokio::time::interval(config.stats.interval),
             log: tokio::time::interval(config.stats.log_interval),
             diagnostics: tokio::time::interval(DIAGNOSTICS_PERIOD),

@@ -3,8 +3,11 @@
 //! Parsing is strict: unknown keys are errors that name the key and line, so
 //! a typo never silently disables a route.
 
+pub mod admin;
 pub mod qos;
 pub mod table;
+
+pub use admin::{AdminAddress, AdminSection};
 
 pub use qos::{
     DurabilityConfig, HistoryConfig, LivelinessConfig, QosProfileConfig, QosSetting,
@@ -61,6 +64,10 @@ pub struct Config {
     /// A transform buffer from /tf and /tf_static, for dora nodes' lookups.
     #[serde(default)]
     pub tf: Option<TfSection>,
+    /// The live view (JSON, Prometheus metrics) for `status`, `top` and
+    /// scrapers.
+    #[serde(default)]
+    pub admin: Option<AdminSection>,
 }
 
 /// `tf:`: the bridge keeps a transform buffer and answers lookups.

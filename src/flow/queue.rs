@@ -99,6 +99,7 @@ impl RouteQueues {
             l.stats.dropped_queue_full.fetch_add(1, Ordering::Relaxed);
         }
         l.items.push_back(item);
+        l.stats.queued.set(l.items.len());
         drop(inner);
         self.not_empty.notify_one();
         true
@@ -144,6 +145,9 @@ impl RouteQueues {
                     }
                 }
                 if !batch.is_empty() {
+                    for lane in &inner.lanes {
+                        lane.stats.queued.set(lane.items.len());
+                    }
                     let room_again = inner
                         .lanes
                         .iter()

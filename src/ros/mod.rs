@@ -204,6 +204,9 @@ impl Publisher {
                             self.tap(&cdr);
                             published += 1;
                             self.stats.forwarded.fetch_add(1, Ordering::Relaxed);
+                            self.stats
+                                .cdr_bytes
+                                .fetch_add(cdr.len() as u64, Ordering::Relaxed);
                         }
                         Err(e) => {
                             self.stats.publish_errors.fetch_add(1, Ordering::Relaxed);

@@ -81,6 +81,9 @@ pub struct Receiver {
     nodes: Option<Box<dyn NodeObserver>>,
     /// Its own limiter, so that losses are never hidden behind bad data.
     loss_warnings: RateLimiter,
+    /// (route, topic) -> publishers on it but the bridge, as the graph
+    /// last showed; summed per route into its `peers` gauge.
+    peer_counts: HashMap<(usize, String), usize>,
 }
 
 /// Watches which ROS nodes exist (the liveness of watched nodes): shown
@@ -145,6 +148,10 @@ const ORPHAN_GRACE: Duration = Duration::from_secs(5);
 
 impl Receiver {
     pub fn new(shared: Arc<RosShared>, routes: Vec<FromRosRoute>, sink: Box<dyn Sink>) -> Self {
+        // No publisher until the graph shows one.
+        for route in &routes {
+            route.stats.peers.set(0);
+        }
         Receiver {
             shared,
             routes,
@@ -153,6 +160,7 @@ impl Receiver {
             told: SayOnce::default(),
             nodes: None,
             loss_warnings: RateLimiter::new(Duration::from_secs(5)),
+            peer_counts: HashMap::new(),
         }
     }
 
@@ -422,7 +430,7 @@ impl Receiver {
                     return Drained::TakeFailed;
                 }
             };
-            stats.received.fetch_add(1, Ordering::Relaxed);
+            stats.count_received(taken.bytes().len());
             if lost > 0 {
                 stats
                     .dropped_by_middleware
@@ -539,6 +547,13 @@ impl Receiver {
                     .stats
                     .dropped_by_middleware
                     .fetch_add(lost, Ordering::Relaxed);
+                let topic = &active.topic;
+                self.loss_warnings.warn(|| {
+                    format!(
+                        "{topic}: the middleware reports {lost} message(s) lost before the bridge \
+                         could take them (MESSAGE_LOST; counted as dropped_by_middleware)"
+                    )
+                });
             }
             Ok(Some(SubscriptionEvent::MessageLost { .. })) | Ok(None) => {}
             Err(e) => tracing::debug!("{}: cannot take event: {e}", active.topic),
@@ -549,6 +564,7 @@ impl Receiver {
     /// graph now shows of it.
     fn plan(&mut self, route_index: usize, state: &TopicState) {
         let foreign = state.foreign_publishers();
+        self.count_peers(route_index, &state.topic, foreign.len());
         let route = &self.routes[route_index];
         let by_pattern = !route.target.named().contains(&state.topic);
         if by_pattern && foreign.is_empty() {
@@ -603,6 +619,20 @@ impl Receiver {
             offered: foreign.into_iter().cloned().collect(),
         };
         self.subscribe(route_index, &state.topic, subscription);
+    }
+
+    /// Sets the route's `peers` gauge: the publishers but the bridge on
+    /// each of its topics, summed.
+    fn count_peers(&mut self, route_index: usize, topic: &str, publishers: usize) {
+        self.peer_counts
+            .insert((route_index, topic.to_string()), publishers);
+        let total = self
+            .peer_counts
+            .iter()
+            .filter(|((route, _), _)| *route == route_index)
+            .map(|(_, count)| count)
+            .sum();
+        self.routes[route_index].stats.peers.set(total);
     }
 
     /// The route's type, or the one type the graph shows for the topic.

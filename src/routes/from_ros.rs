@@ -11,7 +11,7 @@ use crate::flow::queue::LaneSpec;
 use crate::msg::TypeRegistry;
 use crate::ros::receiver::FromRosRoute;
 use crate::ros::{Received, RosSide};
-use crate::stats::{Direction, RouteStats, StatsTable};
+use crate::stats::{Direction, PeerRole, RouteStats, StatsTable};
 use crate::throttle::RateLimiter;
 use crate::topics::TopicMatcher;
 use anyhow::Context;
@@ -82,11 +82,16 @@ impl FromRosRoutes {
         let mut outputs = Vec::new();
         for (i, route) in config.from_ros.iter().enumerate() {
             let (receiving, lane) = resolve(i, route, ros, registry, own_topics)?;
-            stats.add(
-                format!("from_ros[{i}] {}", route.describe()),
-                Direction::FromRos,
-                lane.stats.clone(),
-            );
+            let label = format!("from_ros[{i}] {}", route.describe());
+            match ros {
+                Some(_) => stats.add_watched(
+                    label,
+                    Direction::FromRos,
+                    lane.stats.clone(),
+                    PeerRole::Publisher,
+                ),
+                None => stats.add(label, Direction::FromRos, lane.stats.clone()),
+            }
             plan.routes.push(receiving);
             plan.lanes.push(lane);
             outputs.push(DataId::from(route.output.clone()));

@@ -9,7 +9,7 @@ use crate::dora_side;
 use crate::msg::TypeRegistry;
 use crate::ros::{self, Publisher, RosSide};
 use crate::sequence::{FirstNumber, GapCounter};
-use crate::stats::{Direction, StatsTable};
+use crate::stats::{Direction, PeerRole, StatsTable};
 use anyhow::Context;
 use arrow::array::{Array, ArrayRef};
 use dora_node_api::MetadataParameters;
@@ -84,10 +84,11 @@ impl ToRosRoutes {
                 route.msg_type,
                 ros::graph::describe_qos(&qos)
             );
-            stats.add(
+            stats.add_watched(
                 format!("to_ros[{i}] {topic}"),
                 Direction::ToRos,
                 publisher.stats.clone(),
+                PeerRole::Subscriber,
             );
             own_topics.insert(topic);
             routes.by_input.insert(
@@ -150,6 +151,14 @@ impl ToRosRoutes {
                 Ok(false) => {}
                 Err(e) => tracing::error!("{e:#}"),
             }
+        }
+    }
+
+    /// Sets each route's `peers` gauge: the subscribers its publisher
+    /// is matched with (none while withdrawn).
+    pub fn count_subscribers(&self) {
+        for publisher in self.publishers() {
+            publisher.stats.peers.set(publisher.subscription_count());
         }
     }
 
