@@ -17,6 +17,7 @@
 //! - [`sequence`]: loss detection from sequence numbers.
 //! - [`stats`]: per-route counters and their table.
 //! - [`rates`]: rates and peer presence from counters sampled over time.
+//! - [`suggest`]: "did you mean" for misspelled names.
 //! - [`throttle`]: rate-limited and say-once log messages.
 //! - [`topics`]: which topics a route, a recording or a replay takes.
 //! - [`node_helpers`]: for Rust dora nodes: typed views of the bridge's
@@ -44,6 +45,7 @@ pub mod ros;
 pub mod routes;
 pub mod sequence;
 pub mod stats;
+pub mod suggest;
 pub mod tf;
 pub mod throttle;
 pub mod topics;

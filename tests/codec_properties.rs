@@ -237,6 +237,15 @@ fn replace_column(
     StructArray::try_new(fields.into(), columns, None).unwrap()
 }
 
+fn good_height(message: &StructArray) -> u32 {
+    use arrow::array::AsArray;
+    message
+        .column_by_name("height")
+        .unwrap()
+        .as_primitive::<arrow::datatypes::UInt32Type>()
+        .value(0)
+}
+
 #[test]
 fn bad_arrow_input_is_an_error_naming_field_expected_and_actual() {
     let image = codec("sensor_msgs/msg/Image");
@@ -244,21 +253,72 @@ fn bad_arrow_input_is_an_error_naming_field_expected_and_actual() {
     let good = image.decode(&cdr).unwrap();
     assert!(image.encode_row(&good, 0, Vec::new()).is_ok());
 
-    // Wrong primitive type.
-    let wrong = replace_column(
+    // A wider integer (a Python int) that the field holds is taken, and
+    // encodes as the field's own type would.
+    let widened = replace_column(
         &good,
         "height",
-        Some(Arc::new(Int64Array::from(vec![480]))),
+        Some(Arc::new(Int64Array::from(vec![good_height(&good) as i64]))),
+        Some(DataType::Int64),
+    );
+    assert_eq!(
+        image.encode_row(&widened, 0, Vec::new()).unwrap(),
+        image.encode_row(&good, 0, Vec::new()).unwrap()
+    );
+    // One it cannot hold, or a float for an integer, is not.
+    let negative = replace_column(
+        &good,
+        "height",
+        Some(Arc::new(Int64Array::from(vec![-1]))),
         Some(DataType::Int64),
     );
     let err = image
-        .encode_row(&wrong, 0, Vec::new())
+        .encode_row(&negative, 0, Vec::new())
         .unwrap_err()
         .to_string();
     assert!(
-        err.contains("`height`") && err.contains("UInt32") && err.contains("Int64"),
+        err.contains("`height`") && err.contains("UInt32") && err.contains("cannot hold"),
         "{err}"
     );
+    let float = replace_column(
+        &good,
+        "height",
+        Some(Arc::new(arrow::array::Float64Array::from(vec![480.0]))),
+        Some(DataType::Float64),
+    );
+    let err = image
+        .encode_row(&float, 0, Vec::new())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("`height`") && err.contains("UInt32") && err.contains("Float64"),
+        "{err}"
+    );
+    // Every field that does not fit is named at once.
+    let three_bad = replace_column(
+        &replace_column(
+            &replace_column(
+                &good,
+                "height",
+                Some(Arc::new(arrow::array::Float64Array::from(vec![480.0]))),
+                Some(DataType::Float64),
+            ),
+            "encoding",
+            Some(Arc::new(Int64Array::from(vec![7]))),
+            Some(DataType::Int64),
+        ),
+        "step",
+        Some(Arc::new(StringArray::from(vec!["wide"]))),
+        Some(DataType::Utf8),
+    );
+    let err = image
+        .encode_row(&three_bad, 0, Vec::new())
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("3 fields do not fit"), "{err}");
+    for field in ["`height`", "`encoding`", "`step`"] {
+        assert!(err.contains(field), "{field}: {err}");
+    }
 
     // Null value.
     let null = replace_column(

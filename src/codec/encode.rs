@@ -37,31 +37,42 @@ fn encode_struct(
     row: usize,
     w: &mut CdrWriter,
 ) -> Result<(), CodecError> {
+    let mut errors = Vec::new();
     for input in array.fields() {
         if !layout.fields.iter().any(|f| &f.name == input.name()) {
-            let known: Vec<&str> = layout.fields.iter().map(|f| f.name.as_str()).collect();
-            return Err(CodecError::invalid(
-                input.name(),
-                format!(
-                    "`{}` has no field `{}` (its fields: {})",
-                    layout.name,
-                    input.name(),
-                    known.join(", ")
-                ),
-            ));
+            errors.push(unknown_field(layout, input.name()));
         }
     }
     if layout.fields.is_empty() {
         w.write_bytes(&[0]);
     }
+    // Every field is tried, so that one error names all that do not fit
+    // (what is written after the first is thrown away with the row).
     for field in &layout.fields {
-        match array.column_by_name(&field.name) {
+        let written = match array.column_by_name(&field.name) {
             None => super::defaults::write_default(field, w),
             Some(column) => encode_field(field, column, row, w),
+        };
+        if let Err(e) = written {
+            errors.push(e.within(&field.name));
         }
-        .map_err(|e| e.within(&field.name))?;
     }
-    Ok(())
+    CodecError::all(errors).map_or(Ok(()), Err)
+}
+
+fn unknown_field(layout: &MessageLayout, name: &str) -> CodecError {
+    let known: Vec<&str> = layout.fields.iter().map(|f| f.name.as_str()).collect();
+    let hint = crate::suggest::did_you_mean(name, known.iter().copied())
+        .map(|s| format!("did you mean `{s}`? "))
+        .unwrap_or_default();
+    CodecError::invalid(
+        name,
+        format!(
+            "`{}` has no field `{name}` ({hint}its fields: {})",
+            layout.name,
+            known.join(", ")
+        ),
+    )
 }
 
 /// The range of `values` that one list row covers, for any list encoding.
@@ -266,13 +277,14 @@ fn encode_primitives(
     w: &mut CdrWriter,
 ) -> Result<(), CodecError> {
     let expected = super::schema::primitive_data_type(p);
-    if values.data_type() != &expected {
-        return Err(CodecError::type_mismatch(
-            "",
-            &expected.to_string(),
-            values.data_type(),
-        ));
-    }
+    let widened;
+    let (values, start) = match values.data_type() == &expected {
+        true => (values, start),
+        false => {
+            widened = widen(values, start, len, &expected)?;
+            (&widened, 0)
+        }
+    };
     check_no_nulls(values.as_ref(), start, len, indexed)?;
     match p {
         Primitive::Bool => {
@@ -299,6 +311,33 @@ fn encode_primitives(
         Primitive::Float64 => bulk_le!(values, adt::Float64Type, start, len, w),
     }
     Ok(())
+}
+
+/// `values[start..start + len]` as `expected`, where no value changes its
+/// meaning: integers to floats (a Python `int` for a float64 field) or to
+/// integers that hold every value given, float32 to float64.
+fn widen(
+    values: &ArrayRef,
+    start: usize,
+    len: usize,
+    expected: &DataType,
+) -> Result<ArrayRef, CodecError> {
+    let from = values.data_type();
+    let widens = (from.is_integer() && (expected.is_floating() || expected.is_integer()))
+        || (from == &DataType::Float32 && expected == &DataType::Float64);
+    if !widens {
+        return Err(CodecError::type_mismatch("", &expected.to_string(), from));
+    }
+    let exact = arrow::compute::CastOptions {
+        safe: false,
+        ..Default::default()
+    };
+    arrow::compute::cast_with_options(&values.slice(start, len), expected, &exact).map_err(|_| {
+        CodecError::invalid(
+            "",
+            format!("expected {expected}, got {from} with a value that {expected} cannot hold"),
+        )
+    })
 }
 
 /// Strings (`wide`: wstrings, as UTF-16) from any Arrow string array.

@@ -28,12 +28,14 @@ use std::fmt;
 use std::sync::Arc;
 
 /// Why one message could not be decoded or encoded. `path` names the field,
-/// e.g. `points[3].x`.
+/// e.g. `points[3].x`. An encoded row names every field that does not fit:
+/// the first here, the others in `more`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CodecError {
     pub kind: CodecErrorKind,
     pub path: String,
     pub message: String,
+    pub more: Vec<CodecError>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +52,7 @@ impl CodecError {
             kind: CodecErrorKind::Malformed,
             path: path.to_string(),
             message,
+            more: Vec::new(),
         }
     }
 
@@ -58,11 +61,37 @@ impl CodecError {
             kind: CodecErrorKind::InvalidInput,
             path: path.to_string(),
             message,
+            more: Vec::new(),
         }
     }
 
     pub fn type_mismatch(path: &str, expected: &str, actual: &DataType) -> Self {
         Self::invalid(path, format!("expected {expected}, got {actual}"))
+    }
+
+    /// One error of several (in order); None for none.
+    pub fn all(mut errors: Vec<CodecError>) -> Option<Self> {
+        if errors.is_empty() {
+            return None;
+        }
+        let mut first = errors.remove(0);
+        for mut e in errors {
+            first.more.push(e.clone_without_more());
+            first.more.append(&mut e.more);
+        }
+        Some(first)
+    }
+
+    fn clone_without_more(&self) -> Self {
+        CodecError {
+            more: Vec::new(),
+            ..self.clone()
+        }
+    }
+
+    /// How many problems this error names.
+    pub fn count(&self) -> usize {
+        1 + self.more.len()
     }
 
     /// Prefixes the path with a field name.
@@ -72,6 +101,7 @@ impl CodecError {
             Some('[') => format!("{field}{}", self.path),
             Some(_) => format!("{field}.{}", self.path),
         };
+        self.more = self.more.into_iter().map(|e| e.within(field)).collect();
         self
     }
 
@@ -83,18 +113,35 @@ impl CodecError {
                 None | Some('[') => format!("[{index}]{}", self.path),
                 Some(_) => format!("[{index}].{}", self.path),
             };
+            self.more = self
+                .more
+                .into_iter()
+                .map(|e| e.at_index(index, indexed))
+                .collect();
         }
         self
     }
-}
 
-impl fmt::Display for CodecError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    fn describe_one(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.path.is_empty() {
             write!(f, "{}", self.message)
         } else {
             write!(f, "field `{}`: {}", self.path, self.message)
         }
+    }
+}
+
+impl fmt::Display for CodecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.more.is_empty() {
+            write!(f, "{} fields do not fit: ", self.count())?;
+        }
+        self.describe_one(f)?;
+        for other in &self.more {
+            write!(f, "; ")?;
+            other.describe_one(f)?;
+        }
+        Ok(())
     }
 }
 

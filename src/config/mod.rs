@@ -676,6 +676,22 @@ fn opt_size<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
         .transpose()
 }
 
+/// serde's "unknown field `form_ros`, expected one of `ros`, `from_ros`,
+/// ..." with the likely key named: "(did you mean `from_ros`?)".
+fn with_suggestion(message: String) -> String {
+    let Some(rest) = message.split("unknown field `").nth(1) else {
+        return message;
+    };
+    let Some((unknown, expected)) = rest.split_once('`') else {
+        return message;
+    };
+    let known: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+    match crate::suggest::did_you_mean(unknown, known) {
+        Some(key) => format!("{message} (did you mean `{key}`?)"),
+        None => message,
+    }
+}
+
 impl Config {
     pub fn from_file(path: &Path) -> anyhow::Result<Self> {
         let text = std::fs::read_to_string(path)
@@ -687,7 +703,8 @@ impl Config {
         let config: Config = if text.trim().is_empty() {
             Config::default()
         } else {
-            serde_yaml::from_str(text).map_err(|e| anyhow::anyhow!("{e}"))?
+            serde_yaml::from_str(text)
+                .map_err(|e| anyhow::anyhow!("{}", with_suggestion(e.to_string())))?
         };
         config.validate()?;
         Ok(config)
@@ -902,6 +919,11 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("topik") && err.contains("line 4"), "{err}");
+        assert!(err.contains("(did you mean `topic`?)"), "{err}");
+        let err = Config::from_yaml("form_ros: []\n").unwrap_err().to_string();
+        assert!(err.contains("(did you mean `from_ros`?)"), "{err}");
+        let err = Config::from_yaml("cameras: []\n").unwrap_err().to_string();
+        assert!(!err.contains("did you mean"), "{err}");
     }
 
     #[test]

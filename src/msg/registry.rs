@@ -9,13 +9,15 @@ use std::sync::{Arc, RwLock};
 #[derive(Debug, thiserror::Error)]
 pub enum TypeResolveError {
     #[error(
-        "unknown ROS type `{name}`: no {file} under any prefix of AMENT_PREFIX_PATH ({prefixes}); \
+        "unknown ROS type `{name}`: {hint}no {file} under any prefix of AMENT_PREFIX_PATH ({prefixes}); \
          is the package installed and its setup file sourced?"
     )]
     NotFound {
         name: String,
         file: String,
         prefixes: String,
+        /// `did you mean `pkg/msg/Other`? `, or empty.
+        hint: String,
     },
     #[error("malformed definition of `{name}` in {source_desc}: {message}")]
     Malformed {
@@ -232,6 +234,10 @@ impl TypeRegistry {
             .find(|p| p.is_file())
             .ok_or_else(|| TypeResolveError::NotFound {
                 name: name.to_string(),
+                hint: self
+                    .closest_installed(name)
+                    .map(|t| format!("did you mean `{t}`? "))
+                    .unwrap_or_default(),
                 file: relative.display().to_string(),
                 prefixes: if self.prefixes.is_empty() {
                     "AMENT_PREFIX_PATH is empty".to_string()
@@ -243,6 +249,30 @@ impl TypeRegistry {
                         .join(":")
                 },
             })
+    }
+
+    /// The installed type of the same kind whose name is closest to
+    /// `name`'s, if one is close enough to be what was meant.
+    fn closest_installed(&self, name: &TypeName) -> Option<String> {
+        let mut installed = Vec::new();
+        for share in self.prefixes.iter().map(|p| p.join("share")) {
+            for package in std::fs::read_dir(share).into_iter().flatten().flatten() {
+                let dir = package.path().join(&name.kind);
+                for file in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                    let file = file.file_name().to_string_lossy().into_owned();
+                    if let Some(type_name) = file.strip_suffix(&format!(".{}", name.kind)) {
+                        installed.push(format!(
+                            "{}/{}/{type_name}",
+                            package.file_name().to_string_lossy(),
+                            name.kind
+                        ));
+                    }
+                }
+            }
+        }
+        let wanted = name.to_string();
+        crate::suggest::did_you_mean(&wanted, installed.iter().map(String::as_str))
+            .map(str::to_string)
     }
 
     fn load(&self, name: &TypeName) -> Result<Arc<MessageDef>, TypeResolveError> {
