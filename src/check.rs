@@ -44,6 +44,21 @@ pub fn check(
     Ok(report)
 }
 
+/// What the bridge checks before it says anything else: every configured
+/// type resolves (a replay's types come from its bag, so not then). The
+/// first problem is the error.
+pub fn preflight(config: &Config, registry: &TypeRegistry) -> anyhow::Result<()> {
+    if config.replay.is_some() {
+        return Ok(());
+    }
+    for route in config.route_table() {
+        if let Some(name) = route.interface {
+            resolve_all(registry, name).map_err(|e| anyhow::anyhow!("{}.type: {e:#}", route.id))?;
+        }
+    }
+    Ok(())
+}
+
 /// A message type, both halves of a service type, or every message an
 /// action's protocol carries.
 pub fn resolve_all(registry: &TypeRegistry, name: &TypeName) -> anyhow::Result<()> {

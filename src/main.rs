@@ -39,8 +39,39 @@ struct Cli {
     /// 32 MB segment so that large messages it publishes are not held up.
     #[arg(long, global = true)]
     fastdds_defaults: bool,
+    /// `text` for people; `json`: one JSON object per line (timestamp,
+    /// level, fields), for log collectors.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Option<Command>,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Logs on stderr, `RUST_LOG` filtering (info by default). Under dora,
+/// which stamps every line it collects, text lines carry no time of their
+/// own (one timestamp per line, not two).
+fn init_logging(format: LogFormat) {
+    let logger = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_target(false);
+    let under_dora = std::env::var_os("DORA_NODE_CONFIG").is_some();
+    match format {
+        LogFormat::Json => logger.json().with_ansi(false).init(),
+        LogFormat::Text if under_dora => logger.without_time().with_ansi(false).init(),
+        LogFormat::Text => logger
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -230,15 +261,20 @@ fn main() -> ExitCode {
     rcl_args.extend_from_slice(&argv[split..]);
     let cli = Cli::parse_from(&argv[..split]);
 
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_target(false)
-        .init();
+    init_logging(cli.log_format);
+    let log_format = cli.log_format;
+    // The bridge's config is read and its types resolved before anything
+    // else is logged: a fatal config error is then its only line.
+    let bridge_config = match cli.command {
+        None => match load_config(cli.config.clone()).and_then(|config| {
+            ros2_dora_bridge::check::preflight(&config, &TypeRegistry::from_environment())
+                .map(|()| config)
+        }) {
+            Ok(config) => Some(config),
+            Err(e) => return fail(&e, log_format),
+        },
+        Some(_) => None,
+    };
 
     // Before any thread: this sets the environment Fast DDS reads.
     let publishes_to_ros = matches!(
@@ -249,16 +285,23 @@ fn main() -> ExitCode {
         .then(ros2_dora_bridge::ros::fastdds::use_large_messages_profile_by_default)
         .flatten();
 
-    match dispatch(cli, rcl_args) {
+    match dispatch(cli, rcl_args, bridge_config) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("ros2-dora-bridge: error: {e:#}");
-            ExitCode::FAILURE
-        }
+        Err(e) => fail(&e, log_format),
     }
 }
 
-fn dispatch(cli: Cli, rcl_args: Vec<String>) -> anyhow::Result<()> {
+fn fail(e: &anyhow::Error, format: LogFormat) -> ExitCode {
+    match format {
+        LogFormat::Json => tracing::error!("{e:#}"),
+        LogFormat::Text => eprintln!("ros2-dora-bridge: error: {e:#}"),
+    }
+    ExitCode::FAILURE
+}
+
+/// Runs the command; `bridge_config` is the bridge's config, read when
+/// there is no command.
+fn dispatch(cli: Cli, rcl_args: Vec<String>, bridge_config: Option<Config>) -> anyhow::Result<()> {
     match cli.command {
         Some(Command::Schema {
             msg_type,
@@ -289,7 +332,7 @@ fn dispatch(cli: Cli, rcl_args: Vec<String>) -> anyhow::Result<()> {
             Ok(())
         }
         None => {
-            let config = load_config(cli.config)?;
+            let config = bridge_config.context("the bridge's config was not read")?;
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
                 .enable_all()

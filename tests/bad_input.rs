@@ -270,3 +270,81 @@ fn a_burst_faster_than_dora_is_accounted_for_message_by_message() {
     );
     assert!(dora.stop().is_some_and(|s| s.success()), "{}", dump(&dora));
 }
+
+/// What a new user's first Image from Python looks like: plain ints where
+/// the type has uint32 and uint8[] (taken: they fit), and three fields of
+/// the wrong kind, all named in one line.
+#[test]
+fn a_naive_row_is_widened_where_safe_and_every_bad_field_is_named_at_once() {
+    let s = Scenario::new(182);
+    s.write(
+        "bridge.yaml",
+        "to_ros:\n  - {input: image, topic: /naive, type: sensor_msgs/msg/Image}\n",
+    );
+    let subscriber = s.python(
+        "subscriber",
+        "ros_sub.py",
+        &["/naive", "sensor_msgs/msg/Image"],
+    );
+    assert!(
+        subscriber.wait_for_line(WAIT, |l| l == "ready").is_some(),
+        "{}",
+        dump(&subscriber)
+    );
+    let sender = Node::python("sender", "dora_send.py")
+        .env("SEND_OUTPUT", "image")
+        .env(
+            "SEND_JSON",
+            r#"[{"height": 2, "width": 2, "encoding": "mono8", "step": 2, "data": [1, 2, 3, 4]}]"#,
+        )
+        .env(
+            "SEND_BAD_JSON",
+            r#"[{"height": 2, "width": 2.5, "encoding": 8, "step": "two", "data": [1, 2, 3, 4]}]"#,
+        )
+        .input("tick", "dora/timer/millis/100")
+        .output("image");
+    let bridge = Node::bridge("--config bridge.yaml").input("image", "sender/image");
+    let mut dora = s.dora_run(&Dataflow::new().node(sender).node(bridge).yaml());
+    let arrived = subscriber.wait_for_line(WAIT, |l| l.contains("\"mono8\""));
+    assert!(arrived.is_some(), "{}\n{}", dump(&subscriber), dump(&dora));
+    let message: Value = serde_json::from_str(&arrived.unwrap()).unwrap();
+    assert_eq!(message["message"]["width"], 2, "{message}");
+    assert_eq!(
+        message["message"]["data"].as_array().map(Vec::len),
+        Some(4),
+        "{message}"
+    );
+    let named = dora.wait_for_line(WAIT, |l| l.contains("3 fields do not fit"));
+    let named = named.unwrap_or_else(|| panic!("{}", dump(&dora)));
+    for field in ["field `width`", "field `encoding`", "field `step`"] {
+        assert!(named.contains(field), "{field}: {named}");
+    }
+    assert!(
+        !named.contains("`height`") && !named.contains("`data`"),
+        "{named}"
+    );
+    assert!(dora.stop().is_some_and(|s| s.success()), "{}", dump(&dora));
+}
+
+/// Under `dora run`, a config error is all the bridge says: dora's
+/// failure summary shows it, not warnings before it.
+#[test]
+fn a_fatal_config_error_under_dora_run_is_the_bridges_only_line() {
+    let s = Scenario::new(183);
+    s.write(
+        "bridge.yaml",
+        "from_ros:\n  - {topic: /camera, type: sensor_msgs/msg/Imgae, output: image}\n",
+    );
+    let bridge = Node::bridge("--config bridge.yaml").output("image");
+    let recorder = s.recorder().input("image", "bridge/image");
+    let mut dora = s.dora_run(&Dataflow::new().node(bridge).node(recorder).yaml());
+    assert!(dora.wait_exit(WAIT).is_some(), "{}", dump(&dora));
+    let log = s.node_log("bridge");
+    let lines: Vec<&str> = log.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "{log}");
+    assert!(
+        lines[0].starts_with("ros2-dora-bridge: error: from_ros[0].type: unknown ROS type")
+            && lines[0].contains("did you mean `sensor_msgs/msg/Image`?"),
+        "{log}"
+    );
+}
