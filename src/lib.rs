@@ -18,6 +18,7 @@
 //! - [`stats`]: per-route counters and their table.
 //! - [`rates`]: rates and peer presence from counters sampled over time.
 //! - [`suggest`]: "did you mean" for misspelled names.
+//! - [`logging`]: the log's format and what is kept out of it.
 //! - [`throttle`]: rate-limited and say-once log messages.
 //! - [`topics`]: which topics a route, a recording or a replay takes.
 //! - [`node_helpers`]: for Rust dora nodes: typed views of the bridge's
@@ -38,6 +39,7 @@ pub mod discover;
 pub mod dora_side;
 pub mod flow;
 pub mod lifecycle;
+pub mod logging;
 pub mod msg;
 pub mod node_helpers;
 pub mod rates;

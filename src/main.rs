@@ -5,6 +5,7 @@ use ros2_dora_bridge::bridge::{self, RunOptions};
 use ros2_dora_bridge::codec::{CodecOptions, MessageCodec};
 use ros2_dora_bridge::config::admin::DEFAULT_ADMIN_ADDRESS;
 use ros2_dora_bridge::config::{AdminAddress, Config};
+use ros2_dora_bridge::logging::{self, LogFormat};
 use ros2_dora_bridge::msg::{TypeName, TypeRegistry};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -45,33 +46,6 @@ struct Cli {
     log_format: LogFormat,
     #[command(subcommand)]
     command: Option<Command>,
-}
-
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-enum LogFormat {
-    Text,
-    Json,
-}
-
-/// Logs on stderr, `RUST_LOG` filtering (info by default). Under dora,
-/// which stamps every line it collects, text lines carry no time of their
-/// own (one timestamp per line, not two).
-fn init_logging(format: LogFormat) {
-    let logger = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_target(false);
-    let under_dora = std::env::var_os("DORA_NODE_CONFIG").is_some();
-    match format {
-        LogFormat::Json => logger.json().with_ansi(false).init(),
-        LogFormat::Text if under_dora => logger.without_time().with_ansi(false).init(),
-        LogFormat::Text => logger
-            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-            .init(),
-    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -261,7 +235,7 @@ fn main() -> ExitCode {
     rcl_args.extend_from_slice(&argv[split..]);
     let cli = Cli::parse_from(&argv[..split]);
 
-    init_logging(cli.log_format);
+    logging::init(cli.log_format);
     let log_format = cli.log_format;
     // The bridge's config is read and its types resolved before anything
     // else is logged: a fatal config error is then its only line.

@@ -406,13 +406,17 @@ impl StatsTable {
     }
 }
 
-/// `10.0 msg/s 1.2 kB/s`.
+/// `10.0 msg/s 1.2 kB/s` (no bytes for routes that move no CDR of their
+/// own, such as lookups).
 pub fn describe_rates(rates: Rates) -> String {
-    format!(
-        "{:.1} msg/s {}/s",
-        rates.messages,
-        describe_bytes(rates.bytes)
-    )
+    match rates.bytes > 0.0 {
+        true => format!(
+            "{:.1} msg/s {}/s",
+            rates.messages,
+            describe_bytes(rates.bytes)
+        ),
+        false => format!("{:.1} msg/s", rates.messages),
+    }
 }
 
 /// `512 B`, `1.2 kB`, `3.4 MB` (decimal units, as network rates are told).
@@ -472,7 +476,7 @@ mod tests {
         assert_eq!(lost.value(0), 2);
         assert_eq!(
             table.summaries()[0].1,
-            "0.0 msg/s 0 B/s received=5 forwarded=0 dropped=2 errors=0"
+            "0.0 msg/s received=5 forwarded=0 dropped=2 errors=0"
         );
     }
 }

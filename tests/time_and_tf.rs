@@ -364,22 +364,34 @@ fn lookups_match_an_independent_reference_and_errors_say_why() {
     );
     assert!(error(7).contains("past"), "{}", error(7));
     assert!(error(8).contains("future"), "{}", error(8));
-    // Both static publishers' transforms reached dora on /tf_static.
-    let children: Vec<String> = s
-        .records("received.jsonl")
-        .iter()
-        .filter(|r| r["id"] == "tf_static")
-        .flat_map(|r| {
-            r["value"][0]["transforms"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-        })
-        .filter_map(|t| t["child_frame_id"].as_str().map(str::to_string))
-        .collect();
-    for child in ["laser", "camera"] {
-        assert!(children.iter().any(|c| c == child), "{child}: {children:?}");
-    }
+    // Both static publishers' transforms reached dora on /tf_static. The
+    // lookups may be done first: the buffer has its own subscription,
+    // while the route re-subscribes transient local once it sees the
+    // publishers' QoS.
+    let children = || -> Vec<String> {
+        s.records("received.jsonl")
+            .iter()
+            .filter(|r| r["id"] == "tf_static")
+            .flat_map(|r| {
+                r["value"][0]["transforms"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .filter_map(|t| t["child_frame_id"].as_str().map(str::to_string))
+            .collect()
+    };
+    let both = s.wait_for_record("received.jsonl", Duration::from_secs(30), |_| {
+        let seen = children();
+        ["laser", "camera"]
+            .iter()
+            .all(|child| seen.iter().any(|c| c == child))
+    });
+    assert!(
+        both.is_some(),
+        "{}",
+        context(&format!("not both statics on tf_static: {:?}", children()))
+    );
     dora.stop();
 }
 
