@@ -105,7 +105,7 @@ fn check_dataflow(
     report.problems.extend(undeclared);
     let replay = config.replay.is_some();
     let lossy = delivery::lossy_inputs(&dataflow, bridge.id.as_ref(), config, replay);
-    report.warnings.extend(lossy.iter().map(|l| l.advice()));
+    report.warnings.extend(lossy.iter().map(|l| l.advice(None)));
     report
         .warnings
         .extend(delivery::coarse_input_deadlines(&dataflow, bridge));

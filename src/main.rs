@@ -111,6 +111,12 @@ enum Command {
         #[arg(long, default_value = "1s", value_parser = parse_wait)]
         interval: std::time::Duration,
     },
+    /// Print the bridge's Fast DDS profile for large messages (a 32 MB
+    /// shared-memory segment), for the ROS nodes that publish or take them:
+    /// `ros2-dora-bridge fastdds-profile > large.xml`, then
+    /// FASTRTPS_DEFAULT_PROFILES_FILE=$PWD/large.xml in their environment
+    /// (FASTDDS_DEFAULT_PROFILES_FILE on Kilted and later).
+    FastddsProfile,
     /// rosbag2 bags (MCAP, sqlite3): play onto ROS, inspect.
     /// To replay a bag into a dora dataflow, use `replay:` in the config.
     #[command(subcommand)]
@@ -301,6 +307,9 @@ fn dispatch(cli: Cli, rcl_args: Vec<String>, bridge_config: Option<Config>) -> a
             emit(&text)
         }
         Some(Command::Top { connect, interval }) => admin::top::run(&connect, interval),
+        Some(Command::FastddsProfile) => {
+            emit(ros2_dora_bridge::ros::fastdds::large_messages_profile())
+        }
         Some(Command::Discover { wait }) => {
             emit(&ros2_dora_bridge::discover::discover(&rcl_args, wait)?)?;
             Ok(())

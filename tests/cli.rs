@@ -28,6 +28,7 @@ fn unknown_config_key_is_an_error_naming_key_and_line() {
     let (ok, _, err) = run(&["--config", path.to_str().unwrap()]);
     assert!(!ok);
     assert!(err.contains("ouptut") && err.contains("line 4"), "{err}");
+    assert!(err.contains("(did you mean `output`?)"), "{err}");
 }
 
 #[test]
@@ -300,7 +301,34 @@ fn check_against_the_dataflow_names_undeclared_ids_and_lossy_inputs() {
 fn help_describes_the_commands() {
     let (ok, out, _) = run(&["--help"]);
     assert!(ok);
-    for word in ["schema", "check", "--config", "--dynamic", "--ros-args"] {
+    for word in [
+        "schema",
+        "check",
+        "status",
+        "top",
+        "fastdds-profile",
+        "--config",
+        "--dynamic",
+        "--ros-args",
+        "--log-format",
+    ] {
         assert!(out.contains(word), "--help lacks {word}:\n{out}");
     }
+}
+
+#[test]
+fn fastdds_profile_prints_the_shipped_profile_and_status_says_where_it_looked() {
+    let (ok, out, _) = run(&["fastdds-profile"]);
+    assert!(ok);
+    let shipped = std::fs::read_to_string(repo_root().join("config/fastdds_large_messages.xml"));
+    assert_eq!(out, shipped.unwrap());
+    // No bridge on that socket: said, with the config key that opens one.
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("none.sock");
+    let (ok, _, err) = run(&["status", "--connect", socket.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(
+        err.contains("no bridge answers on") && err.contains("admin: {listen:"),
+        "{err}"
+    );
 }

@@ -250,3 +250,50 @@ fn top_in_a_terminal_shows_a_routes_rate_and_quits_on_q() {
         panic!("top did not quit on q:\n{}", screen());
     }
 }
+
+#[test]
+fn the_lossless_advice_is_sized_by_the_messages_seen() {
+    let s = Scenario::new(184);
+    // 240x160 rgb8: 115 kB a message; the suggested queue must hold no
+    // more than about 100 MB in dora.
+    let (width, height) = (240, 160);
+    let image = serde_json::json!({
+        "width": width, "height": height, "encoding": "rgb8", "step": width * 3,
+        "data": vec![0u8; width * height * 3],
+    });
+    let file = s.write("image.json", &image.to_string());
+    let _camera = s.python(
+        "camera",
+        "ros_pub.py",
+        &[
+            "/camera",
+            "sensor_msgs/msg/Image",
+            &format!("@{}", p(&file)),
+            "5",
+        ],
+    );
+    s.write(
+        "bridge.yaml",
+        "from_ros:\n  - {topic: /camera, type: sensor_msgs/msg/Image, output: image, qos: default}\n",
+    );
+    let bridge = Node::bridge("--config bridge.yaml").output("image");
+    // dora's default delivery: the advice's subject.
+    let viewer = s.recorder().input("image", "bridge/image");
+    let dora = s.dora_run(&Dataflow::new().node(bridge).node(viewer).yaml());
+    dora.wait_for_line(Duration::from_secs(60), |l| l.contains("per message seen"))
+        .unwrap_or_else(|| panic!("no sized advice\n{}", dump(&dora)));
+    let advice = dora.output().join("\n");
+    let size: usize = advice
+        .split("queue_size: ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no queue size in {advice}"));
+    // 100 MB / (10 x 115.2 kB) = 86.
+    assert_eq!(size, 86, "{advice}");
+    assert!(
+        advice.contains("at the 115.2 kB per message seen"),
+        "{advice}"
+    );
+    assert!(advice.contains("`qos: sensor_data`"), "{advice}");
+}

@@ -17,6 +17,7 @@ use crate::codec::{CodecOptions, MessageCodec};
 use crate::config::table::{Role, RouteKind};
 use crate::config::{Config, OnLost};
 use crate::dora_side;
+use crate::dora_side::delivery::TopicRoute;
 use crate::flow::Received;
 use crate::flow::queue::RouteQueues;
 use crate::lifecycle::diagnostics::{DIAGNOSTIC_ARRAY, Diagnostics, Level};
@@ -194,6 +195,8 @@ struct Bridge {
     latched_resends: Vec<tokio::time::Instant>,
     /// `admin:`: the live view's endpoint.
     admin: Option<AdminServer>,
+    /// Lossless-delivery advice for topic routes, said once sized.
+    advice: dora_side::AdviceOnSize,
     started: std::time::Instant,
 }
 
@@ -212,8 +215,9 @@ pub async fn run(options: RunOptions) -> anyhow::Result<()> {
     };
     let (node, mut events) = dora_side::connect(dynamic_id.as_deref())?;
     dora_side::check_against_dataflow(&node, &config)?;
-    dora_side::warn_lossy_delivery(&node, &config);
+    let advice = dora_side::AdviceOnSize::new(dora_side::warn_lossy_delivery(&node, &config));
     let mut bridge = Bridge::set_up(config, &rcl_args, node)?;
+    bridge.advice = advice;
     let outcome = bridge.event_loop(&mut events, &mut signals).await;
     bridge.tear_down(outcome)
 }
@@ -303,6 +307,7 @@ impl Bridge {
             tf,
             latched_resends: Vec::new(),
             admin,
+            advice: dora_side::AdviceOnSize::new(Vec::new()),
             started: std::time::Instant::now(),
         })
     }
@@ -404,6 +409,7 @@ impl Bridge {
             Input::SampleTick => {
                 self.to_ros.count_subscribers();
                 self.stats.sample(std::time::Instant::now());
+                self.say_sized_advice();
                 if let Some(admin) = &self.admin {
                     admin.publish(self.view());
                 }
@@ -477,6 +483,25 @@ impl Bridge {
         if !served {
             tracing::debug!("input `{id}` feeds no route; ignored");
         }
+    }
+
+    /// The lossless-delivery advice of routes that have carried messages.
+    fn say_sized_advice(&mut self) {
+        let (from_ros, to_ros, config) = (&self.from_ros, &self.to_ros, &self.config);
+        self.advice.say_ready(|route| {
+            let (stats, count) = match route {
+                TopicRoute::FromRos(i) => {
+                    let s = from_ros.route_stats(i)?.snapshot();
+                    (s, s.received)
+                }
+                TopicRoute::ToRos(i) => {
+                    let input = DataId::from(config.to_ros.get(i)?.input.clone());
+                    let s = to_ros.get(&input)?.publisher.stats.snapshot();
+                    (s, s.forwarded)
+                }
+            };
+            (count > 0).then(|| stats.cdr_bytes as f64 / count as f64)
+        });
     }
 
     /// What the admin endpoint shows now.

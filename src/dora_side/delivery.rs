@@ -13,11 +13,31 @@ pub const LOSSLESS_QUEUE_SIZE: usize = 100;
 /// dora's `queue_size` when the YAML gives none.
 const DORA_DEFAULT_QUEUE_SIZE: usize = 10;
 
+/// dora with backpressure buffers up to ten times `queue_size`.
+const BUFFERED_PER_QUEUE_SLOT: usize = 10;
+
+/// The most memory the suggested queue may hold at the message size seen:
+/// 100 messages of a 0.9 MB camera would be 0.9 GB.
+const BUFFER_BUDGET_BYTES: f64 = 100e6;
+
+/// Messages this large are a sensor stream (images, clouds), for which
+/// best effort is the usual choice.
+const STREAM_MESSAGE_BYTES: f64 = 64e3;
+
+/// A topic route, by its index in the config.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TopicRoute {
+    FromRos(usize),
+    ToRos(usize),
+}
+
 /// A dora input on a route's path that can lose messages silently.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LossyInput {
     /// The route, as in log lines: `from_ros[0] (/chatter)`.
     pub route: String,
+    /// Set for topic routes, whose advice depends on their message size.
+    pub topic_route: Option<TopicRoute>,
     /// The node that owns the input (a consumer, or the bridge itself).
     pub node: String,
     pub input: String,
@@ -27,9 +47,30 @@ pub struct LossyInput {
 }
 
 impl LossyInput {
-    /// What to tell the user: the risk, the YAML to set, where the cost is.
-    pub fn advice(&self) -> String {
+    /// What to tell the user: the risk, the YAML to set, where the cost
+    /// is. With `message_bytes` (the mean size seen on the route), the
+    /// queue is sized so that what dora may buffer stays near 100 MB, the
+    /// memory is said, and large messages get `qos: sensor_data` as the
+    /// other way.
+    pub fn advice(&self, message_bytes: Option<f64>) -> String {
         let current = self.queue_size.unwrap_or(DORA_DEFAULT_QUEUE_SIZE);
+        let size = suggested_queue_size(current, message_bytes);
+        let buffered = BUFFERED_PER_QUEUE_SLOT * size;
+        let memory = message_bytes.map_or(String::new(), |bytes| {
+            format!(
+                ": about {} at the {} per message seen",
+                crate::stats::describe_bytes(bytes * buffered as f64),
+                crate::stats::describe_bytes(bytes)
+            )
+        });
+        let stream = match (message_bytes, self.topic_route) {
+            (Some(bytes), Some(TopicRoute::FromRos(_))) if bytes >= STREAM_MESSAGE_BYTES => {
+                " For a sensor stream where the newest message matters more than every one, \
+                 `qos: sensor_data` on the route instead keeps the latest few and buffers \
+                 nothing (what it drops is counted as dropped_by_middleware)."
+            }
+            _ => "",
+        };
         format!(
             "{route} is reliable on the ROS side, but dora input `{input}` of node `{node}` \
              takes it with dora's default delivery (drop_oldest, queue_size {current}): \
@@ -40,16 +81,26 @@ impl LossyInput {
              \x20       source: {source}\n\
              \x20       queue_policy: backpressure\n\
              \x20       queue_size: {size}\n\
-             (dora then buffers up to {buffered} messages for this input instead of dropping; \
-             the latency cost is measured in docs/performance.md, \"Lossless delivery\")",
+             (dora then buffers up to {buffered} messages for this input instead of \
+             dropping{memory}; the latency cost is measured in docs/performance.md, \"Lossless delivery\").\
+             {stream}",
             route = self.route,
             input = self.input,
             node = self.node,
             source = self.source,
-            size = current.max(LOSSLESS_QUEUE_SIZE),
-            buffered = 10 * current.max(LOSSLESS_QUEUE_SIZE),
         )
     }
+}
+
+/// At least the lossless default (100), fewer for large messages so that
+/// dora's buffer stays within the budget; never below what is set or 2.
+fn suggested_queue_size(current: usize, message_bytes: Option<f64>) -> usize {
+    let within_budget = message_bytes
+        .filter(|&b| b > 0.0)
+        .map_or(LOSSLESS_QUEUE_SIZE, |bytes| {
+            (BUFFER_BUDGET_BYTES / (bytes * BUFFERED_PER_QUEUE_SLOT as f64)) as usize
+        });
+    within_budget.clamp(2, LOSSLESS_QUEUE_SIZE).max(current)
 }
 
 /// Every dora input through which a reliable route of `config` (run as
@@ -63,15 +114,18 @@ pub fn lossy_inputs(
 ) -> Vec<LossyInput> {
     // (route, the bridge's outputs on its path, the bridge's inputs on it)
     let mut paths: Vec<(String, Vec<&str>, Vec<&str>)> = Vec::new();
+    let mut topic_routes: Vec<(String, TopicRoute)> = Vec::new();
     for (i, route) in config.from_ros.iter().enumerate() {
         if replay || route.qos.is_reliable() {
             let label = format!("from_ros[{i}] ({})", route.describe());
+            topic_routes.push((label.clone(), TopicRoute::FromRos(i)));
             paths.push((label, vec![route.output.as_str()], vec![]));
         }
     }
     for (i, route) in config.to_ros.iter().enumerate() {
         if route.qos.is_reliable() {
             let label = format!("to_ros[{i}] ({})", route.topic);
+            topic_routes.push((label.clone(), TopicRoute::ToRos(i)));
             paths.push((label, vec![], vec![route.input.as_str()]));
         }
     }
@@ -120,6 +174,12 @@ pub fn lossy_inputs(
             lossy.extend(bridge_node.and_then(|node| lossy_bridge_input(node, input, &label)));
         }
     }
+    for input in &mut lossy {
+        input.topic_route = topic_routes
+            .iter()
+            .find(|(label, _)| *label == input.route)
+            .map(|(_, route)| *route);
+    }
     lossy
 }
 
@@ -142,6 +202,7 @@ fn lossy_consumers(
             {
                 lossy.push(LossyInput {
                     route: route.to_string(),
+                    topic_route: None,
                     node: node.id.to_string(),
                     input: input_id.to_string(),
                     source: input.mapping.to_string(),
@@ -165,6 +226,7 @@ fn lossy_bridge_input(bridge: &Node, input: &str, route: &str) -> Option<LossyIn
     }
     Some(LossyInput {
         route: route.to_string(),
+        topic_route: None,
         node: bridge.id.to_string(),
         input: input_id.to_string(),
         source: input.mapping.to_string(),
@@ -300,10 +362,31 @@ nodes:
             .collect();
         // Not the backpressure inputs, not the best-effort camera.
         assert_eq!(found, [("planner", "scan"), ("bridge", "cmd")]);
-        let advice = lossy[0].advice();
+        assert_eq!(lossy[0].topic_route, Some(TopicRoute::FromRos(0)));
+        assert_eq!(lossy[1].topic_route, Some(TopicRoute::ToRos(0)));
+        let advice = lossy[0].advice(None);
         assert!(advice.contains("source: bridge/scan"), "{advice}");
         assert!(advice.contains("queue_policy: backpressure"), "{advice}");
         assert!(advice.contains("queue_size: 100"), "{advice}");
+        assert!(!advice.contains("sensor_data"), "{advice}");
+        // Small messages: the same queue, and what it may hold.
+        let small = lossy[0].advice(Some(100.0));
+        assert!(small.contains("queue_size: 100"), "{small}");
+        assert!(
+            small.contains("about 100.0 kB at the 100 B per message seen"),
+            "{small}"
+        );
+        // A 0.9 MB camera: a queue that holds about 100 MB, and the
+        // best-effort alternative.
+        let camera = lossy[0].advice(Some(921_600.0));
+        assert!(camera.contains("queue_size: 10\n"), "{camera}");
+        assert!(
+            camera.contains("up to 100 messages for this input instead of dropping: about 92.2 MB"),
+            "{camera}"
+        );
+        assert!(camera.contains("`qos: sensor_data`"), "{camera}");
+        // Not for to_ros: the bridge's own input has no QoS to change.
+        assert!(!lossy[1].advice(Some(921_600.0)).contains("sensor_data"));
     }
 
     #[test]

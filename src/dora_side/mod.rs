@@ -256,23 +256,64 @@ pub fn on_another_machine(node: &DoraNode, other: &str) -> bool {
 }
 
 /// Warns, once per input at start, about every dora input through which a
-/// reliable route can lose messages silently, and every `input_timeout`
-/// dora checks too seldom to honour, with the YAML that fixes it.
-pub fn warn_lossy_delivery(node: &DoraNode, config: &Config) {
+/// reliable service or action route can lose messages silently, and every
+/// `input_timeout` dora checks too seldom to honour, with the YAML that
+/// fixes it. Returns those of topic routes, whose advice waits for the
+/// size of their messages ([`AdviceOnSize`]).
+pub fn warn_lossy_delivery(node: &DoraNode, config: &Config) -> Vec<delivery::LossyInput> {
     let dataflow = match node.dataflow_descriptor() {
         Ok(d) => d,
         Err(e) => {
             tracing::debug!("cannot check the dataflow's delivery settings: {e}");
-            return;
+            return Vec::new();
         }
     };
     let replay = config.replay.is_some();
-    for lossy in delivery::lossy_inputs(dataflow, node.id().as_ref(), config, replay) {
-        tracing::warn!("{}", lossy.advice());
+    let (topics, others): (Vec<_>, Vec<_>) =
+        delivery::lossy_inputs(dataflow, node.id().as_ref(), config, replay)
+            .into_iter()
+            .partition(|l| l.topic_route.is_some());
+    for lossy in others {
+        tracing::warn!("{}", lossy.advice(None));
     }
     let bridge = dataflow.nodes.iter().find(|n| n.id == *node.id());
     for coarse in bridge.map_or_else(Vec::new, |b| delivery::coarse_input_deadlines(dataflow, b)) {
         tracing::warn!("{coarse}");
+    }
+    topics
+}
+
+/// A topic route's lossless-delivery advice is said once the route has
+/// carried messages (sized by them), or after this long without.
+const ADVICE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Lossy inputs of topic routes whose advice is still to be said.
+pub struct AdviceOnSize {
+    pending: Vec<delivery::LossyInput>,
+    since: std::time::Instant,
+}
+
+impl AdviceOnSize {
+    pub fn new(pending: Vec<delivery::LossyInput>) -> Self {
+        AdviceOnSize {
+            pending,
+            since: std::time::Instant::now(),
+        }
+    }
+
+    /// Says the advice of every route `mean_size` knows a size for (the
+    /// mean CDR bytes of its messages so far), and of all once the wait is
+    /// over.
+    pub fn say_ready(&mut self, mean_size: impl Fn(delivery::TopicRoute) -> Option<f64>) {
+        let waited = self.since.elapsed() >= ADVICE_WAIT;
+        self.pending.retain(|lossy| {
+            let size = lossy.topic_route.and_then(&mean_size);
+            if size.is_none() && !waited {
+                return true;
+            }
+            tracing::warn!("{}", lossy.advice(size));
+            false
+        });
     }
 }
 

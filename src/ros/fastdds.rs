@@ -28,6 +28,12 @@ pub const LARGE_MESSAGES_PROFILE: &str = "config/fastdds_large_messages.xml";
 /// it wherever it runs from.
 const LARGE_MESSAGES_XML: &str = include_str!("../../config/fastdds_large_messages.xml");
 
+/// The shipped large-messages profile's text (`fastdds-profile`): the
+/// same wherever the bridge is installed.
+pub fn large_messages_profile() -> &'static str {
+    LARGE_MESSAGES_XML
+}
+
 /// The segment that profile sets.
 const LARGE_MESSAGES_SEGMENT: u64 = 32 << 20;
 
@@ -304,10 +310,10 @@ fn advice(direction: Direction, own: OwnSegment, topic: &str, bytes: usize) -> S
     format!(
         "{topic}: messages of {size:.1} MB, and {whose}: every message then waits for DDS's \
          repair rounds (about 5 ms each; 3x the latency at 1080p). For large messages give \
-         {who} a larger segment: export FASTRTPS_DEFAULT_PROFILES_FILE=$(ros2 pkg prefix \
-         ros2_dora_bridge)/share/ros2_dora_bridge/{LARGE_MESSAGES_PROFILE} \
-         (FASTDDS_DEFAULT_PROFILES_FILE with Fast DDS 3, Kilted on; docs/configuration.md, \
-         \"Large messages\")"
+         {who} a larger segment: `ros2-dora-bridge fastdds-profile > large_messages.xml` \
+         writes the bridge's profile (a 32 MB segment), then start them with \
+         FASTRTPS_DEFAULT_PROFILES_FILE=$PWD/large_messages.xml (FASTDDS_DEFAULT_PROFILES_FILE \
+         with Fast DDS 3, Kilted on; docs/configuration.md, \"Large messages\")"
     )
 }
 
@@ -369,7 +375,10 @@ mod tests {
             text.starts_with("/camera/image: messages of 5.9 MB"),
             "{text}"
         );
-        assert!(text.contains(LARGE_MESSAGES_PROFILE), "{text}");
+        assert!(
+            text.contains("`ros2-dora-bridge fastdds-profile > large_messages.xml`"),
+            "{text}"
+        );
         assert!(text.contains("give the bridge a larger segment"), "{text}");
         let text = advice(Direction::Received, OwnSegment::Default, "/points", 1 << 20);
         assert!(

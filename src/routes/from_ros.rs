@@ -113,6 +113,11 @@ impl FromRosRoutes {
         Ok((routes, plan))
     }
 
+    /// Route `index`'s counters.
+    pub fn route_stats(&self, index: usize) -> Option<&Arc<RouteStats>> {
+        self.stats.get(index)
+    }
+
     /// Touches a dora shared-memory pool the user sized, before the first
     /// message.
     pub fn warm_up(&self, node: &mut DoraNode) {

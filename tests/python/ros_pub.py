@@ -3,7 +3,7 @@
   python ros_pub.py TOPIC TYPE JSON [RATE] [options]
 
 Publishes the message given as JSON (field -> value, nested dicts for nested
-messages) on TOPIC at RATE Hz (default 10) until interrupted, printing
+messages; `@FILE` reads it from FILE, for messages too large for an argument) on TOPIC at RATE Hz (default 10) until interrupted, printing
 `published N` lines. Options:
   --qos best_effort|transient_local|reliable   publisher QoS (default reliable)
   --count N        publish N messages, then keep the node alive idle
@@ -45,7 +45,8 @@ def main():
     elif args.qos == "transient_local":
         qos.durability = DurabilityPolicy.TRANSIENT_LOCAL
     pub = node.create_publisher(cls, args.topic, qos)
-    msg = fill(cls(), json.loads(args.json))
+    text = open(args.json[1:]).read() if args.json.startswith("@") else args.json
+    msg = fill(cls(), json.loads(text))
     good = serialize_message(msg)
     count = 0
 
