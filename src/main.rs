@@ -88,6 +88,10 @@ enum Command {
         /// topic list has not changed for 1 s; an empty graph waits it out).
         #[arg(long, default_value = "3s", value_parser = parse_wait)]
         wait: std::time::Duration,
+        /// Also write the starter into DIR as bridge.yaml, dataflow.yml and
+        /// your_node.py, which `dora run dataflow.yml` starts as they are.
+        #[arg(long, value_name = "DIR")]
+        starter: Option<PathBuf>,
     },
     /// Print a running bridge's routes once: peers, rates, counters (from
     /// its admin endpoint, `admin:` in its config).
@@ -310,8 +314,9 @@ fn dispatch(cli: Cli, rcl_args: Vec<String>, bridge_config: Option<Config>) -> a
         Some(Command::FastddsProfile) => {
             emit(ros2_dora_bridge::ros::fastdds::large_messages_profile())
         }
-        Some(Command::Discover { wait }) => {
-            emit(&ros2_dora_bridge::discover::discover(&rcl_args, wait)?)?;
+        Some(Command::Discover { wait, starter }) => {
+            let found = ros2_dora_bridge::discover::discover(&rcl_args, wait, starter.as_deref())?;
+            emit(&found)?;
             Ok(())
         }
         None => {

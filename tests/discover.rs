@@ -120,3 +120,99 @@ fn discover_lists_services_and_actions_with_their_servers_and_the_starter_routes
         String::from_utf8_lossy(&check.stderr)
     );
 }
+
+/// A robot of five topic kinds (an image, odometry, a best-effort scan, an
+/// IMU, a battery), a topic it only listens to and a service: the starter
+/// `discover --starter` writes runs under `dora run` as it is.
+#[test]
+fn the_starter_dataflow_runs_unchanged_against_a_robot() {
+    let s = Scenario::new(185);
+    let image = serde_json::json!({
+        "width": 160, "height": 120, "encoding": "rgb8", "step": 480,
+        "data": vec![0u8; 160 * 120 * 3],
+    });
+    let image = s.write("image.json", &image.to_string());
+    let topics: [(&str, &str, String, &[&str]); 5] = [
+        (
+            "/camera/image_raw",
+            "sensor_msgs/msg/Image",
+            format!("@{}", p(&image)),
+            &[],
+        ),
+        ("/odom", "nav_msgs/msg/Odometry", "{}".into(), &[]),
+        (
+            "/scan",
+            "sensor_msgs/msg/LaserScan",
+            "{}".into(),
+            &["--qos", "best_effort"],
+        ),
+        ("/imu", "sensor_msgs/msg/Imu", "{}".into(), &[]),
+        ("/battery", "sensor_msgs/msg/BatteryState", "{}".into(), &[]),
+    ];
+    let mut robot: Vec<Proc> = topics
+        .iter()
+        .enumerate()
+        .map(|(i, (topic, type_name, json, extra))| {
+            let node = format!("robot_{i}");
+            let mut args = vec![*topic, *type_name, json.as_str(), "10", "--node", &node];
+            args.extend_from_slice(extra);
+            s.python(&node, "ros_pub.py", &args)
+        })
+        .collect();
+    robot.push(s.python(
+        "driver",
+        "ros_sub.py",
+        &["/cmd_vel", "geometry_msgs/msg/Twist"],
+    ));
+    robot.push(s.python(
+        "modes",
+        "ros_service_server.py",
+        &["/set_mode", "std_srvs/srv/SetBool"],
+    ));
+    for proc in &robot {
+        assert!(
+            proc.wait_for_line(Duration::from_secs(30), |l| l == "ready"
+                || l.starts_with("published"))
+                .is_some(),
+            "{}",
+            dump(proc)
+        );
+    }
+    let out = s
+        .command(bridge_bin())
+        .args(["discover", "--wait", "5s", "--starter", "starter"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dataflow = std::fs::read_to_string(s.path("starter/dataflow.yml")).unwrap();
+    let config = std::fs::read_to_string(s.path("starter/bridge.yaml")).unwrap();
+    assert!(dataflow.contains("shared_memory_pool_size"), "{dataflow}");
+    assert!(
+        dataflow.contains("keepalive: dora/timer/secs/1"),
+        "{dataflow}"
+    );
+    assert!(config.contains("input: cmd_vel"), "{config}");
+    assert!(config.contains("service: /set_mode"), "{config}");
+    let mut cmd = s.command("dora");
+    cmd.args(["run", "starter/dataflow.yml", "--stop-after", "120s"]);
+    let mut dora = s.spawn("dora run", cmd);
+    for id in ["camera_image_raw", "odom", "scan", "imu", "battery"] {
+        let line = format!("{id}: 1 row(s)");
+        assert!(
+            dora.wait_for_line(Duration::from_secs(60), |l| l.contains(&line))
+                .is_some(),
+            "your_node never got {id}\n{config}\n{dataflow}\n{}\n{}",
+            dump(&dora),
+            s.node_logs()
+        );
+    }
+    let logs = s.node_logs();
+    assert!(!logs.contains("default delivery"), "{logs}");
+    assert!(!logs.contains("ERROR"), "{logs}");
+    assert!(dora.stop().is_some_and(|s| s.success()), "{}", dump(&dora));
+}

@@ -1119,6 +1119,23 @@ impl RclNode {
         GuardCondition::new(&self.context)
     }
 
+    /// How many subscriptions the graph shows on `topic` (a fully
+    /// qualified name), this node's too.
+    pub fn count_subscribers(&self, topic: &str) -> Result<usize, RclError> {
+        let c_topic = cstring("topic", topic)?;
+        let mut count = 0usize;
+        // SAFETY: the node is valid for `self`'s lifetime, the topic a
+        // NUL-terminated string that outlives the call, `count` a valid
+        // out-pointer.
+        unsafe {
+            check(
+                "rcl_count_subscribers",
+                sys::rcl_count_subscribers(self.node.as_ref(), c_topic.as_ptr(), &mut count),
+            )?;
+        }
+        Ok(count)
+    }
+
     /// The publishers on `topic` (a fully qualified name).
     pub fn publishers_info(&self, topic: &str) -> Result<Vec<EndpointInfo>, RclError> {
         let c_topic = cstring("topic", topic)?;

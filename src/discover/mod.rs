@@ -1,9 +1,12 @@
 //! `ros2-dora-bridge discover`: what is on the ROS graph, and a starter
-//! config that bridges it.
+//! config that bridges it (see [`starter`]).
+
+mod starter;
+
+use starter::Plan;
 
 use crate::ros::graph::describe_qos;
-use crate::ros::rcl::{EndpointInfo, RclNode, Reliability};
-use std::collections::HashSet;
+use crate::ros::rcl::{EndpointInfo, RclNode};
 use std::fmt::Write;
 use std::time::{Duration, Instant};
 
@@ -78,43 +81,6 @@ fn actions(rows: &mut Vec<ServiceRow>) -> Vec<ServiceRow> {
     actions
 }
 
-/// The action rows as an `action_clients:` starter section.
-fn action_clients_section(rows: &[ServiceRow], used: &mut HashSet<String>) -> String {
-    let mut body = String::new();
-    for row in rows.iter().filter(|r| r.types.len() == 1) {
-        let mut id = crate::dora_side::identifier(row.service.trim_start_matches('/'));
-        while !used.insert(id.clone()) {
-            id.push('_');
-        }
-        let _ = writeln!(
-            body,
-            "  - action: {}\n    type: {}\n    goal: {id}_goal           # dora input: one row per goal\n    \
-             feedback: {id}_feedback   # dora output (metadata goal_id)\n    \
-             result: {id}_result       # dora output: one row per goal (metadata goal_id, status)",
-            row.service, row.types[0]
-        );
-    }
-    body
-}
-
-/// The service rows as a `service_clients:` starter section.
-fn service_clients_section(rows: &[ServiceRow], used: &mut HashSet<String>) -> String {
-    let mut body = String::new();
-    for row in rows.iter().filter(|r| r.types.len() == 1) {
-        let mut id = crate::dora_side::identifier(row.service.trim_start_matches('/'));
-        while !used.insert(id.clone()) {
-            id.push('_');
-        }
-        let _ = writeln!(
-            body,
-            "  - service: {}\n    type: {}\n    request: {id}_request     # dora input: one row per call\n    \
-             response: {id}_response   # dora output: one answer per call (metadata request_id, error)",
-            row.service, row.types[0]
-        );
-    }
-    body
-}
-
 /// Discovery is gradual: wait until the topic list has stopped changing for
 /// a moment, or `wait` at most. An empty list never counts as settled: on a
 /// loaded machine the first peer can take seconds to be discovered, and an
@@ -141,13 +107,21 @@ fn wait_for_a_settled_graph(
 }
 
 /// A topic with its types and the publishers other than this node.
-struct TopicRow {
+pub(crate) struct TopicRow {
     topic: String,
     types: Vec<String>,
     publishers: Vec<EndpointInfo>,
+    subscribers: usize,
 }
 
-pub fn discover(rcl_args: &[String], wait: Duration) -> anyhow::Result<String> {
+/// What `discover` found: the graph as comments, then a starter config;
+/// with `starter`, also that config, a dataflow and a dora node written
+/// there, which `dora run` starts as they are.
+pub fn discover(
+    rcl_args: &[String],
+    wait: Duration,
+    starter: Option<&std::path::Path>,
+) -> anyhow::Result<String> {
     let context = crate::ros::init_rcl(rcl_args)?;
     let node = RclNode::new(&context, "ros2_dora_bridge_discover", "/")?;
     let last = wait_for_a_settled_graph(&node, wait)?;
@@ -167,11 +141,16 @@ pub fn discover(rcl_args: &[String], wait: Duration) -> anyhow::Result<String> {
             topic: topic.clone(),
             types: types.clone(),
             publishers,
+            subscribers: node.count_subscribers(topic)?,
         });
     }
+    let plan = Plan::new(&rows, &service_rows, &action_rows);
     let mut out = String::new();
     write_graph(&mut out, &rows, &service_rows, &action_rows)?;
-    write_starter_config(&mut out, &rows, &service_rows, &action_rows)?;
+    out.push_str(&plan.config_text());
+    if let Some(dir) = starter {
+        out.push_str(&plan.write_starter(dir)?);
+    }
     Ok(out)
 }
 
@@ -218,99 +197,4 @@ fn write_servers(out: &mut String, rows: &[ServiceRow]) -> std::fmt::Result {
         )?;
     }
     Ok(())
-}
-
-/// A config taking every topic with publishers, service and action.
-fn write_starter_config(
-    out: &mut String,
-    rows: &[TopicRow],
-    service_rows: &[ServiceRow],
-    action_rows: &[ServiceRow],
-) -> std::fmt::Result {
-    writeln!(
-        out,
-        "#\n# Starter config: save it, adjust, then `ros2-dora-bridge check --config FILE`."
-    )?;
-    writeln!(
-        out,
-        "# Declare each `output` under the bridge node's `outputs:` in the dataflow YAML."
-    )?;
-    let mut used = HashSet::new();
-    let (body, consumers) = from_ros_section(rows, &mut used)?;
-    let service_body = service_clients_section(service_rows, &mut used);
-    if !service_body.is_empty() {
-        writeln!(
-            out,
-            "# Declare each service route's `request` under the bridge node's `inputs:` and its\n\
-             # `response` under `outputs:`.\nservice_clients:\n{service_body}"
-        )?;
-    }
-    let action_body = action_clients_section(action_rows, &mut used);
-    if !action_body.is_empty() {
-        writeln!(
-            out,
-            "# Declare each action route's `goal` under the bridge node's `inputs:` and its\n\
-             # `feedback` and `result` under `outputs:`.\naction_clients:\n{action_body}"
-        )?;
-    }
-    if body.is_empty() {
-        writeln!(out, "from_ros: []   # no topics with publishers found")?;
-    } else {
-        writeln!(out, "from_ros:\n{body}")?;
-        writeln!(
-            out,
-            "# In the dataflow YAML, the nodes that consume these outputs (reliable topics\n\
-             # lossless; `ros2-dora-bridge check --config FILE --dataflow DATAFLOW` checks it):\n\
-             #   - id: your_node\n\
-             #     inputs:\n{consumers}"
-        )?;
-    }
-    Ok(())
-}
-
-/// The from_ros routes, and the consumer inputs to go with them.
-fn from_ros_section(
-    rows: &[TopicRow],
-    used: &mut HashSet<String>,
-) -> Result<(String, String), std::fmt::Error> {
-    let mut body = String::new();
-    let mut consumers = String::new();
-    for TopicRow {
-        topic,
-        types,
-        publishers,
-    } in rows
-    {
-        if INFRASTRUCTURE.contains(&topic.as_str())
-            || topic.contains(ACTION_INFIX)
-            || publishers.is_empty()
-            || types.len() != 1
-        {
-            continue;
-        }
-        let mut output = crate::dora_side::identifier(topic.trim_start_matches('/'));
-        while !used.insert(output.clone()) {
-            output.push('_');
-        }
-        writeln!(
-            body,
-            "  - topic: {topic}\n    type: {}\n    output: {output}\n    qos: auto",
-            types[0]
-        )?;
-        let reliable = publishers
-            .iter()
-            .all(|p| p.qos.reliability == Reliability::RMW_QOS_POLICY_RELIABILITY_RELIABLE);
-        if reliable {
-            writeln!(
-                consumers,
-                "#       {output}: {{source: bridge/{output}, queue_policy: backpressure, queue_size: 100}}  # reliable: lossless"
-            )?;
-        } else {
-            writeln!(
-                consumers,
-                "#       {output}: bridge/{output}   # best effort (sensor data): dora's drop_oldest keeps the newest"
-            )?;
-        }
-    }
-    Ok((body, consumers))
 }
