@@ -217,6 +217,8 @@ struct Entry {
     meter: RateMeter,
     /// Routes whose peers the bridge counts.
     presence: Option<(PeerRole, Presence)>,
+    /// Counters whose first move was explained.
+    explained: Vec<&'static str>,
 }
 
 /// A route at one moment, as the admin endpoint shows it.
@@ -250,6 +252,7 @@ impl StatsTable {
             last_logged: StatsSnapshot::default(),
             meter: RateMeter::default(),
             presence: None,
+            explained: Vec::new(),
         });
     }
 
@@ -314,6 +317,7 @@ impl StatsTable {
                 describe_rates(entry.meter.rates()),
                 counters.join(" ")
             );
+            explain_first_moves(entry, &now);
             entry.last_logged = now;
         }
     }
@@ -406,6 +410,63 @@ impl StatsTable {
     }
 }
 
+/// What a loss or error counter counts and what to do about it, said
+/// once per route when it first moves (it may move where nothing else
+/// logs, such as a full drop_oldest queue).
+const EXPLANATIONS: [(&str, &str); 8] = [
+    (
+        "dropped_queue_full",
+        "dropped because the route's queue was full (drop_oldest): dora took them slower \
+         than ROS sent them. A larger `queue.size`, `queue.policy: block` or a lower rate helps",
+    ),
+    (
+        "dropped_by_middleware",
+        "lost by DDS before the bridge took them (gaps in the publishers' sequence numbers, \
+         or MESSAGE_LOST): the subscription's history overflowed or the network dropped them. \
+         A deeper history (`qos: {depth: 100}`) on both ends helps",
+    ),
+    (
+        "lost_in_dora",
+        "sent into dora by a bridge and never back on this route (gaps in `bridge_seq`): a \
+         dora input on the way dropped them; give those inputs `queue_policy: backpressure` \
+         (`ros2-dora-bridge check --dataflow` names them)",
+    ),
+    (
+        "decode_errors",
+        "malformed CDR from a publisher, dropped (each logged with its topic)",
+    ),
+    (
+        "encode_errors",
+        "rows from dora that do not fit the ROS type, dropped (logged with every field that \
+         does not fit)",
+    ),
+    (
+        "publish_errors",
+        "refused by rcl when published (logged with rcl's reason)",
+    ),
+    (
+        "failed",
+        "calls or goals that failed: each was answered with an error saying why",
+    ),
+    (
+        "unmatched",
+        "answers that matched no call waiting (late, repeated or unknown request ids), dropped",
+    ),
+];
+
+fn explain_first_moves(entry: &mut Entry, now: &StatsSnapshot) {
+    let (before, after) = (entry.last_logged.named(), now.named());
+    for ((name, old), (_, new)) in before.iter().zip(after.iter()) {
+        let Some((_, meaning)) = EXPLANATIONS.iter().find(|(n, _)| n == name) else {
+            continue;
+        };
+        if new > old && !entry.explained.contains(name) {
+            entry.explained.push(name);
+            tracing::warn!("{}: {name}={new}: {meaning}", entry.route);
+        }
+    }
+}
+
 /// `10.0 msg/s 1.2 kB/s` (no bytes for routes that move no CDR of their
 /// own, such as lookups).
 pub fn describe_rates(rates: Rates) -> String {
@@ -433,6 +494,32 @@ pub fn describe_bytes(bytes: f64) -> String {
 mod tests {
     use super::*;
     use arrow::array::{Array, AsArray};
+
+    #[test]
+    fn a_loss_counter_is_explained_once_when_it_first_moves() {
+        let mut table = StatsTable::default();
+        let stats = Arc::new(RouteStats::default());
+        table.add("from_ros[0] /a".into(), Direction::FromRos, stats.clone());
+        stats.received.store(3, Ordering::Relaxed);
+        table.log_changes();
+        assert!(table.entries[0].explained.is_empty());
+        stats.dropped_queue_full.store(2, Ordering::Relaxed);
+        table.log_changes();
+        assert_eq!(table.entries[0].explained, ["dropped_queue_full"]);
+        stats.dropped_queue_full.store(5, Ordering::Relaxed);
+        stats.lost_in_dora.store(1, Ordering::Relaxed);
+        table.log_changes();
+        assert_eq!(
+            table.entries[0].explained,
+            ["dropped_queue_full", "lost_in_dora"]
+        );
+        assert!(EXPLANATIONS.iter().all(|(name, _)| {
+            StatsSnapshot::default()
+                .named()
+                .iter()
+                .any(|(n, _)| n == name)
+        }));
+    }
 
     #[test]
     fn rows_have_one_column_per_counter_in_order() {

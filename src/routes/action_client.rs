@@ -193,6 +193,7 @@ impl ActionClientRoutes {
                 .tick(now, || server.is_available(warnings, label));
             route.apply(node, effects);
             route.pump(node);
+            route.stats.queued.set(route.book.open());
         }
     }
 

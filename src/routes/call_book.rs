@@ -53,6 +53,11 @@ impl CallBook {
         }
     }
 
+    /// Calls waiting to be sent or sent and not answered.
+    pub fn open(&self) -> usize {
+        self.waiting.len() + self.in_flight.len()
+    }
+
     /// The id a call answers with: the one dora gave, or `bridge-N`.
     pub fn request_id(&mut self, given: Option<&str>) -> String {
         match given {

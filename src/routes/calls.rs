@@ -18,6 +18,10 @@ pub struct Waiting<T> {
 }
 
 impl<T> Waiting<T> {
+    pub fn len(&self) -> usize {
+        self.calls.len()
+    }
+
     pub fn new(timeout: Duration) -> Self {
         Waiting {
             calls: VecDeque::new(),

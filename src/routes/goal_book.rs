@@ -80,6 +80,11 @@ pub struct GoalBook {
 }
 
 impl GoalBook {
+    /// Goals waiting to be sent, or sent and not ended.
+    pub fn open(&self) -> usize {
+        self.waiting.len() + self.goals.len()
+    }
+
     pub fn new(timeout: Duration) -> Self {
         GoalBook {
             timeout,

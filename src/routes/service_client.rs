@@ -163,6 +163,7 @@ impl ServiceClientRoutes {
                 .tick(now, || server.is_available(warnings, label));
             route.send_failures(node, failures);
             route.pump(node);
+            route.stats.queued.set(route.book.open());
         }
     }
 
