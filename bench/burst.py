@@ -72,7 +72,8 @@ def counters(work):
             msg = json.loads(line).get("msg", "")
             m = re.search(r"stats (from_ros|to_ros)\[(\d+)\] \S+: (.*)", msg)
             if m:
-                values = dict(kv.split("=") for kv in m.group(3).split())
+                # Counters only (the rates before them have no `=`).
+                values = dict(kv.split("=") for kv in m.group(3).split() if "=" in kv)
                 totals[(m.group(1), m.group(2))] = values
     summed = {}
     for (direction, _), values in totals.items():

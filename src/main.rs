@@ -85,8 +85,9 @@ enum Command {
     /// starter config.
     Discover {
         /// The longest to wait for the graph to settle (it returns once the
-        /// topic list has not changed for 1 s; an empty graph waits it out).
-        #[arg(long, default_value = "3s", value_parser = parse_wait)]
+        /// nodes, topics and services have not changed for 3.5 s, one DDS
+        /// announcement period; an empty graph waits it out).
+        #[arg(long, default_value = "8s", value_parser = parse_wait)]
         wait: std::time::Duration,
         /// Also write the starter into DIR as bridge.yaml, dataflow.yml and
         /// your_node.py, which `dora run dataflow.yml` starts as they are.

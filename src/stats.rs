@@ -52,6 +52,9 @@ pub struct RouteStats {
     pub succeeded: AtomicU64,
     pub canceled: AtomicU64,
     pub aborted: AtomicU64,
+    /// Skipped on purpose by the route's `max_rate` / `min_interval`
+    /// (a newer message went instead): not a loss.
+    pub throttled: AtomicU64,
     /// from_ros: CDR bytes taken from ROS. to_ros: CDR bytes published.
     pub cdr_bytes: AtomicU64,
     /// Gauges, set by whoever knows them (-1: not known): the publishers
@@ -59,6 +62,9 @@ pub struct RouteStats {
     /// the bridge, and the messages or calls waiting on the route.
     pub peers: Gauge,
     pub queued: Gauge,
+    /// from_ros: 1 while the route's subscription is reliable, 0 while
+    /// best effort (`qos: auto` follows the publishers).
+    pub reliable_reader: Gauge,
 }
 
 /// A value someone sets now and then; not known until first set.
@@ -98,6 +104,7 @@ pub struct StatsSnapshot {
     pub succeeded: u64,
     pub canceled: u64,
     pub aborted: u64,
+    pub throttled: u64,
     pub cdr_bytes: u64,
 }
 
@@ -125,6 +132,7 @@ impl RouteStats {
             succeeded: load(&self.succeeded),
             canceled: load(&self.canceled),
             aborted: load(&self.aborted),
+            throttled: load(&self.throttled),
             cdr_bytes: load(&self.cdr_bytes),
         }
     }
@@ -132,7 +140,7 @@ impl RouteStats {
 
 impl StatsSnapshot {
     /// Every counter with its name, in the order of the stats rows.
-    pub fn named(&self) -> [(&'static str, u64); 15] {
+    pub fn named(&self) -> [(&'static str, u64); 16] {
         [
             ("received", self.received),
             ("forwarded", self.forwarded),
@@ -148,6 +156,7 @@ impl StatsSnapshot {
             ("succeeded", self.succeeded),
             ("canceled", self.canceled),
             ("aborted", self.aborted),
+            ("throttled", self.throttled),
             ("cdr_bytes", self.cdr_bytes),
         ]
     }
@@ -550,6 +559,7 @@ mod tests {
                 "succeeded",
                 "canceled",
                 "aborted",
+                "throttled",
                 "cdr_bytes",
                 "messages_per_s",
                 "bytes_per_s",

@@ -115,7 +115,7 @@ fn handful_of_types_including_4k_image_round_trip_through_dora() {
     );
     let segment_advice: Vec<&String> = output
         .iter()
-        .filter(|l| l.contains("fastdds_large_messages.xml"))
+        .filter(|l| l.contains("ros2-dora-bridge fastdds-profile"))
         .collect();
     assert_eq!(segment_advice.len(), 1, "{}", dump(&dora));
     assert!(
@@ -203,7 +203,7 @@ fn the_shipped_large_messages_profile_is_taken_by_fast_dds_and_silences_the_advi
     let logs = format!("{}\n{}\n{}", dump(&pingpong), dump(&dora), s.node_logs());
     assert!(!logs.contains("XMLPARSER"), "{logs}");
     assert!(
-        !logs.contains("fastdds_large_messages.xml"),
+        !logs.contains("ros2-dora-bridge fastdds-profile"),
         "advice despite the profile:\n{logs}"
     );
     // The user's profile is the one in use: the bridge did not add its own.

@@ -27,7 +27,7 @@ fn discover_lists_topics_with_qos_and_prints_a_config_check_accepts() {
     );
     let out = s
         .command(bridge_bin())
-        .args(["discover", "--wait", "5s"])
+        .args(["discover", "--wait", "10s"])
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -82,7 +82,7 @@ fn discover_lists_services_and_actions_with_their_servers_and_the_starter_routes
     }
     let out = s
         .command(bridge_bin())
-        .args(["discover", "--wait", "5s"])
+        .args(["discover", "--wait", "10s"])
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -180,7 +180,7 @@ fn the_starter_dataflow_runs_unchanged_against_a_robot() {
     }
     let out = s
         .command(bridge_bin())
-        .args(["discover", "--wait", "5s", "--starter", "starter"])
+        .args(["discover", "--wait", "10s", "--starter", "starter"])
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout).into_owned();

@@ -32,21 +32,21 @@ const ERRORS: [&str; 5] = [
     "unmatched",
 ];
 
-/// `bridge (ROS /ros2_dora_bridge), dataflow 0193..., up 12 s, ROS time 1.2 s (sim)`.
+/// `bridge bridge (ROS /bridge), dataflow 0193..., up 12 s, version 0.1.0`,
+/// with `sim time 12.3 s` when the bridge runs in simulated time.
 pub fn title(view: &BridgeView) -> String {
     let ros = view
         .ros_node
         .as_deref()
         .map(|n| format!(" (ROS {n})"))
         .unwrap_or_default();
+    let sim = match view.ros_time_source.as_str() {
+        "sim" => format!(", sim time {:.1} s", view.ros_time_ns as f64 / 1e9),
+        _ => String::new(),
+    };
     format!(
-        "bridge {}{ros}, dataflow {}, up {:.0} s, ROS time {:.1} s ({}), version {}",
-        view.node,
-        view.dataflow,
-        view.uptime_s,
-        view.ros_time_ns as f64 / 1e9,
-        view.ros_time_source,
-        view.version
+        "bridge {}{ros}, dataflow {}, up {:.0} s{sim}, version {}",
+        view.node, view.dataflow, view.uptime_s, view.version
     )
 }
 

@@ -17,6 +17,7 @@ use crate::codec::{CodecOptions, MessageCodec};
 use crate::config::table::{Role, RouteKind};
 use crate::config::{Config, OnLost};
 use crate::dora_side;
+use crate::dora_side::RouteSeen;
 use crate::dora_side::delivery::TopicRoute;
 use crate::flow::Received;
 use crate::flow::queue::RouteQueues;
@@ -136,6 +137,8 @@ enum Input {
     TfStream(usize),
     /// Latched messages go out again (a dora node restarted).
     ResendLatched,
+    /// A message a route's `max_rate` held back may go.
+    RateLimitDue,
     Replay(replay::ReplayEvent),
     SampleTick,
     StatsTick,
@@ -338,6 +341,12 @@ impl Bridge {
             .first()
             .copied()
             .unwrap_or_else(tokio::time::Instant::now);
+        let held_due = [self.from_ros.next_due(), self.to_ros.next_due()]
+            .into_iter()
+            .flatten()
+            .min();
+        let held_at =
+            held_due.map_or_else(tokio::time::Instant::now, tokio::time::Instant::from_std);
         tokio::select! {
             biased;
             _ = signals.interrupt.recv() => Input::Signal("SIGINT"),
@@ -351,6 +360,7 @@ impl Bridge {
             tick = next_tick(&mut self.clock), if self.clock.is_some() => Input::ClockTick(tick),
             index = next_tf_stream(&mut self.tf), if self.tf.is_some() => Input::TfStream(index),
             _ = tokio::time::sleep_until(resend_at), if !self.latched_resends.is_empty() => Input::ResendLatched,
+            _ = tokio::time::sleep_until(held_at), if held_due.is_some() => Input::RateLimitDue,
             event = ReplayProgress::next(&mut self.replay) => Input::Replay(event),
             _ = self.timers.sample.tick() => Input::SampleTick,
             _ = self.timers.stats.tick(), if has_stats_output => Input::StatsTick,
@@ -399,6 +409,11 @@ impl Bridge {
                 if let Some(services) = &mut self.services {
                     services.on_tick(&mut self.node);
                 }
+                None
+            }
+            Input::RateLimitDue => {
+                self.from_ros.send_due(&mut self.node);
+                self.to_ros.publish_due();
                 None
             }
             Input::ResendLatched | Input::TfStream(_) | Input::ClockTick(_) => {
@@ -491,7 +506,13 @@ impl Bridge {
         self.advice.say_ready(|route| {
             let (stats, count) = match route {
                 TopicRoute::FromRos(i) => {
-                    let s = from_ros.route_stats(i)?.snapshot();
+                    let stats = from_ros.route_stats(i)?;
+                    if stats.reliable_reader.get() == Some(0) {
+                        // `qos: auto` took best-effort publishers: no
+                        // lossless delivery to advise.
+                        return Some(RouteSeen::NotReliable);
+                    }
+                    let s = stats.snapshot();
                     (s, s.received)
                 }
                 TopicRoute::ToRos(i) => {
@@ -500,7 +521,7 @@ impl Bridge {
                     (s, s.forwarded)
                 }
             };
-            (count > 0).then(|| stats.cdr_bytes as f64 / count as f64)
+            (count > 0).then(|| RouteSeen::MeanSize(stats.cdr_bytes as f64 / count as f64))
         });
     }
 

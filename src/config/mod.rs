@@ -287,6 +287,9 @@ pub struct FromRos {
     /// node restarts (as DDS gives a latched topic's late joiners). On by
     /// default for `/tf_static`.
     pub latched: Option<bool>,
+    /// `max_rate` / `min_interval`: at most one message per interval per
+    /// topic, the newest; the rest counted as `throttled`.
+    pub min_interval: Option<Duration>,
 }
 
 /// The largest `batch` a route may ask for.
@@ -314,6 +317,9 @@ struct RawFromRos {
     #[serde(default = "one_row")]
     batch: usize,
     latched: Option<bool>,
+    max_rate: Option<f64>,
+    #[serde(default, deserialize_with = "opt_duration")]
+    min_interval: Option<Duration>,
 }
 
 fn one_row() -> usize {
@@ -350,7 +356,28 @@ impl TryFrom<RawFromRos> for FromRos {
             queue: raw.queue,
             batch: raw.batch,
             latched: raw.latched,
+            min_interval: rate_interval(raw.max_rate, raw.min_interval)?,
         })
+    }
+}
+
+/// `max_rate` (Hz) or `min_interval`, as the interval between messages.
+fn rate_interval(
+    max_rate: Option<f64>,
+    min_interval: Option<Duration>,
+) -> Result<Option<Duration>, String> {
+    match (max_rate, min_interval) {
+        (Some(_), Some(_)) => Err("give `max_rate` or `min_interval`, not both".into()),
+        (Some(rate), None) if rate > 0.0 && rate.is_finite() => {
+            Ok(Some(Duration::from_secs_f64(1.0 / rate)))
+        }
+        (Some(rate), None) => Err(format!(
+            "max_rate: must be a positive number of messages per second, got {rate}"
+        )),
+        (None, Some(interval)) if interval.is_zero() => {
+            Err("min_interval: must be longer than 0 (e.g. 100ms)".into())
+        }
+        (None, interval) => Ok(interval),
     }
 }
 
@@ -398,6 +425,21 @@ pub struct ToRos {
     /// bridge's ROS time (sim time with `use_sim_time`).
     #[serde(default)]
     pub fill_stamp: bool,
+    /// At most this many messages a second (the newest of those between);
+    /// or `min_interval` between them. The rest counted as `throttled`.
+    pub max_rate: Option<f64>,
+    #[serde(default, deserialize_with = "opt_duration")]
+    pub min_interval: Option<Duration>,
+}
+
+impl ToRos {
+    /// The interval `max_rate` or `min_interval` sets (checked when the
+    /// file is read).
+    pub fn interval(&self) -> Option<Duration> {
+        rate_interval(self.max_rate, self.min_interval)
+            .ok()
+            .flatten()
+    }
 }
 
 /// A timer in ROS time for dora nodes (dora's own timers are wall clock).
@@ -734,6 +776,10 @@ impl Config {
                 );
             }
         }
+        for (i, route) in self.to_ros.iter().enumerate() {
+            rate_interval(route.max_rate, route.min_interval)
+                .map_err(|e| anyhow::anyhow!("to_ros[{i}]: {e}"))?;
+        }
         for (i, route) in self.from_ros.iter().enumerate() {
             if route.queue.size == Some(0) {
                 bail!("from_ros[{i}].queue.size: must be at least 1");
@@ -911,6 +957,44 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(c.shutdown.on_signal, OnSignal::Exit);
+    }
+
+    #[test]
+    fn rates_are_an_interval_and_bad_ones_are_errors() {
+        let config = Config::from_yaml(
+            "from_ros:\n  - {topic: /a, output: a, max_rate: 10}\n  - {topic: /b, output: b, min_interval: 250ms}\n\
+             to_ros:\n  - {input: c, topic: /c, type: std_msgs/msg/String, max_rate: 4}\n",
+        )
+        .unwrap();
+        assert_eq!(
+            config.from_ros[0].min_interval,
+            Some(Duration::from_millis(100))
+        );
+        assert_eq!(
+            config.from_ros[1].min_interval,
+            Some(Duration::from_millis(250))
+        );
+        assert_eq!(
+            config.to_ros[0].interval(),
+            Some(Duration::from_millis(250))
+        );
+        for (yaml, says) in [
+            (
+                "from_ros:\n  - {topic: /a, output: a, max_rate: 0}\n",
+                "max_rate: must be a positive",
+            ),
+            (
+                "from_ros:\n  - {topic: /a, output: a, max_rate: 5, min_interval: 1s}\n",
+                "not both",
+            ),
+            (
+                "to_ros:\n  - {input: c, topic: /c, type: std_msgs/msg/String, min_interval: 0s}\n",
+                "to_ros[0]: min_interval: must be longer than 0",
+            ),
+        ] {
+            let err = format!("{:#}", Config::from_yaml(yaml).unwrap_err());
+            assert!(err.contains(says), "{says}: {err}");
+        }
     }
 
     #[test]

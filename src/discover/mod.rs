@@ -81,29 +81,41 @@ fn actions(rows: &mut Vec<ServiceRow>) -> Vec<ServiceRow> {
     actions
 }
 
-/// Discovery is gradual: wait until the topic list has stopped changing for
-/// a moment, or `wait` at most. An empty list never counts as settled: on a
-/// loaded machine the first peer can take seconds to be discovered, and an
-/// empty answer after 1 s would be wrong, not fast.
+/// Discovery is gradual: wait until the nodes, topics and services have
+/// stopped changing for one announcement period, or `wait` at most. (Topics alone are not
+/// enough: every node brings the same /rosout and /parameter_events, so a
+/// second node's services can still be on their way.) An empty graph never
+/// counts as settled: on a loaded machine the first peer can take seconds
+/// to be discovered, and an empty answer after 1 s would be wrong, not fast.
 fn wait_for_a_settled_graph(
     node: &RclNode,
     wait: Duration,
 ) -> anyhow::Result<Vec<(String, Vec<String>)>> {
-    const SETTLED_FOR: Duration = Duration::from_secs(1);
+    // A participant that missed the newcomer's first announcements answers
+    // with its next periodic one: Fast DDS's period is 3 s (seen: 1 s of
+    // quiet found one node of three).
+    const SETTLED_FOR: Duration = Duration::from_millis(3500);
+    let look = || -> anyhow::Result<_> {
+        Ok((
+            node.topic_names_and_types()?,
+            node.service_names_and_types()?,
+            node.node_names()?,
+        ))
+    };
     let start = Instant::now();
-    let mut last = node.topic_names_and_types()?;
+    let mut last = look()?;
     let mut unchanged_since = Instant::now();
     while start.elapsed() < wait {
         std::thread::sleep(Duration::from_millis(100));
-        let now = node.topic_names_and_types()?;
+        let now = look()?;
         if now != last {
             last = now;
             unchanged_since = Instant::now();
-        } else if !last.is_empty() && unchanged_since.elapsed() > SETTLED_FOR {
+        } else if !last.0.is_empty() && unchanged_since.elapsed() > SETTLED_FOR {
             break;
         }
     }
-    Ok(last)
+    Ok(last.0)
 }
 
 /// A topic with its types and the publishers other than this node.

@@ -107,7 +107,9 @@ impl Plan {
     }
 
     fn config_yaml(&self) -> String {
-        let mut out = String::new();
+        let mut out = String::from(
+            "# admin: {listen: 127.0.0.1:9791}   # uncomment for `status`, `top` and Prometheus /metrics\n",
+        );
         if self.from_ros.is_empty() {
             out.push_str("from_ros: []   # no topics with publishers found\n");
         } else {

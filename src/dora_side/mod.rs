@@ -287,6 +287,14 @@ pub fn warn_lossy_delivery(node: &DoraNode, config: &Config) -> Vec<delivery::Lo
 /// carried messages (sized by them), or after this long without.
 const ADVICE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// What a topic route has shown of itself, for its advice.
+pub enum RouteSeen {
+    /// The mean CDR bytes of its messages so far.
+    MeanSize(f64),
+    /// Its subscription is best effort now (`qos: auto`): nothing to advise.
+    NotReliable,
+}
+
 /// Lossy inputs of topic routes whose advice is still to be said.
 pub struct AdviceOnSize {
     pending: Vec<delivery::LossyInput>,
@@ -301,16 +309,17 @@ impl AdviceOnSize {
         }
     }
 
-    /// Says the advice of every route `mean_size` knows a size for (the
-    /// mean CDR bytes of its messages so far), and of all once the wait is
-    /// over.
-    pub fn say_ready(&mut self, mean_size: impl Fn(delivery::TopicRoute) -> Option<f64>) {
+    /// Says the advice of every route `seen` knows a size for, and of all
+    /// once the wait is over; drops that of routes now best effort.
+    pub fn say_ready(&mut self, seen: impl Fn(delivery::TopicRoute) -> Option<RouteSeen>) {
         let waited = self.since.elapsed() >= ADVICE_WAIT;
         self.pending.retain(|lossy| {
-            let size = lossy.topic_route.and_then(&mean_size);
-            if size.is_none() && !waited {
-                return true;
-            }
+            let size = match lossy.topic_route.and_then(&seen) {
+                Some(RouteSeen::NotReliable) => return false,
+                Some(RouteSeen::MeanSize(bytes)) => Some(bytes),
+                None if !waited => return true,
+                None => None,
+            };
             tracing::warn!("{}", lossy.advice(size));
             false
         });

@@ -4,6 +4,7 @@
 //! the ROS and the dora side, so that neither imports the other.
 
 pub mod queue;
+pub mod rate_limit;
 
 use arrow::array::StructArray;
 use std::sync::Arc;

@@ -520,6 +520,16 @@ impl Receiver {
     fn handle_event(&mut self, index: usize, event: usize) {
         let active = &mut self.active[index];
         match active.watched.subscription_mut().take_event(event) {
+            Ok(Some(SubscriptionEvent::IncompatibleQos { policy, .. }))
+                if self.routes[active.route].qos == QosSetting::Auto =>
+            {
+                // The graph event that brought the publisher re-plans the
+                // subscription to match it; this event only comes first.
+                tracing::info!(
+                    "{}: a new publisher offers another {policy}; `qos: auto` re-subscribes to match",
+                    active.topic
+                );
+            }
             Ok(Some(SubscriptionEvent::IncompatibleQos { total, policy })) => {
                 let offered = self
                     .shared
@@ -719,6 +729,12 @@ impl Receiver {
         }
         match self.shared.subscription(topic, &type_name, qos) {
             Ok(subscription) => {
+                let reliable = qos.reliability
+                    != super::rcl::Reliability::RMW_QOS_POLICY_RELIABILITY_BEST_EFFORT;
+                self.routes[route_index]
+                    .stats
+                    .reliable_reader
+                    .set(usize::from(reliable));
                 if replaced.is_none() {
                     tracing::info!(
                         "{label}: subscribed to {topic} ({type_name}, {})",

@@ -80,6 +80,11 @@ pub struct WatchedSubscription {
     /// The RMW numbers samples: count losses from the numbers, and ignore
     /// MESSAGE_LOST (which would count some of them twice).
     numbered: bool,
+    /// A sample was taken: what MESSAGE_LOST says before the first is
+    /// what the publishers sent before this subscription matched them
+    /// (seen on Fast DDS for a volatile reader of a running publisher),
+    /// which a volatile reader is not owed, as with sequence numbers.
+    sampled: bool,
     stall: StallWatch,
     /// GIDs of the publishers the graph lists on this topic.
     matched: HashSet<Vec<u8>>,
@@ -96,6 +101,7 @@ impl WatchedSubscription {
             qos,
             gaps: GapCounter::new(FirstNumber::Seen),
             numbered: false,
+            sampled: false,
             stall: StallWatch::default(),
             matched: HashSet::new(),
             probe: None,
@@ -139,10 +145,11 @@ impl WatchedSubscription {
         &self.qos
     }
 
-    /// Whether the RMW's MESSAGE_LOST events should be counted (it does
-    /// not number samples, so gaps cannot be seen).
+    /// Whether the RMW's MESSAGE_LOST events should be counted: once a
+    /// sample was taken, and only if the RMW does not number samples (so
+    /// gaps cannot be seen).
     pub fn counts_message_lost_events(&self) -> bool {
-        !self.numbered
+        self.sampled && !self.numbered
     }
 
     /// The publishers the graph now lists on this topic.
@@ -167,6 +174,7 @@ impl WatchedSubscription {
             // Not news: the cadence and the wedge check only count new samples.
             return Ok(Take::Repeat);
         }
+        self.sampled = true;
         self.stall.sample(&info.publisher_gid, now);
         self.last_taken.insert(info.publisher_gid.clone(), now);
         if number == SEQUENCE_NUMBER_UNSUPPORTED {

@@ -8,6 +8,7 @@ use crate::config::QueuePolicy;
 use crate::config::{Config, FromRos, TopicSelector};
 use crate::dora_side::{self, OutputNumbering, ShmPoolAdvisor};
 use crate::flow::queue::LaneSpec;
+use crate::flow::rate_limit::RateLimit;
 use crate::msg::TypeRegistry;
 use crate::ros::receiver::FromRosRoute;
 use crate::ros::{Received, RosSide};
@@ -52,6 +53,11 @@ pub struct FromRosRoutes {
     /// A latched route's last message of each topic and publisher, sent
     /// again when a dora node restarts.
     kept: HashMap<LatchKey, (MetadataParameters, ArrayRef)>,
+    /// Each route's `max_rate` / `min_interval`.
+    intervals: Vec<Option<Duration>>,
+    /// The rate limit of each limited route and topic, with the newest
+    /// message it holds back.
+    limits: HashMap<(usize, Arc<str>), RateLimit<Received>>,
 }
 
 /// A latched message's route, topic and publisher GID.
@@ -109,6 +115,8 @@ impl FromRosRoutes {
             rows_per_message: config.from_ros.iter().map(|r| r.batch).collect(),
             latched: config.from_ros.iter().map(is_latched).collect(),
             kept: HashMap::new(),
+            intervals: config.from_ros.iter().map(|r| r.min_interval).collect(),
+            limits: HashMap::new(),
         };
         Ok((routes, plan))
     }
@@ -137,8 +145,49 @@ impl FromRosRoutes {
     /// route with `batch`, those of one topic and publisher that waited
     /// together go as one multi-row message.
     pub fn send(&mut self, node: &mut DoraNode, waiting: Vec<Received>) {
-        for rows in group_rows(waiting, &self.rows_per_message) {
+        let now = Instant::now();
+        let passed: Vec<Received> = waiting
+            .into_iter()
+            .filter_map(|received| self.limit(received, now))
+            .collect();
+        for rows in group_rows(passed, &self.rows_per_message) {
             self.send_rows(node, rows);
+        }
+    }
+
+    /// The message if its route's rate lets it go now; else it is held as
+    /// the newest (and the one it replaces counted as throttled).
+    fn limit(&mut self, received: Received, now: Instant) -> Option<Received> {
+        let route = received.route;
+        let Some(interval) = self.intervals[route] else {
+            return Some(received);
+        };
+        let limit = self
+            .limits
+            .entry((route, received.topic.clone()))
+            .or_insert_with(|| RateLimit::new(interval));
+        let offered = limit.offer(received, now);
+        if offered.skipped.is_some() {
+            self.stats[route].throttled.fetch_add(1, Ordering::Relaxed);
+        }
+        offered.send
+    }
+
+    /// When the next message a rate limit holds may go.
+    pub fn next_due(&self) -> Option<Instant> {
+        self.limits.values().filter_map(RateLimit::deadline).min()
+    }
+
+    /// Sends the held messages whose time has come.
+    pub fn send_due(&mut self, node: &mut DoraNode) {
+        let now = Instant::now();
+        let due: Vec<Received> = self
+            .limits
+            .values_mut()
+            .filter_map(|l| l.due(now))
+            .collect();
+        for received in due {
+            self.send_rows(node, vec![received]);
         }
     }
 

@@ -6,6 +6,7 @@
 use crate::codec::{CodecOptions, MessageCodec};
 use crate::config::{Config, QosSetting};
 use crate::dora_side;
+use crate::flow::rate_limit::RateLimit;
 use crate::msg::TypeRegistry;
 use crate::ros::{self, Publisher, RosSide};
 use crate::sequence::{FirstNumber, GapCounter};
@@ -40,6 +41,8 @@ pub struct ToRosRoute {
     pub publisher: Arc<Publisher>,
     /// What came back of each bridge's numbered stream.
     returned: GapCounter<String>,
+    /// `max_rate` / `min_interval`, holding back the newest input.
+    limit: Option<RateLimit<ArrayRef>>,
 }
 
 /// Every `to_ros` route, by the dora input that feeds it.
@@ -96,6 +99,7 @@ impl ToRosRoutes {
                 ToRosRoute {
                     publisher: Arc::new(publisher),
                     returned: GapCounter::new(FirstNumber::One),
+                    limit: route.interval().map(RateLimit::new),
                 },
             );
         }
@@ -132,8 +136,45 @@ impl ToRosRoutes {
         let route = self.by_input.get_mut(input)?;
         route.count_lost_in_dora(params, data.len());
         let was_withdrawn = route.publisher.is_withdrawn();
-        route.publisher.publish_all(data.as_ref());
+        let data = match &mut route.limit {
+            None => Some(data),
+            Some(limit) => {
+                let offered = limit.offer(data, Instant::now());
+                if let Some(skipped) = offered.skipped {
+                    // Its rows were taken from dora but never published.
+                    let stats = &route.publisher.stats;
+                    stats
+                        .received
+                        .fetch_add(skipped.len() as u64, Ordering::Relaxed);
+                    stats
+                        .throttled
+                        .fetch_add(skipped.len() as u64, Ordering::Relaxed);
+                }
+                offered.send
+            }
+        };
+        if let Some(data) = data {
+            route.publisher.publish_all(data.as_ref());
+        }
         Some(was_withdrawn)
+    }
+
+    /// When the next input a rate limit holds may go.
+    pub fn next_due(&self) -> Option<Instant> {
+        self.by_input
+            .values()
+            .filter_map(|r| r.limit.as_ref()?.deadline())
+            .min()
+    }
+
+    /// Publishes the held inputs whose time has come.
+    pub fn publish_due(&mut self) {
+        let now = Instant::now();
+        for route in self.by_input.values_mut() {
+            if let Some(data) = route.limit.as_mut().and_then(|l| l.due(now)) {
+                route.publisher.publish_all(data.as_ref());
+            }
+        }
     }
 
     /// Destroys the publisher fed by `input`; whether there was one.

@@ -1,0 +1,125 @@
+//! Routing controls with real rclpy nodes and dora dataflows: rate limits
+//! both ways (the rest counted as throttled, not lost).
+
+mod common;
+use common::*;
+use serde_json::Value;
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(60);
+
+/// Messages per second over the `seconds` after the first `skip`
+/// seconds of `times` (wall-clock arrival times).
+fn rate_after(times: &[f64], skip: f64, seconds: f64) -> f64 {
+    let Some(first) = times.first() else {
+        return 0.0;
+    };
+    let (from, to) = (first + skip, first + skip + seconds);
+    times.iter().filter(|&&t| t >= from && t < to).count() as f64 / seconds
+}
+
+#[test]
+fn a_100_hz_topic_at_max_rate_10_arrives_at_10_hz_the_rest_throttled() {
+    let s = Scenario::new(186);
+    let _fast = s.python(
+        "fast",
+        "ros_pub.py",
+        &["/fast", "std_msgs/msg/String", r#"{"data": "x"}"#, "100"],
+    );
+    s.write(
+        "bridge.yaml",
+        "from_ros:\n  - {topic: /fast, type: std_msgs/msg/String, output: fast, max_rate: 10}\n\
+         stats: {output: stats}\n",
+    );
+    let dora = s.bridge_to_recorder("--config bridge.yaml", &["fast", "stats"]);
+    let context = |what: &str| format!("{what}\n{}\n{}", dump(&dora), s.node_logs());
+    let times = || -> Vec<f64> {
+        s.records("received.jsonl")
+            .iter()
+            .filter(|r| r["id"] == "fast")
+            .filter_map(|r| r["t"].as_f64())
+            .collect()
+    };
+    // 2 s to settle, then 6 s measured.
+    let arrived = s.wait_for_record("received.jsonl", WAIT, |_| {
+        times()
+            .last()
+            .zip(times().first())
+            .is_some_and(|(l, f)| l - f >= 8.5)
+    });
+    assert!(arrived.is_some(), "{}", context("the route never ran 8 s"));
+    let rate = rate_after(&times(), 2.0, 6.0);
+    assert!(
+        (9.0..=11.0).contains(&rate),
+        "{}",
+        context(&format!("{rate} Hz"))
+    );
+    let row = wait_for_stats(&s, "from_ros[0]", WAIT, |r| {
+        r["throttled"].as_u64() > Some(100)
+    })
+    .unwrap_or_else(|| panic!("{}", context("nothing throttled")));
+    let count = |name: &str| row[name].as_u64().unwrap();
+    assert_eq!(
+        count("dropped_queue_full") + count("dropped_by_middleware"),
+        0,
+        "{row}"
+    );
+    // Taken = sent + skipped, give or take the one held and those in flight.
+    let (received, accounted) = (count("received"), count("forwarded") + count("throttled"));
+    assert!(received >= accounted && received - accounted <= 3, "{row}");
+}
+
+#[test]
+fn a_50_hz_dora_output_at_max_rate_5_reaches_ros_at_5_hz() {
+    let s = Scenario::new(187);
+    s.write(
+        "bridge.yaml",
+        "to_ros:\n  - {input: cmd, topic: /slow_cmd, type: std_msgs/msg/String, max_rate: 5}\n\
+         stats: {log_interval: 1s}\n",
+    );
+    let subscriber = s.python(
+        "subscriber",
+        "ros_sub.py",
+        &["/slow_cmd", "std_msgs/msg/String"],
+    );
+    assert!(
+        subscriber.wait_for_line(WAIT, |l| l == "ready").is_some(),
+        "{}",
+        dump(&subscriber)
+    );
+    let sender = Node::python("sender", "dora_send.py")
+        .env("SEND_OUTPUT", "cmd")
+        .env("SEND_JSON", r#"[{"data": "go"}]"#)
+        .input("tick", "dora/timer/millis/20")
+        .output("cmd");
+    let bridge = Node::bridge("--config bridge.yaml")
+        .lossless_input("cmd", "sender/cmd", 100)
+        .input("keepalive", "dora/timer/secs/1");
+    let dora = s.dora_run(&Dataflow::new().node(sender).node(bridge).yaml());
+    let times = || -> Vec<f64> {
+        subscriber
+            .output()
+            .iter()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter_map(|v| v["t"].as_f64())
+            .collect()
+    };
+    let ran = subscriber.wait_for_line(WAIT, |_| {
+        times()
+            .last()
+            .zip(times().first())
+            .is_some_and(|(l, f)| l - f >= 8.5)
+    });
+    assert!(ran.is_some(), "{}\n{}", dump(&subscriber), dump(&dora));
+    let rate = rate_after(&times(), 2.0, 6.0);
+    assert!((4.5..=5.5).contains(&rate), "{rate} Hz\n{}", dump(&dora));
+    let throttled = dora.wait_for_line(WAIT, |l| {
+        l.contains("stats to_ros[0] /slow_cmd")
+            && l.split_whitespace().any(|c| {
+                c.strip_prefix("throttled=")
+                    .and_then(|n| n.parse::<u64>().ok())
+                    > Some(100)
+            })
+    });
+    assert!(throttled.is_some(), "{}", dump(&dora));
+}
