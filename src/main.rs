@@ -93,6 +93,16 @@ enum Command {
         /// your_node.py, which `dora run dataflow.yml` starts as they are.
         #[arg(long, value_name = "DIR")]
         starter: Option<PathBuf>,
+        /// Show which topics a `match:` route of this regex would take, and
+        /// which it leaves out (system topics, --exclude) and why.
+        #[arg(long = "match", value_name = "REGEX")]
+        pattern: Option<String>,
+        /// With --match: the route's `exclude` patterns (repeatable).
+        #[arg(long, value_name = "REGEX", requires = "pattern")]
+        exclude: Vec<String>,
+        /// With --match: the route's `system_topics: true`.
+        #[arg(long, requires = "pattern")]
+        system_topics: bool,
     },
     /// Print a running bridge's routes once: peers, rates, counters (from
     /// its admin endpoint, `admin:` in its config).
@@ -181,6 +191,10 @@ enum BagCommand {
         /// Record every topic (except /rosout and /parameter_events).
         #[arg(long, short)]
         all: bool,
+        /// Leave out every topic this regex matches, unless named
+        /// (repeatable), e.g. `-x '^/camera/.*/compressed'`.
+        #[arg(long = "exclude-regex", short = 'x', value_name = "REGEX")]
+        exclude: Vec<String>,
         /// Stop after this long, e.g. `30s`.
         #[arg(long, value_parser = parse_wait)]
         duration: Option<std::time::Duration>,
@@ -207,6 +221,7 @@ fn record_topics(
     names: Vec<String>,
     regex: Option<String>,
     all: bool,
+    exclude: &[String],
 ) -> anyhow::Result<ros2_dora_bridge::topics::TopicMatcher> {
     use ros2_dora_bridge::topics::{TopicMatcher, TopicSelector};
     let mut selectors: Vec<TopicSelector> = names
@@ -220,11 +235,30 @@ fn record_topics(
         let re = regex::Regex::new(&r).with_context(|| format!("--regex `{r}`"))?;
         selectors.push(TopicSelector::Pattern(re));
     }
+    let excluded = exclude
+        .iter()
+        .map(|x| regex::Regex::new(x).with_context(|| format!("--exclude-regex `{x}`")))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let topics = TopicMatcher::new(selectors);
-    Ok(match all {
+    let topics = match all {
         true => ros2_dora_bridge::bag::record::record_all(topics),
         false => topics,
-    })
+    };
+    Ok(topics.excluding_patterns(excluded))
+}
+
+/// The `from_ros` route `discover --match` previews, read as the config
+/// would read it.
+fn preview_route(
+    pattern: &str,
+    exclude: &[String],
+    system_topics: bool,
+) -> anyhow::Result<ros2_dora_bridge::config::FromRos> {
+    let yaml = serde_json::json!({"from_ros": [{
+        "match": pattern, "output": "preview", "exclude": exclude, "system_topics": system_topics,
+    }]});
+    let mut config = Config::from_yaml(&yaml.to_string()).context("--match")?;
+    Ok(config.from_ros.remove(0))
 }
 
 fn parse_admin(text: &str) -> Result<AdminAddress, String> {
@@ -315,8 +349,22 @@ fn dispatch(cli: Cli, rcl_args: Vec<String>, bridge_config: Option<Config>) -> a
         Some(Command::FastddsProfile) => {
             emit(ros2_dora_bridge::ros::fastdds::large_messages_profile())
         }
-        Some(Command::Discover { wait, starter }) => {
-            let found = ros2_dora_bridge::discover::discover(&rcl_args, wait, starter.as_deref())?;
+        Some(Command::Discover {
+            wait,
+            starter,
+            pattern,
+            exclude,
+            system_topics,
+        }) => {
+            let preview = pattern
+                .map(|p| preview_route(&p, &exclude, system_topics))
+                .transpose()?;
+            let found = ros2_dora_bridge::discover::discover(
+                &rcl_args,
+                wait,
+                starter.as_deref(),
+                preview.as_ref(),
+            )?;
             emit(&found)?;
             Ok(())
         }
@@ -440,13 +488,14 @@ fn bag_command(command: BagCommand, rcl_args: Vec<String>) -> anyhow::Result<()>
             output,
             regex,
             all,
+            exclude,
             duration,
             max_bag_size,
             max_bag_duration,
             compression,
             use_sim_time,
         } => {
-            let topics = record_topics(topics, regex, all)?;
+            let topics = record_topics(topics, regex, all, &exclude)?;
             let stop = ros2_dora_bridge::bag::play::stop_on_signals()?;
             ros2_dora_bridge::bag::record::record(
                 ros2_dora_bridge::bag::record::RecordOptions {

@@ -3,6 +3,21 @@
 
 use std::collections::HashSet;
 
+/// What a pattern route (`match:`) leaves out unless it sets
+/// `system_topics: true`: the graph's bookkeeping, the clock (the `clock:`
+/// section and `use_sim_time` have it), diagnostics (the bridge publishes
+/// its own), and actions' internal topics (action routes carry those).
+pub const SYSTEM_TOPICS: &[&str] = &[
+    "/rosout",
+    "/parameter_events",
+    "/clock",
+    "/diagnostics",
+    "/diagnostics_agg",
+];
+
+/// Actions' feedback and status topics (`/<action>/_action/...`).
+pub const ACTION_TOPICS_PATTERN: &str = "/_action/";
+
 /// One topic by name, or every topic whose name matches a pattern.
 #[derive(Debug, Clone)]
 pub enum TopicSelector {
@@ -40,6 +55,7 @@ pub struct TopicMatcher {
     patterns: Vec<regex::Regex>,
     every_topic: bool,
     excluded: HashSet<String>,
+    excluded_patterns: Vec<regex::Regex>,
 }
 
 impl TopicMatcher {
@@ -67,6 +83,26 @@ impl TopicMatcher {
         self
     }
 
+    /// Never a topic these match, unless named.
+    pub fn excluding_patterns(mut self, patterns: impl IntoIterator<Item = regex::Regex>) -> Self {
+        self.excluded_patterns.extend(patterns);
+        self
+    }
+
+    /// Without [`SYSTEM_TOPICS`] and actions' internal topics, unless named.
+    pub fn excluding_system_topics(self) -> Self {
+        let actions = regex::Regex::new(ACTION_TOPICS_PATTERN).expect("a valid pattern");
+        self.excluding(SYSTEM_TOPICS.iter().copied())
+            .excluding_patterns([actions])
+    }
+
+    /// Whether an exclusion leaves `topic` out (named topics never are).
+    pub fn excludes(&self, topic: &str) -> bool {
+        !self.named.iter().any(|t| t == topic)
+            && (self.excluded.contains(topic)
+                || self.excluded_patterns.iter().any(|re| re.is_match(topic)))
+    }
+
     /// Takes what `other` takes too. Exclusions stay per matcher: a topic
     /// excluded by one but taken by the other is taken.
     pub fn union(mut self, other: &TopicMatcher) -> Self {
@@ -84,6 +120,12 @@ impl TopicMatcher {
         self.patterns.extend(other.patterns.iter().cloned());
         self.every_topic |= other.every_topic;
         self.excluded.retain(|t| other.excluded.contains(t));
+        self.excluded_patterns.retain(|p| {
+            other
+                .excluded_patterns
+                .iter()
+                .any(|o| o.as_str() == p.as_str())
+        });
         self
     }
 
@@ -100,7 +142,7 @@ impl TopicMatcher {
         if self.named.iter().any(|t| t == topic) {
             return true;
         }
-        !self.excluded.contains(topic)
+        !self.excludes(topic)
             && (self.every_topic || self.patterns.iter().any(|re| re.is_match(topic)))
     }
 
@@ -149,6 +191,26 @@ mod tests {
         assert!(!m.matches("/rosout"));
         assert!(TopicMatcher::default().is_empty());
         assert!(!m.is_empty());
+    }
+
+    #[test]
+    fn patterns_leave_out_system_topics_and_exclusions_unless_named() {
+        let everything = TopicMatcher::new([pattern(".*"), TopicSelector::Topic("/clock".into())])
+            .excluding_system_topics()
+            .excluding_patterns([regex::Regex::new("^/secret/").unwrap()]);
+        for taken in ["/a/x", "/clock", "/tf"] {
+            assert!(everything.matches(taken), "{taken}");
+        }
+        for left in [
+            "/rosout",
+            "/parameter_events",
+            "/diagnostics",
+            "/secret/z",
+            "/dock/_action/status",
+        ] {
+            assert!(!everything.matches(left), "{left}");
+            assert!(everything.excludes(left), "{left}");
+        }
     }
 
     #[test]

@@ -123,3 +123,125 @@ fn a_50_hz_dora_output_at_max_rate_5_reaches_ros_at_5_hz() {
     });
     assert!(throttled.is_some(), "{}", dump(&dora));
 }
+
+#[test]
+fn an_everything_route_leaves_out_system_and_excluded_topics_and_discover_says_so() {
+    let s = Scenario::new(188);
+    let topics = [
+        ("/a/x", "std_msgs/msg/String", r#"{"data": "a"}"#),
+        ("/b/y", "std_msgs/msg/String", r#"{"data": "b"}"#),
+        ("/secret/z", "std_msgs/msg/String", r#"{"data": "no"}"#),
+        ("/clock", "rosgraph_msgs/msg/Clock", "{}"),
+    ];
+    let _publishers: Vec<Proc> = topics
+        .iter()
+        .enumerate()
+        .map(|(i, (topic, type_name, json))| {
+            let node = format!("pub_{i}");
+            s.python(
+                &node,
+                "ros_pub.py",
+                &[topic, type_name, json, "10", "--node", &node],
+            )
+        })
+        .collect();
+    // What the route would take, before running it.
+    let out = s
+        .command(bridge_bin())
+        .args([
+            "discover",
+            "--wait",
+            "10s",
+            "--match",
+            ".*",
+            "--exclude",
+            "^/secret/",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let takes = text
+        .lines()
+        .find(|l| l.starts_with("# match `.*` would take"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(takes.ends_with("2 topic(s): /a/x, /b/y"), "{text}");
+    let leaves = text
+        .lines()
+        .find(|l| l.contains("and leave out:"))
+        .unwrap_or("");
+    for left in [
+        "/clock (system topic)",
+        "/rosout (system topic)",
+        "/secret/z (exclude)",
+    ] {
+        assert!(leaves.contains(left), "{left}: {text}");
+    }
+    s.write(
+        "bridge.yaml",
+        "from_ros:\n  - {match: '.*', output: everything, exclude: ['^/secret/']}\n",
+    );
+    let dora = s.bridge_to_recorder("--config bridge.yaml", &["everything"]);
+    let arrived = || -> Vec<String> {
+        s.records("received.jsonl")
+            .iter()
+            .filter_map(|r| r["metadata"]["ros_topic"].as_str().map(str::to_string))
+            .collect()
+    };
+    // 30 messages of each wanted topic: 3 s in which the others, at the
+    // same rate, would have arrived too.
+    let enough = s.wait_for_record("received.jsonl", WAIT, |_| {
+        let all = arrived();
+        ["/a/x", "/b/y"]
+            .iter()
+            .all(|t| all.iter().filter(|a| a == t).count() >= 30)
+    });
+    let seen: std::collections::BTreeSet<String> = arrived().into_iter().collect();
+    assert!(
+        enough.is_some(),
+        "{seen:?}\n{}\n{}",
+        dump(&dora),
+        s.node_logs()
+    );
+    assert_eq!(
+        seen.iter().map(String::as_str).collect::<Vec<_>>(),
+        ["/a/x", "/b/y"],
+        "{}",
+        s.node_logs()
+    );
+    // `bag record --all -x`: the same exclusion when recording.
+    let record = s
+        .command(bridge_bin())
+        .args([
+            "bag",
+            "record",
+            "-o",
+            "bag",
+            "--all",
+            "-x",
+            "^/secret/",
+            "-x",
+            "^/clock$",
+        ])
+        .args(["--duration", "4s"])
+        .output()
+        .unwrap();
+    assert!(
+        record.status.success(),
+        "{}",
+        String::from_utf8_lossy(&record.stderr)
+    );
+    let info = s
+        .command(bridge_bin())
+        .args(["bag", "info", "bag"])
+        .output()
+        .unwrap();
+    let info = String::from_utf8_lossy(&info.stdout).into_owned();
+    for (topic, recorded) in [
+        ("/a/x", true),
+        ("/b/y", true),
+        ("/secret/z", false),
+        ("/clock", false),
+    ] {
+        assert_eq!(info.contains(topic), recorded, "{topic}: {info}");
+    }
+}

@@ -290,6 +290,11 @@ pub struct FromRos {
     /// `max_rate` / `min_interval`: at most one message per interval per
     /// topic, the newest; the rest counted as `throttled`.
     pub min_interval: Option<Duration>,
+    /// `match:` routes: topics these regexes match are left out.
+    pub exclude: Vec<regex::Regex>,
+    /// `match:` routes: also take the system topics
+    /// ([`crate::topics::SYSTEM_TOPICS`], actions' internals).
+    pub system_topics: bool,
 }
 
 /// The largest `batch` a route may ask for.
@@ -320,6 +325,10 @@ struct RawFromRos {
     max_rate: Option<f64>,
     #[serde(default, deserialize_with = "opt_duration")]
     min_interval: Option<Duration>,
+    #[serde(default)]
+    exclude: Vec<String>,
+    #[serde(default)]
+    system_topics: bool,
 }
 
 fn one_row() -> usize {
@@ -347,6 +356,19 @@ impl TryFrom<RawFromRos> for FromRos {
             }
         };
         let msg_type = raw.msg_type.as_deref().map(TypeName::parse).transpose();
+        if matches!(source, TopicSelector::Topic(_))
+            && (!raw.exclude.is_empty() || raw.system_topics)
+        {
+            return Err("`exclude` and `system_topics` go with `match`, not `topic`".into());
+        }
+        let exclude = raw
+            .exclude
+            .iter()
+            .map(|p| {
+                regex::Regex::new(p)
+                    .map_err(|e| format!("exclude: invalid regular expression: {e}"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(FromRos {
             source,
             msg_type: msg_type.map_err(|e| format!("type: {e}"))?,
@@ -357,6 +379,8 @@ impl TryFrom<RawFromRos> for FromRos {
             batch: raw.batch,
             latched: raw.latched,
             min_interval: rate_interval(raw.max_rate, raw.min_interval)?,
+            exclude,
+            system_topics: raw.system_topics,
         })
     }
 }
@@ -408,6 +432,17 @@ impl FromRos {
     /// The topic or pattern, for messages.
     pub fn describe(&self) -> String {
         self.source.describe()
+    }
+
+    /// What the route takes: its topic, or its pattern without the
+    /// excluded and (unless `system_topics`) the system topics.
+    pub fn matcher(&self) -> crate::topics::TopicMatcher {
+        let matcher = crate::topics::TopicMatcher::new([self.source.clone()])
+            .excluding_patterns(self.exclude.iter().cloned());
+        match (&self.source, self.system_topics) {
+            (TopicSelector::Pattern(_), false) => matcher.excluding_system_topics(),
+            _ => matcher,
+        }
     }
 }
 

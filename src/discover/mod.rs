@@ -133,6 +133,7 @@ pub fn discover(
     rcl_args: &[String],
     wait: Duration,
     starter: Option<&std::path::Path>,
+    preview: Option<&crate::config::FromRos>,
 ) -> anyhow::Result<String> {
     let context = crate::ros::init_rcl(rcl_args)?;
     let node = RclNode::new(&context, "ros2_dora_bridge_discover", "/")?;
@@ -159,6 +160,9 @@ pub fn discover(
     let plan = Plan::new(&rows, &service_rows, &action_rows);
     let mut out = String::new();
     write_graph(&mut out, &rows, &service_rows, &action_rows)?;
+    if let Some(route) = preview {
+        write_preview(&mut out, &rows, route)?;
+    }
     out.push_str(&plan.config_text());
     if let Some(dir) = starter {
         out.push_str(&plan.write_starter(dir)?);
@@ -196,6 +200,42 @@ fn write_graph(
     write_servers(out, service_rows)?;
     writeln!(out, "# {} action(s)", action_rows.len())?;
     write_servers(out, action_rows)
+}
+
+/// What a `match` route (`--match`, `--exclude`) would take of the
+/// graph, and what it leaves out and why.
+fn write_preview(
+    out: &mut String,
+    rows: &[TopicRow],
+    route: &crate::config::FromRos,
+) -> std::fmt::Result {
+    let matcher = route.matcher();
+    let system = crate::topics::TopicMatcher::new([route.source.clone()]).excluding_system_topics();
+    let taken: Vec<&str> = rows
+        .iter()
+        .map(|r| r.topic.as_str())
+        .filter(|t| matcher.matches(t))
+        .collect();
+    let left: Vec<String> = rows
+        .iter()
+        .map(|r| r.topic.as_str())
+        .filter(|t| route.source.matches(t) && !matcher.matches(t))
+        .map(|t| match system.excludes(t) && !route.system_topics {
+            true => format!("{t} (system topic)"),
+            false => format!("{t} (exclude)"),
+        })
+        .collect();
+    writeln!(
+        out,
+        "# {} would take {} topic(s): {}",
+        route.describe(),
+        taken.len(),
+        taken.join(", ")
+    )?;
+    if !left.is_empty() {
+        writeln!(out, "#   and leave out: {}", left.join(", "))?;
+    }
+    Ok(())
 }
 
 fn write_servers(out: &mut String, rows: &[ServiceRow]) -> std::fmt::Result {

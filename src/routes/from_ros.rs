@@ -299,7 +299,12 @@ fn resolve(
         ),
         (selector, _) => selector.clone(),
     };
-    let target = TopicMatcher::new([selector]).excluding(own_topics.iter().cloned());
+    let target = match selector {
+        TopicSelector::Topic(_) => TopicMatcher::new([selector]),
+        // Its exclusions and the system topics it leaves out.
+        TopicSelector::Pattern(_) => route.matcher(),
+    }
+    .excluding(own_topics.iter().cloned());
     if let Some(name) = &route.msg_type {
         // Fail at start, not at the first message, on an unknown type.
         registry
