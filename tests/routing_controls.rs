@@ -245,3 +245,125 @@ fn an_everything_route_leaves_out_system_and_excluded_topics_and_discover_says_s
         assert_eq!(info.contains(topic), recorded, "{topic}: {info}");
     }
 }
+
+/// Two robots with the same topic names (one under /robot1, one under
+/// /robot2, whose odometry is called `odometry`), two bridges in one
+/// dataflow with the same routes: each robot's data stays its own, and
+/// each robot's commands reach only it.
+#[test]
+fn two_robots_with_the_same_topic_names_are_kept_apart() {
+    let s = Scenario::new(189);
+    let robot_topic = |robot: usize| match robot {
+        1 => "/robot1/odom",
+        _ => "/robot2/odometry",
+    };
+    let mut robots = Vec::new();
+    for robot in [1, 2] {
+        let data = format!(r#"{{"data": "from robot{robot}"}}"#);
+        let node = format!("odometry{robot}");
+        robots.push(s.python(
+            &node,
+            "ros_pub.py",
+            &[
+                robot_topic(robot),
+                "std_msgs/msg/String",
+                &data,
+                "10",
+                "--node",
+                &node,
+            ],
+        ));
+        let driver = s.python(
+            &format!("driver{robot}"),
+            "ros_sub.py",
+            &[&format!("/robot{robot}/cmd_vel"), "std_msgs/msg/String"],
+        );
+        assert!(
+            driver.wait_for_line(WAIT, |l| l == "ready").is_some(),
+            "{}",
+            dump(&driver)
+        );
+        robots.push(driver);
+    }
+    // The same routes for both, with relative names; robot2's bridge
+    // remaps `odom` to what that robot calls it.
+    let routes = "from_ros:\n  - {topic: odom, type: std_msgs/msg/String, output: odom}\n\
+                  to_ros:\n  - {input: cmd, topic: cmd_vel, type: std_msgs/msg/String}\n";
+    s.write(
+        "robot1.yaml",
+        &format!("ros: {{namespace: /robot1}}\n{routes}"),
+    );
+    s.write(
+        "robot2.yaml",
+        &format!("ros: {{namespace: /robot2, remap: {{odom: odometry}}}}\n{routes}"),
+    );
+    let mut dataflow = Dataflow::new();
+    let mut recorder = s.recorder();
+    for robot in [1, 2] {
+        let bridge = format!("bridge{robot}");
+        let sender = format!("commander{robot}");
+        dataflow = dataflow
+            .node(
+                Node::new(&bridge, bridge_bin())
+                    .args(&format!("--config robot{robot}.yaml"))
+                    .lossless_input("cmd", &format!("{sender}/cmd"), 100)
+                    .input("keepalive", "dora/timer/secs/1")
+                    .output("odom"),
+            )
+            .node(
+                Node::python(&sender, "dora_send.py")
+                    .env("SEND_OUTPUT", "cmd")
+                    .env("SEND_JSON", format!(r#"[{{"data": "to robot{robot}"}}]"#))
+                    .input("tick", "dora/timer/millis/100")
+                    .output("cmd"),
+            );
+        recorder = recorder.lossless_input(&format!("odom{robot}"), &format!("{bridge}/odom"), 100);
+    }
+    let dora = s.dora_run(&dataflow.node(recorder).yaml());
+    let context = |what: &str| format!("{what}\n{}\n{}", dump(&dora), s.node_logs());
+    let enough = s.wait_for_record("received.jsonl", WAIT, |_| {
+        let records = s.records("received.jsonl");
+        ["odom1", "odom2"]
+            .iter()
+            .all(|id| records.iter().filter(|r| r["id"] == *id).count() >= 10)
+    });
+    assert!(
+        enough.is_some(),
+        "{}",
+        context("both robots' odometry never arrived")
+    );
+    for record in s
+        .records("received.jsonl")
+        .iter()
+        .filter(|r| r["event"] == "INPUT")
+    {
+        let robot = if record["id"] == "odom1" { 1 } else { 2 };
+        assert_eq!(
+            record["value"][0]["data"],
+            format!("from robot{robot}"),
+            "{record}"
+        );
+        assert_eq!(
+            record["metadata"]["ros_topic"],
+            robot_topic(robot),
+            "{record}"
+        );
+    }
+    for robot in [1, 2] {
+        let driver = &robots[2 * robot - 1];
+        let mine = format!("to robot{robot}");
+        // Ten of its own: a second in which the other's would have come too.
+        let own = || driver.output().iter().filter(|l| l.contains(&mine)).count();
+        assert!(
+            driver.wait_for_line(WAIT, |_| own() >= 10).is_some(),
+            "{}",
+            context(&dump(driver))
+        );
+        let other = format!("to robot{}", 3 - robot);
+        assert!(
+            !driver.output().iter().any(|l| l.contains(&other)),
+            "{}",
+            dump(driver)
+        );
+    }
+}

@@ -779,7 +779,7 @@ fn start_ros(
         .unwrap_or_else(|| ros_node_name_from(node.id().as_ref()));
     let namespace = config.ros.namespace.clone().unwrap_or_else(|| "/".into());
     RosSide::start(
-        rcl_args,
+        &config.ros.rcl_args(rcl_args),
         &node_name,
         &namespace,
         registry.prefixes().to_vec(),

@@ -266,6 +266,36 @@ pub struct RosSection {
     /// ROS time from `/clock` (`--ros-args -p use_sim_time:=...` wins).
     #[serde(default)]
     pub use_sim_time: bool,
+    /// Name remappings, as `--ros-args -r FROM:=TO` (those on the command
+    /// line come first, so they win).
+    #[serde(default)]
+    pub remap: std::collections::BTreeMap<String, String>,
+}
+
+impl RosSection {
+    /// `rcl_args` with the config's remappings after them.
+    pub fn rcl_args(&self, rcl_args: &[String]) -> Vec<String> {
+        let mut args = rcl_args.to_vec();
+        if !self.remap.is_empty() {
+            args.push("--ros-args".into());
+            for (from, to) in &self.remap {
+                args.push("-r".into());
+                args.push(format!("{from}:={to}"));
+            }
+        }
+        args
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        for (from, to) in &self.remap {
+            if from.is_empty() || to.is_empty() || from.contains(":=") || to.contains(":=") {
+                bail!(
+                    "ros.remap: `{from}: {to}` is not a remapping (write `odom: odometry/filtered`)"
+                );
+            }
+        }
+        Ok(())
+    }
 }
 
 /// ROS topic(s) -> dora output.
@@ -789,6 +819,7 @@ impl Config {
 
     /// Checks that need the whole file: duplicates and name syntax.
     fn validate(&self) -> anyhow::Result<()> {
+        self.ros.validate()?;
         if let Some(clock) = &self.clock
             && clock.period.is_zero()
         {
