@@ -253,6 +253,22 @@ const DYNAMIC: &str = r#"[
 const LASER: &str = r#"[["base_link", "laser", [0.5, 0.0, 0.2], [0.0, 0.0, 1.0, 0.0]]]"#;
 const CAMERA: &str = r#"[["base_link", "camera", [0.1, -0.3, 0.4], [0.5, -0.5, 0.5, -0.5]]]"#;
 
+/// The child frames of the /tf_static rows the recorder got after `since`
+/// (its wall-clock `t`).
+fn static_children(s: &Scenario, since: f64) -> Vec<String> {
+    s.records("received.jsonl")
+        .iter()
+        .filter(|r| r["id"] == "tf_static" && r["t"].as_f64().is_some_and(|t| t > since))
+        .flat_map(|r| {
+            r["value"][0]["transforms"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter_map(|t| t["child_frame_id"].as_str().map(str::to_string))
+        .collect()
+}
+
 fn tf_publishers(s: &Scenario) -> Vec<Proc> {
     let specs = [
         (
@@ -368,19 +384,7 @@ fn lookups_match_an_independent_reference_and_errors_say_why() {
     // lookups may be done first: the buffer has its own subscription,
     // while the route re-subscribes transient local once it sees the
     // publishers' QoS.
-    let children = || -> Vec<String> {
-        s.records("received.jsonl")
-            .iter()
-            .filter(|r| r["id"] == "tf_static")
-            .flat_map(|r| {
-                r["value"][0]["transforms"]
-                    .as_array()
-                    .cloned()
-                    .unwrap_or_default()
-            })
-            .filter_map(|t| t["child_frame_id"].as_str().map(str::to_string))
-            .collect()
-    };
+    let children = || static_children(&s, 0.0);
     let both = s.wait_for_record("received.jsonl", Duration::from_secs(30), |_| {
         let seen = children();
         ["laser", "camera"]
@@ -423,19 +427,7 @@ fn a_dora_node_restarted_by_dora_gets_the_static_set_again() {
             r["restarted"] == true
         })
         .unwrap_or_else(|| panic!("{}", context("the watcher never restarted")));
-    let children_after = || -> Vec<String> {
-        s.records("received.jsonl")
-            .iter()
-            .filter(|r| r["id"] == "tf_static" && r["t"].as_f64() > restarted["t"].as_f64())
-            .flat_map(|r| {
-                r["value"][0]["transforms"]
-                    .as_array()
-                    .cloned()
-                    .unwrap_or_default()
-            })
-            .filter_map(|t| t["child_frame_id"].as_str().map(str::to_string))
-            .collect()
-    };
+    let children_after = || static_children(&s, restarted["t"].as_f64().unwrap_or(0.0));
     s.wait_for_record("received.jsonl", Duration::from_secs(60), |_| {
         let children = children_after();
         children.iter().any(|c| c == "laser") && children.iter().any(|c| c == "camera")
