@@ -30,7 +30,7 @@ const CONFIG_ENV: &str = "ROS2_DORA_BRIDGE_CONFIG";
 )]
 struct Cli {
     /// Bridge config file (YAML). Default: the file named by $ROS2_DORA_BRIDGE_CONFIG.
-    #[arg(long, short, global = true)]
+    #[arg(long, short)]
     config: Option<PathBuf>,
     /// Connect as dora dynamic node ID (YAML `path: dynamic`), e.g. when started from a ROS launch file.
     #[arg(long, value_name = "ID")]
@@ -38,11 +38,11 @@ struct Cli {
     /// Keep Fast DDS's default 512 KB shared-memory segment. Without this, and
     /// with no Fast DDS profile set, the bridge (and `bag play`) gives itself a
     /// 32 MB segment so that large messages it publishes are not held up.
-    #[arg(long, global = true)]
+    #[arg(long)]
     fastdds_defaults: bool,
     /// `text` for people; `json`: one JSON object per line (timestamp,
     /// level, fields), for log collectors.
-    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
     #[command(subcommand)]
     command: Option<Command>,
@@ -73,6 +73,9 @@ enum Command {
     /// on a reliable route's path set up to lose nothing (warnings, with the
     /// YAML to set).
     Check {
+        /// The config file to check. Default: the file named by $ROS2_DORA_BRIDGE_CONFIG.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
         /// The dora dataflow YAML the bridge runs in.
         #[arg(long, value_name = "FILE")]
         dataflow: Option<PathBuf>,
@@ -175,6 +178,10 @@ enum BagCommand {
         /// second (default 40), for nodes with use_sim_time.
         #[arg(long, value_name = "HZ", num_args = 0..=1, default_missing_value = "40")]
         clock: Option<f64>,
+        /// Keep Fast DDS's default 512 KB shared-memory segment (see the
+        /// bridge's own --fastdds-defaults).
+        #[arg(long)]
+        fastdds_defaults: bool,
     },
     /// Print a bag's storage, duration, topics with types, counts and QoS.
     Info { bag: PathBuf },
@@ -296,11 +303,14 @@ fn main() -> ExitCode {
     };
 
     // Before any thread: this sets the environment Fast DDS reads.
-    let publishes_to_ros = matches!(
-        cli.command,
-        None | Some(Command::Bag(BagCommand::Play { .. }))
-    );
-    let _fastdds_profile = (publishes_to_ros && !cli.fastdds_defaults)
+    let own_profile = match &cli.command {
+        None => !cli.fastdds_defaults,
+        Some(Command::Bag(BagCommand::Play {
+            fastdds_defaults, ..
+        })) => !fastdds_defaults,
+        Some(_) => false,
+    };
+    let _fastdds_profile = own_profile
         .then(ros2_dora_bridge::ros::fastdds::use_large_messages_profile_by_default)
         .flatten();
 
@@ -327,8 +337,12 @@ fn dispatch(cli: Cli, rcl_args: Vec<String>, bridge_config: Option<Config>) -> a
             bytes_as_binary,
             format,
         }) => print_schema(&msg_type, bytes_as_binary, format),
-        Some(Command::Check { dataflow, node }) => check(
-            &load_config(cli.config)?,
+        Some(Command::Check {
+            config,
+            dataflow,
+            node,
+        }) => check(
+            &load_config(config.or(cli.config))?,
             dataflow.as_deref(),
             node.as_deref(),
         ),
@@ -471,6 +485,7 @@ fn bag_command(command: BagCommand, rcl_args: Vec<String>) -> anyhow::Result<()>
             delay,
             wait_for_subscribers,
             clock,
+            fastdds_defaults: _,
         } => ros2_dora_bridge::bag::play::play(ros2_dora_bridge::bag::play::PlayOptions {
             bag,
             rate,

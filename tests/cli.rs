@@ -314,6 +314,17 @@ fn help_describes_the_commands() {
     ] {
         assert!(out.contains(word), "--help lacks {word}:\n{out}");
     }
+    // A command's help has its own flags, not the bridge's.
+    let (ok, schema, _) = run(&["schema", "--help"]);
+    assert!(ok);
+    for flag in ["--config", "--fastdds-defaults", "--log-format"] {
+        assert!(
+            !schema.contains(flag),
+            "schema --help shows {flag}:\n{schema}"
+        );
+    }
+    let (_, play, _) = run(&["bag", "play", "--help"]);
+    assert!(play.contains("--fastdds-defaults"), "{play}");
 }
 
 #[test]
