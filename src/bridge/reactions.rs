@@ -226,14 +226,15 @@ impl Bridge {
             let why = format!("its dora handler `{source}` failed or stalled");
             if let Some(label) = services.action_servers.withdraw(&services.hub, input, &why) {
                 tracing::warn!(
-                    "{label}: action server withdrawn ({why}); offered again when the handler is back"
+                    "{label}: its goals aborted ({why}); the action server leaves the graph in 2 s \
+                     and is offered again when the handler is back"
                 );
             }
         }
     }
 
     fn restore_service(&mut self, input: &DataId) {
-        if let Some(services) = &self.services {
+        if let Some(services) = &mut self.services {
             services.servers.restore(&services.hub, input);
             services.action_servers.restore(&services.hub, input);
         }

@@ -168,7 +168,7 @@ impl Services {
         self.clients.on_tick(node);
         self.servers.on_tick();
         self.action_clients.on_tick(node);
-        self.action_servers.on_tick();
+        self.action_servers.on_tick(&self.hub);
     }
 
     /// A dora input of a service or action route of `kind` (from the

@@ -65,7 +65,18 @@ struct ActionServerRoute {
     goals: ServedGoals<RequestHeader>,
     stats: Arc<RouteStats>,
     warnings: RateLimiter,
+    /// Its handler failed: when the server leaves the graph (see
+    /// [`RESULT_GRACE`]).
+    withdraw_at: Option<Instant>,
 }
+
+/// How long an action server whose handler failed stays offered after its
+/// goals were aborted, so that the `aborted` results reach their clients:
+/// a server destroyed right after answering took the answer with it (seen
+/// on Kilted: the client's result request timed out), and a result request
+/// still on its way is answered too. As long as the hub retries answers
+/// rmw refused.
+const RESULT_GRACE: Duration = Duration::from_secs(2);
 
 impl ActionServerRoutes {
     pub fn build(
@@ -161,10 +172,15 @@ impl ActionServerRoutes {
         false
     }
 
-    /// Forgets results older than `result_timeout`.
-    pub fn on_tick(&mut self) {
+    /// Forgets results older than `result_timeout`; withdraws the servers
+    /// whose grace is over.
+    pub fn on_tick(&mut self, hub: &ServiceHub) {
         let now = Instant::now();
         for route in &mut self.routes {
+            if route.withdraw_at.is_some_and(|at| now >= at) {
+                route.withdraw_at = None;
+                route.leave_graph(hub);
+            }
             if route.goals.forget_expired(now) {
                 route.publish_status();
             }
@@ -172,24 +188,16 @@ impl ActionServerRoutes {
     }
 
     /// The handler behind `input` failed or stalled: its goals end aborted
-    /// (clients told) and the action server leaves the ROS graph. Returns
-    /// the route's label if it was offered.
+    /// (clients told), and the action server leaves the ROS graph
+    /// [`RESULT_GRACE`] later (on a tick). Returns the route's label if it
+    /// was offered.
     pub fn withdraw(&mut self, hub: &ServiceHub, input: &DataId, why: &str) -> Option<String> {
         let index = self.route_reading(input)?;
         let route = &mut self.routes[index];
         route.abort_all(hub, why);
-        // What the clients were told goes out before the topics go.
-        route
-            .status_topic
-            .wait_for_all_acked(Duration::from_millis(500));
-        let mut withdrawn = false;
-        for (server, _) in route.services {
-            withdrawn |= hub.withdraw_server(server);
-        }
-        // `ros2 action list` finds actions by their feedback publisher.
-        route.feedback_topic.withdraw();
-        route.status_topic.withdraw();
-        withdrawn.then(|| route.label.clone())
+        let offered = !route.status_topic.is_withdrawn() && route.withdraw_at.is_none();
+        route.withdraw_at = Some(Instant::now() + RESULT_GRACE);
+        offered.then(|| route.label.clone())
     }
 
     /// The goals in flight of the route `input` belongs to end aborted
@@ -202,11 +210,13 @@ impl ActionServerRoutes {
 
     /// The handler behind `input` is back: the action server is offered
     /// again.
-    pub fn restore(&self, hub: &ServiceHub, input: &DataId) {
+    pub fn restore(&mut self, hub: &ServiceHub, input: &DataId) {
         let Some(index) = self.route_reading(input) else {
             return;
         };
-        let route = &self.routes[index];
+        let route = &mut self.routes[index];
+        // Back within its grace: it never left.
+        route.withdraw_at = None;
         let mut restored = false;
         for (server, _) in route.services {
             match hub.restore_server(server) {
@@ -341,6 +351,7 @@ impl ActionServerRoute {
             goals: ServedGoals::new(config.result_timeout),
             stats: counters,
             warnings: RateLimiter::new(Duration::from_secs(5)),
+            withdraw_at: None,
         };
         route.publish_status();
         Ok(route)
@@ -522,6 +533,21 @@ impl ActionServerRoute {
             }
         };
         self.end(hub, id, status, answer);
+    }
+
+    /// Takes the action server off the graph; goals accepted during the
+    /// grace (no handler to carry them out) end aborted first.
+    fn leave_graph(&mut self, hub: &ServiceHub) {
+        self.abort_all(hub, "its dora handler is gone");
+        // What the clients were told goes out before the topics go.
+        self.status_topic
+            .wait_for_all_acked(Duration::from_millis(500));
+        for (server, _) in self.services {
+            hub.withdraw_server(server);
+        }
+        // `ros2 action list` finds actions by their feedback publisher.
+        self.feedback_topic.withdraw();
+        self.status_topic.withdraw();
     }
 
     /// Ends every goal in flight as aborted.
