@@ -84,9 +84,7 @@ fn handful_of_types_including_4k_image_round_trip_through_dora() {
     );
     // Nothing configures Fast DDS here, so the bridge runs with its own
     // large-messages profile (a 32 MB segment of its own, mapped; the
-    // pinger's is 512 KB) and says so. What it publishes needs no advice;
-    // the image it takes in came through the pinger's 512 KB segment, and
-    // it says so once, for that topic alone.
+    // pinger's is 512 KB) and says so. What it publishes needs no advice.
     let bridge = bridge_pid(&s).expect("the bridge process of this test");
     assert_eq!(large_fastdds_segments_mapped(bridge, 32 << 20), 1, "bridge");
     // Its profile file is gone once its participant exists (not only at a
@@ -113,15 +111,15 @@ fn handful_of_types_including_4k_image_round_trip_through_dora() {
         "{}",
         dump(&dora)
     );
-    let segment_advice: Vec<&String> = output
-        .iter()
-        .filter(|l| l.contains("ros2-dora-bridge fastdds-profile"))
-        .collect();
-    assert_eq!(segment_advice.len(), 1, "{}", dump(&dora));
+    // The image it takes in came through the pinger's 512 KB segment, but
+    // only a few times: too few to judge by how late they arrive (the
+    // streaming test below judges).
     assert!(
-        segment_advice[0].contains("/ping_6: messages of")
-            && segment_advice[0].contains("give the nodes publishing it a larger segment"),
-        "{segment_advice:?}"
+        !output
+            .iter()
+            .any(|l| l.contains("ros2-dora-bridge fastdds-profile")),
+        "{}",
+        dump(&dora)
     );
     let status = dora.stop();
     assert!(
@@ -220,7 +218,7 @@ fn the_shipped_large_messages_profile_is_taken_by_fast_dds_and_silences_the_advi
 }
 
 #[test]
-fn with_fastdds_defaults_the_bridge_keeps_the_512_kb_segment_and_advises_both_ways() {
+fn with_fastdds_defaults_the_bridge_keeps_the_512_kb_segment_and_advises_on_what_it_publishes() {
     let s = Scenario::new(25);
     s.write(
         "bridge.yaml",
@@ -259,12 +257,9 @@ fn with_fastdds_defaults_the_bridge_keeps_the_512_kb_segment_and_advises_both_wa
             .filter(|l| l.contains(&format!("{topic}: messages of")) && l.contains(who))
             .count()
     };
-    assert_eq!(
-        advised("/ping_0", "the nodes publishing it and the bridge"),
-        1,
-        "{}",
-        dump(&dora)
-    );
+    // What it takes in is judged by how late it arrives, over ten messages
+    // at least: the pinger sends its image a few times only.
+    assert_eq!(advised("/ping_0", "fastdds-profile"), 0, "{}", dump(&dora));
     assert_eq!(
         advised("/pong_0", "give the bridge a larger segment"),
         1,

@@ -14,9 +14,11 @@
 //! profile of the user's own that keeps the default, on its own side).
 
 use crate::throttle::SayOnce;
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
 
 /// Fast DDS's shared-memory segment when nothing configures it.
 pub const DEFAULT_SHM_SEGMENT: usize = 512 * 1024;
@@ -238,11 +240,20 @@ pub enum OwnSegment {
 }
 
 /// Warns once per topic when messages larger than Fast DDS's default
-/// segment pass through a segment that may be the default one.
+/// segment pass through a segment that may be the default one. What the
+/// bridge publishes is judged by its own segment; what it takes in, by how
+/// late it arrives, since another node's segment cannot be seen.
 pub struct SegmentAdvisor {
     own: OwnSegment,
     warned: SayOnce,
+    transits: Mutex<HashMap<String, Vec<Duration>>>,
 }
+
+/// How many large messages of a topic its verdict is based on.
+const TRANSIT_SAMPLES: usize = 20;
+/// How many first large messages of a topic it leaves out: the first one
+/// or two after a match take 10-190 ms whatever the segment (measured).
+const TRANSIT_WARM_UP: usize = 5;
 
 impl SegmentAdvisor {
     /// For this process: its RMW, environment and working directory.
@@ -267,32 +278,101 @@ impl SegmentAdvisor {
         SegmentAdvisor {
             own,
             warned: SayOnce::default(),
+            transits: Mutex::default(),
         }
     }
 
-    /// `bytes`: the serialized size of one message on `topic`. Cheap when
-    /// there is nothing to say (two comparisons).
-    pub fn check(&self, direction: Direction, topic: &str, bytes: usize) {
-        if bytes <= DEFAULT_SHM_SEGMENT {
+    /// `bytes`: the serialized size of one message the bridge publishes on
+    /// `topic`. Cheap when there is nothing to say (two comparisons).
+    pub fn check_published(&self, topic: &str, bytes: usize) {
+        if bytes <= DEFAULT_SHM_SEGMENT || self.own != OwnSegment::Default {
             return;
         }
-        let worth_saying = match (self.own, direction) {
-            (OwnSegment::Configured, _) => false,
-            (OwnSegment::BridgeProfile, Direction::Published) => false,
-            (OwnSegment::BridgeProfile, Direction::Received) | (OwnSegment::Default, _) => true,
+        if self.warned.first(topic) {
+            tracing::warn!(
+                "{}",
+                advice(Direction::Published, self.own, topic, bytes, None)
+            );
+        }
+    }
+
+    /// `bytes`: the serialized size of one message taken from `topic`;
+    /// `transit`: from its publication to its arrival here, when the
+    /// middleware's timestamps tell it. Its topic's first large messages
+    /// (after a few) decide: advice only when they came late (the repair rounds a small segment costs); at once when there
+    /// is no time to judge by.
+    pub fn check_received(&self, topic: &str, bytes: usize, transit: Option<Duration>) {
+        if bytes <= DEFAULT_SHM_SEGMENT || self.own == OwnSegment::Configured {
+            return;
+        }
+        let late = match transit {
+            None => None,
+            Some(transit) => {
+                let mut transits = self.transits.lock().unwrap_or_else(|p| p.into_inner());
+                let seen = transits.entry(topic.to_string()).or_default();
+                if seen.len() >= TRANSIT_WARM_UP + TRANSIT_SAMPLES {
+                    return; // decided
+                }
+                seen.push(transit);
+                if seen.len() < TRANSIT_WARM_UP + TRANSIT_SAMPLES {
+                    return;
+                }
+                match arrived_late(&mut seen[TRANSIT_WARM_UP..], bytes) {
+                    Some(p90) => Some(p90),
+                    None => return,
+                }
+            }
         };
-        if !worth_saying {
-            return;
+        if self.warned.first(topic) {
+            tracing::warn!(
+                "{}",
+                advice(Direction::Received, self.own, topic, bytes, late)
+            );
         }
-        if !self.warned.first(topic) {
-            return;
-        }
-        tracing::warn!("{}", advice(direction, self.own, topic, bytes));
     }
 }
 
-fn advice(direction: Direction, own: OwnSegment, topic: &str, bytes: usize) -> String {
+/// The 90th percentile of `transits`, when it is beyond what a message of
+/// `bytes` takes through a segment that holds it. Measured on loopback
+/// (docs/performance.md, "the measurements behind the large-message
+/// advice"): 640x480 frames take 0.2-0.7 ms with the profile on the
+/// publisher, and on the defaults a third to a half take ~11 ms (one
+/// repair round); an earlier run at 1080p gave 5.7 vs 32.5 ms at the 90th
+/// percentile. The budget, 3 ms + 1.5 ms per MB, sits between.
+fn arrived_late(transits: &mut [Duration], bytes: usize) -> Option<Duration> {
+    transits.sort_unstable();
+    let p90 = transits[(transits.len() * 9).div_ceil(10).saturating_sub(1)];
+    let megabytes = bytes as f64 / 1e6;
+    let budget = Duration::from_secs_f64(3e-3 + 1.5e-3 * megabytes);
+    (p90 > budget).then_some(p90)
+}
+
+/// From a message's source timestamp to its received timestamp, both on
+/// this machine's clock for a local publisher; `None` when either is
+/// missing or the two disagree (a remote publisher's clock).
+pub fn transit(source_timestamp_ns: i64, received_timestamp_ns: i64) -> Option<Duration> {
+    if source_timestamp_ns <= 0 || received_timestamp_ns <= 0 {
+        return None;
+    }
+    let nanos = received_timestamp_ns.checked_sub(source_timestamp_ns)?;
+    let nanos = u64::try_from(nanos).ok()?;
+    (nanos < 10_000_000_000).then(|| Duration::from_nanos(nanos))
+}
+
+fn advice(
+    direction: Direction,
+    own: OwnSegment,
+    topic: &str,
+    bytes: usize,
+    late: Option<Duration>,
+) -> String {
     let size = bytes as f64 / (1 << 20) as f64;
+    let measured = late.map_or(",".to_string(), |p90| {
+        format!(
+            " arrive {:.1} ms after they were published (90th percentile of {TRANSIT_SAMPLES}),",
+            p90.as_secs_f64() * 1e3
+        )
+    });
     let whose = match direction {
         Direction::Published => {
             "this bridge publishes them from Fast DDS's default 512 KB shared-memory segment"
@@ -308,7 +388,7 @@ fn advice(direction: Direction, own: OwnSegment, topic: &str, bytes: usize) -> S
         (Direction::Received, _) => "the nodes publishing it",
     };
     format!(
-        "{topic}: messages of {size:.1} MB, and {whose}: every message then waits for DDS's \
+        "{topic}: messages of {size:.1} MB{measured} and {whose}: every message then waits for DDS's \
          repair rounds (about 5 ms each; 3x the latency at 1080p). For large messages give \
          {who} a larger segment: `ros2-dora-bridge fastdds-profile > large_messages.xml` \
          writes the bridge's profile (a 32 MB segment), then start them with \
@@ -370,9 +450,10 @@ mod tests {
             OwnSegment::Default,
             "/camera/image",
             6_220_848,
+            None,
         );
         assert!(
-            text.starts_with("/camera/image: messages of 5.9 MB"),
+            text.starts_with("/camera/image: messages of 5.9 MB, and this bridge"),
             "{text}"
         );
         assert!(
@@ -380,7 +461,13 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("give the bridge a larger segment"), "{text}");
-        let text = advice(Direction::Received, OwnSegment::Default, "/points", 1 << 20);
+        let text = advice(
+            Direction::Received,
+            OwnSegment::Default,
+            "/points",
+            1 << 20,
+            None,
+        );
         assert!(
             text.contains("the nodes publishing it and the bridge"),
             "{text}"
@@ -390,30 +477,92 @@ mod tests {
             OwnSegment::BridgeProfile,
             "/points",
             1 << 20,
+            Some(Duration::from_micros(12_050)),
+        );
+        assert!(
+            text.starts_with(
+                "/points: messages of 1.0 MB arrive 12.1 ms after they were published \
+                 (90th percentile of 20), and if their publisher"
+            ),
+            "{text}"
         );
         assert!(text.contains("give the nodes publishing it a"), "{text}");
+    }
+
+    const BIG: usize = DEFAULT_SHM_SEGMENT + 1;
+
+    fn ms(millis: f64) -> Option<Duration> {
+        Some(Duration::from_secs_f64(millis / 1e3))
     }
 
     #[test]
     fn small_messages_and_configured_processes_get_no_advice() {
         let advisor = SegmentAdvisor::new(OwnSegment::Default);
-        advisor.check(Direction::Received, "/small", DEFAULT_SHM_SEGMENT);
+        advisor.check_received("/small", DEFAULT_SHM_SEGMENT, None);
+        advisor.check_published("/small", DEFAULT_SHM_SEGMENT);
         assert_eq!(advisor.warned.count(), 0);
-        advisor.check(Direction::Received, "/big", DEFAULT_SHM_SEGMENT + 1);
-        advisor.check(Direction::Published, "/big", DEFAULT_SHM_SEGMENT + 1);
+        advisor.check_published("/big", BIG);
         assert_eq!(advisor.warned.count(), 1);
         let quiet = SegmentAdvisor::new(OwnSegment::Configured);
-        quiet.check(Direction::Received, "/big", 10 << 20);
+        quiet.check_received("/big", 10 << 20, None);
+        quiet.check_published("/big", 10 << 20);
         assert_eq!(quiet.warned.count(), 0);
     }
 
     #[test]
-    fn with_the_bridges_own_profile_only_what_it_takes_in_gets_advice() {
+    fn with_the_bridges_own_profile_what_it_publishes_gets_no_advice() {
         let advisor = SegmentAdvisor::new(OwnSegment::BridgeProfile);
-        advisor.check(Direction::Published, "/out", 10 << 20);
+        advisor.check_published("/out", 10 << 20);
         assert_eq!(advisor.warned.count(), 0);
-        advisor.check(Direction::Received, "/in", 10 << 20);
+        // No timestamps to judge by: said at once, as the publisher may
+        // well have the default segment.
+        advisor.check_received("/in", 10 << 20, None);
         assert_eq!(advisor.warned.count(), 1);
+    }
+
+    #[test]
+    fn large_messages_taken_in_are_judged_by_how_late_they_arrive() {
+        let advisor = SegmentAdvisor::new(OwnSegment::BridgeProfile);
+        let vga = 921_600 + 60;
+        let stream = |topic: &str, transits: &mut dyn Iterator<Item = f64>| {
+            for millis in transits {
+                advisor.check_received(topic, vga, ms(millis));
+            }
+        };
+        // Measured with the profile on the publisher: the first two after
+        // the match slow, then below 1 ms.
+        let warm_up = [186.6, 86.7, 0.5, 0.4, 0.5];
+        stream("/fast", &mut warm_up.into_iter().chain([0.5; 30]));
+        assert_eq!(advisor.warned.count(), 0);
+        // On Fast DDS's defaults: one in three waits for a repair round.
+        let repaired = (0..).map(|k| if k % 3 == 0 { 11.0 } else { 0.5 });
+        stream(
+            "/slow",
+            &mut warm_up.into_iter().chain(repaired.clone().take(19)),
+        );
+        assert_eq!(advisor.warned.count(), 0, "the verdict waits for 20");
+        stream("/slow", &mut repaired.take(1));
+        assert_eq!(advisor.warned.count(), 1);
+        assert!(!advisor.warned.first("/slow"));
+    }
+
+    #[test]
+    fn the_budget_grows_with_the_message() {
+        let mut at_1080p = vec![Duration::from_secs_f64(5.7e-3); 10];
+        assert_eq!(arrived_late(&mut at_1080p, 6_220_800), None);
+        let mut at_1080p_default = vec![Duration::from_secs_f64(32.5e-3); 10];
+        assert!(arrived_late(&mut at_1080p_default, 6_220_800).is_some());
+    }
+
+    #[test]
+    fn transit_needs_both_timestamps_on_one_clock() {
+        assert_eq!(
+            transit(1_000_000, 3_500_000),
+            Some(Duration::from_micros(2_500))
+        );
+        assert_eq!(transit(0, 3_500_000), None);
+        assert_eq!(transit(3_500_000, 1_000_000), None);
+        assert_eq!(transit(1, 20_000_000_001), None);
     }
 
     #[test]

@@ -190,11 +190,7 @@ impl Publisher {
                     let Some(cdr) = self.finish(cdr) else {
                         continue;
                     };
-                    self.segment_advice.check(
-                        fastdds::Direction::Published,
-                        &self.topic,
-                        cdr.len(),
-                    );
+                    self.segment_advice.check_published(&self.topic, cdr.len());
                     let outcome = match inner.as_ref() {
                         Some(publisher) => publisher.publish(&cdr).map_err(|e| e.to_string()),
                         None => Err("no publisher".to_string()),
@@ -297,8 +293,7 @@ impl Publisher {
         let publisher = inner
             .as_ref()
             .ok_or_else(|| anyhow::anyhow!("{}: publisher withdrawn", self.topic))?;
-        self.segment_advice
-            .check(fastdds::Direction::Published, &self.topic, cdr.len());
+        self.segment_advice.check_published(&self.topic, cdr.len());
         publisher.publish(cdr)?;
         self.stats.forwarded.fetch_add(1, Ordering::Relaxed);
         Ok(())

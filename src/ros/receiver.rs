@@ -416,10 +416,13 @@ impl Receiver {
                     info,
                     lost_before,
                 }) => {
-                    self.shared.segment_advice.check(
-                        super::fastdds::Direction::Received,
+                    self.shared.segment_advice.check_received(
                         &active.topic,
                         taken.bytes().len(),
+                        super::fastdds::transit(
+                            info.source_timestamp_ns,
+                            info.received_timestamp_ns,
+                        ),
                     );
                     (taken, info, lost_before)
                 }
