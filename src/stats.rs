@@ -35,6 +35,9 @@ pub struct RouteStats {
     /// this route (gaps in the `bridge_seq` metadata that a dora node
     /// passed on).
     pub lost_in_dora: AtomicU64,
+    /// Rows (messages, answers, goals' feedback and results) the bridge
+    /// could not hand to dora: its `send_output` failed.
+    pub dora_send_errors: AtomicU64,
     /// service_clients: calls answered with an `error` (no server, no
     /// answer in time, the server left, a request row that does not fit).
     /// service_servers: ROS calls left unanswered (no answer in time, the
@@ -98,6 +101,7 @@ pub struct StatsSnapshot {
     pub encode_errors: u64,
     pub publish_errors: u64,
     pub lost_in_dora: u64,
+    pub dora_send_errors: u64,
     pub failed: u64,
     pub unmatched: u64,
     pub goals: u64,
@@ -126,6 +130,7 @@ impl RouteStats {
             encode_errors: load(&self.encode_errors),
             publish_errors: load(&self.publish_errors),
             lost_in_dora: load(&self.lost_in_dora),
+            dora_send_errors: load(&self.dora_send_errors),
             failed: load(&self.failed),
             unmatched: load(&self.unmatched),
             goals: load(&self.goals),
@@ -140,7 +145,7 @@ impl RouteStats {
 
 impl StatsSnapshot {
     /// Every counter with its name, in the order of the stats rows.
-    pub fn named(&self) -> [(&'static str, u64); 16] {
+    pub fn named(&self) -> [(&'static str, u64); 17] {
         [
             ("received", self.received),
             ("forwarded", self.forwarded),
@@ -150,6 +155,7 @@ impl StatsSnapshot {
             ("encode_errors", self.encode_errors),
             ("publish_errors", self.publish_errors),
             ("lost_in_dora", self.lost_in_dora),
+            ("dora_send_errors", self.dora_send_errors),
             ("failed", self.failed),
             ("unmatched", self.unmatched),
             ("goals", self.goals),
@@ -163,7 +169,10 @@ impl StatsSnapshot {
 
     /// Messages lost on the way (queue, middleware, dora).
     pub fn lost(&self) -> u64 {
-        self.dropped_queue_full + self.dropped_by_middleware + self.lost_in_dora
+        self.dropped_queue_full
+            + self.dropped_by_middleware
+            + self.lost_in_dora
+            + self.dora_send_errors
     }
 
     /// Messages dropped as bad data (decode, encode, publish), calls
@@ -422,7 +431,7 @@ impl StatsTable {
 /// What a loss or error counter counts and what to do about it, said
 /// once per route when it first moves (it may move where nothing else
 /// logs, such as a full drop_oldest queue).
-const EXPLANATIONS: [(&str, &str); 8] = [
+const EXPLANATIONS: [(&str, &str); 9] = [
     (
         "dropped_queue_full",
         "dropped because the route's queue was full (drop_oldest): dora took them slower \
@@ -439,6 +448,11 @@ const EXPLANATIONS: [(&str, &str); 8] = [
         "sent into dora by a bridge and never back on this route (gaps in `bridge_seq`): a \
          dora input on the way dropped them; give those inputs `queue_policy: backpressure` \
          (`ros2-dora-bridge check --dataflow` names them)",
+    ),
+    (
+        "dora_send_errors",
+        "could not be handed to dora: the node API's send_output failed (each failure \
+         logged with dora's reason; the dora daemon may be gone or out of shared memory)",
     ),
     (
         "decode_errors",
@@ -553,6 +567,7 @@ mod tests {
                 "encode_errors",
                 "publish_errors",
                 "lost_in_dora",
+                "dora_send_errors",
                 "failed",
                 "unmatched",
                 "goals",

@@ -367,3 +367,97 @@ fn two_robots_with_the_same_topic_names_are_kept_apart() {
         );
     }
 }
+
+#[test]
+fn a_dora_node_reads_and_sets_an_rclpy_nodes_parameters_and_sees_the_event() {
+    let s = Scenario::new(191);
+    let controller = s.python("controller", "ros_param_node.py", &["controller"]);
+    controller
+        .wait_for_line(WAIT, |l| l == "ready")
+        .expect("the rclpy node never came up");
+    s.write(
+        "bridge.yaml",
+        "from_ros:\n  - {topic: /parameter_events, type: rcl_interfaces/msg/ParameterEvent, output: param_events}\n\
+         parameter_clients:\n  - {node: /controller, request: params, response: params_answer}\n  \
+         - {node: nobody, request: nobody, response: nobody_answer, timeout: 1s}\n",
+    );
+    let bridge = Node::bridge("--config bridge.yaml")
+        .lossless_input("params", "caller/params", 100)
+        .lossless_input("nobody", "caller/nobody", 100)
+        .input("keepalive", "dora/timer/secs/1")
+        .outputs(["params_answer", "nobody_answer", "param_events"]);
+    let mut caller = Node::python("caller", "dora_param_client.py")
+        .env("RESULT_FILE", p(&s.path("results.jsonl")))
+        .input("tick", "dora/timer/millis/500")
+        .outputs(["params", "nobody"]);
+    for input in ["params_answer", "nobody_answer", "param_events"] {
+        caller = caller.lossless_input(input, &format!("bridge/{input}"), 100);
+    }
+    let mut dora = s.dora_run(&Dataflow::new().node(bridge).node(caller).yaml());
+    let context = || {
+        format!(
+            "{:?}\n{}\n{}",
+            s.records("results.jsonl"),
+            dump(&dora),
+            s.node_logs()
+        )
+    };
+    let answer = |id: &str| -> Value {
+        s.wait_for_record("results.jsonl", WAIT, |r| r["id"] == id)
+            .unwrap_or_else(|| panic!("no answer {id}\n{}", context()))
+    };
+    let listed = answer("list");
+    let names = &listed["row"]["names"];
+    for name in ["gain", "mode", "limits", "robot_id"] {
+        assert!(
+            names.as_array().is_some_and(|n| n.contains(&name.into())),
+            "{listed}"
+        );
+    }
+    let gain = answer("get-gain");
+    assert_eq!(gain["error"], Value::Null, "{gain}");
+    assert_eq!(gain["row"]["type"], "double", "{gain}");
+    assert_eq!(gain["row"]["value"], 1.5, "{gain}");
+    assert_eq!(gain["row"]["node"], "/controller", "{gain}");
+    let limits = answer("get-limits");
+    assert_eq!(limits["row"]["type"], "double_array", "{limits}");
+    assert_eq!(
+        limits["row"]["value"],
+        serde_json::json!([0.5, 2.0]),
+        "{limits}"
+    );
+    let described = answer("describe-robot_id");
+    assert_eq!(described["row"]["type"], "integer", "{described}");
+    assert_eq!(described["row"]["read_only"], true, "{described}");
+    let mismatch = answer("set-gain-string");
+    assert_eq!(mismatch["error_code"], "type_mismatch", "{mismatch}");
+    assert_eq!(mismatch["row"]["name"], "gain", "{mismatch}");
+    let read_only = answer("set-robot_id");
+    assert_eq!(read_only["error_code"], "read_only", "{read_only}");
+    assert!(
+        read_only["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("read-only")),
+        "{read_only}"
+    );
+    let missing = answer("get-missing");
+    assert_eq!(missing["error_code"], "no_parameter", "{missing}");
+    let nobody = answer("nobody-get");
+    assert_eq!(nobody["error_code"], "node_missing", "{nobody}");
+    assert!(
+        nobody["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("no node /nobody")),
+        "{nobody}"
+    );
+    let set = answer("set-gain");
+    assert_eq!(set["error"], Value::Null, "{set}");
+    assert_eq!(set["row"]["value"], 2.5, "{set}");
+    let after = answer("get-gain-after");
+    assert_eq!(after["row"]["value"], 2.5, "{after}");
+    let event = s.wait_for_record("results.jsonl", WAIT, |r| {
+        r["event"] == "/controller" && r["changed"]["gain"] == 2.5
+    });
+    assert!(event.is_some(), "no parameter event\n{}", context());
+    dora.stop();
+}

@@ -19,10 +19,11 @@ pub const COLUMNS: [&str; 10] = [
 
 /// Counters that count messages lost on the way, and bad data or failed
 /// calls (as `StatsSnapshot::lost` and `errors` sum them).
-const LOST: [&str; 3] = [
+const LOST: [&str; 4] = [
     "dropped_queue_full",
     "dropped_by_middleware",
     "lost_in_dora",
+    "dora_send_errors",
 ];
 const ERRORS: [&str; 5] = [
     "decode_errors",

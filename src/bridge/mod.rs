@@ -758,6 +758,7 @@ fn needs_ros(config: &Config) -> bool {
         || config.replay.as_ref().is_some_and(|r| r.clock.is_some())
         || !config.to_ros.is_empty()
         || !config.service_clients.is_empty()
+        || !config.parameter_clients.is_empty()
         || !config.service_servers.is_empty()
         || !config.action_clients.is_empty()
         || !config.action_servers.is_empty()

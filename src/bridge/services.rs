@@ -9,6 +9,7 @@ use crate::ros::parameters::{ParameterValue, Parameters};
 use crate::ros::services::{ClientId, ServerId, ServiceEvent, ServiceHub};
 use crate::routes::action_client::ActionClientRoutes;
 use crate::routes::action_server::ActionServerRoutes;
+use crate::routes::parameter_client::ParameterClientRoutes;
 use crate::routes::service_client::ServiceClientRoutes;
 use crate::routes::service_server::ServiceServerRoutes;
 use crate::stats::StatsTable;
@@ -24,6 +25,7 @@ pub(super) struct Services {
     events: Receiver<ServiceEvent>,
     pub(super) clients: ServiceClientRoutes,
     pub(super) servers: ServiceServerRoutes,
+    parameter_clients: ParameterClientRoutes,
     pub(super) action_clients: ActionClientRoutes,
     pub(super) action_servers: ActionServerRoutes,
     /// The standard parameter services of the bridge's node.
@@ -80,6 +82,7 @@ impl Services {
         let mut hub = ServiceHub::new(ros.shared())?;
         let clients = ServiceClientRoutes::build(config, ros, &hub, registry, stats)?;
         let servers = ServiceServerRoutes::build(config, ros, &hub, registry, stats)?;
+        let parameter_clients = ParameterClientRoutes::build(config, ros, &hub, registry, stats)?;
         let action_clients = ActionClientRoutes::build(config, ros, &hub, registry, stats)?;
         let action_servers = ActionServerRoutes::build(config, ros, &hub, registry, stats)?;
         let values = parameter_values(config, node);
@@ -89,6 +92,10 @@ impl Services {
         owners.clients(
             Owner::Route(RouteKind::ServiceClient),
             clients.hub_clients(),
+        );
+        owners.clients(
+            Owner::Route(RouteKind::ParameterClient),
+            parameter_clients.hub_clients(),
         );
         owners.clients(
             Owner::Route(RouteKind::ActionClient),
@@ -110,6 +117,7 @@ impl Services {
             events,
             clients,
             servers,
+            parameter_clients,
             action_clients,
             action_servers,
             parameters,
@@ -135,6 +143,10 @@ impl Services {
                     self.action_clients
                         .on_response(node, client, sequence, &cdr);
                 }
+                Some(Owner::Route(RouteKind::ParameterClient)) => {
+                    self.parameter_clients
+                        .on_response(node, client, sequence, &cdr);
+                }
                 Some(_) => self.clients.on_response(node, client, sequence, &cdr),
                 None => {}
             },
@@ -157,6 +169,7 @@ impl Services {
             },
             ServiceEvent::GraphChanged => {
                 self.clients.on_graph_changed(node);
+                self.parameter_clients.on_graph_changed(node);
                 self.action_clients.on_graph_changed(node);
             }
         }
@@ -166,6 +179,7 @@ impl Services {
     pub(super) fn on_tick(&mut self, node: &mut DoraNode) {
         self.hub.retry_responses();
         self.clients.on_tick(node);
+        self.parameter_clients.on_tick(node);
         self.servers.on_tick();
         self.action_clients.on_tick(node);
         self.action_servers.on_tick(&self.hub);
@@ -183,6 +197,7 @@ impl Services {
     ) -> bool {
         match kind {
             RouteKind::ServiceClient => self.clients.on_request(node, id, params, data),
+            RouteKind::ParameterClient => self.parameter_clients.on_request(node, id, params, data),
             RouteKind::ServiceServer => self.servers.on_response(&self.hub, id, params, data),
             RouteKind::ActionClient => self.action_clients.on_input(node, id, params, data),
             RouteKind::ActionServer => self.action_servers.on_input(&self.hub, id, params, data),

@@ -210,6 +210,18 @@ impl MessageCodec {
             .collect()
     }
 
+    /// One message given as JSON (fields by name, as the schema has
+    /// them), encoded as CDR: arrow's JSON reader does the typing.
+    pub fn encode_json(&self, message: &serde_json::Value) -> anyhow::Result<Vec<u8>> {
+        use anyhow::Context;
+        let schema = Arc::new(self.schema());
+        let mut decoder = arrow::json::ReaderBuilder::new(schema).build_decoder()?;
+        decoder.serialize(std::slice::from_ref(message))?;
+        let batch = decoder.flush()?.context("no row decoded from JSON")?;
+        let row = StructArray::from(batch);
+        Ok(self.encode_row(&row, 0, Vec::new())?)
+    }
+
     /// Encodes one row into `buffer`, reusing its allocation.
     pub fn encode_row(
         &self,

@@ -38,6 +38,9 @@ pub struct Config {
     /// ROS clients call services that dora nodes implement.
     #[serde(default)]
     pub service_servers: Vec<ServiceServer>,
+    /// dora nodes list, get, set and describe another ROS node's parameters.
+    #[serde(default)]
+    pub parameter_clients: Vec<ParameterClient>,
     /// dora nodes send goals to ROS action servers.
     #[serde(default)]
     pub action_clients: Vec<ActionClient>,
@@ -546,6 +549,26 @@ pub struct ServiceClient {
     pub max_in_flight: usize,
 }
 
+/// Another ROS node's parameters, for dora nodes: each row on `request`
+/// (`op`: list, get, set or describe; `name`; `value` to set) is one call
+/// to that node's parameter services, answered by one row on `response`
+/// with the value typed as the parameter is.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParameterClient {
+    /// The ROS node, e.g. `/controller` (relative names are resolved under
+    /// the bridge's namespace).
+    pub node: String,
+    /// dora input: one row per call.
+    pub request: String,
+    /// dora output: one row per answer.
+    pub response: String,
+    /// How long a call waits for the node's parameter services, and then
+    /// for their answer.
+    #[serde(default = "default_call_timeout", deserialize_with = "duration")]
+    pub timeout: Duration,
+}
+
 /// A ROS service the bridge offers, answered by a dora node: each ROS call
 /// goes out on `request` (metadata `request_id`), the handler's row with
 /// that id on `response` answers it.
@@ -922,12 +945,21 @@ impl Config {
             .service_servers
             .iter()
             .map(|r| ("service_servers", &r.service, r.timeout));
+        let parameters = self
+            .parameter_clients
+            .iter()
+            .map(|r| ("parameter_clients", &r.node, r.timeout));
         let mut counts: std::collections::HashMap<&str, usize> = Default::default();
-        for (section, service, timeout) in clients.chain(servers) {
+        for (section, service, timeout) in clients.chain(servers).chain(parameters) {
             let index = counts.entry(section).or_default();
             let at = format!("{section}[{index}]");
             *index += 1;
-            check_topic(service).with_context(|| format!("{at}.service"))?;
+            let key = if section == "parameter_clients" {
+                "node"
+            } else {
+                "service"
+            };
+            check_topic(service).with_context(|| format!("{at}.{key}"))?;
             if timeout.is_zero() {
                 bail!("{at}.timeout: must be longer than 0");
             }

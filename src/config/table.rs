@@ -14,6 +14,8 @@ pub enum RouteKind {
     FromRos,
     ToRos,
     ServiceClient,
+    /// `parameter_clients:`: another node's parameter services.
+    ParameterClient,
     ServiceServer,
     ActionClient,
     ActionServer,
@@ -22,10 +24,11 @@ pub enum RouteKind {
 }
 
 impl RouteKind {
-    pub const ALL: [RouteKind; 7] = [
+    pub const ALL: [RouteKind; 8] = [
         RouteKind::FromRos,
         RouteKind::ToRos,
         RouteKind::ServiceClient,
+        RouteKind::ParameterClient,
         RouteKind::ServiceServer,
         RouteKind::ActionClient,
         RouteKind::ActionServer,
@@ -38,6 +41,7 @@ impl RouteKind {
             RouteKind::FromRos => "from_ros",
             RouteKind::ToRos => "to_ros",
             RouteKind::ServiceClient => "service_clients",
+            RouteKind::ParameterClient => "parameter_clients",
             RouteKind::ServiceServer => "service_servers",
             RouteKind::ActionClient => "action_clients",
             RouteKind::ActionServer => "action_servers",
@@ -51,6 +55,7 @@ impl RouteKind {
             RouteKind::FromRos => "from_ros",
             RouteKind::ToRos => "to_ros",
             RouteKind::ServiceClient => "service client",
+            RouteKind::ParameterClient => "parameter client",
             RouteKind::ServiceServer => "service server",
             RouteKind::ActionClient => "action client",
             RouteKind::ActionServer => "action server",
@@ -124,10 +129,11 @@ pub struct RouteEntry<'a> {
 type Rows = for<'a> fn(&'a Config) -> Vec<RouteEntry<'a>>;
 
 /// Each kind's rows, in the config's order.
-const KINDS: [Rows; 7] = [
+const KINDS: [Rows; 8] = [
     from_ros,
     to_ros,
     service_clients,
+    parameter_clients,
     service_servers,
     action_clients,
     action_servers,
@@ -145,9 +151,11 @@ impl Config {
         let table = self.route_table();
         let counts: Vec<String> = RouteKind::ALL
             .iter()
-            .map(|&kind| {
+            .filter_map(|&kind| {
                 let n = table.iter().filter(|e| e.id.kind == kind).count();
-                format!("{n} {}", kind.noun())
+                // Newer kinds are named only when configured.
+                let optional = kind == RouteKind::ParameterClient;
+                (n > 0 || !optional).then(|| format!("{n} {}", kind.noun()))
             })
             .collect();
         let (last, rest) = counts.split_last().expect("seven kinds");
@@ -221,6 +229,19 @@ fn service_clients(config: &Config) -> Vec<RouteEntry<'_>> {
         ];
         let kind = RouteKind::ServiceClient;
         entry(kind, i, &r.service, Some(&r.srv_type), ends, summary)
+    })
+    .collect()
+}
+
+fn parameter_clients(config: &Config) -> Vec<RouteEntry<'_>> {
+    let rows = config.parameter_clients.iter().enumerate();
+    rows.map(|(i, r)| {
+        let summary = format!("{} -> {}'s parameters", r.request, r.node);
+        let ends = vec![
+            end("request", &r.request, Role::Input),
+            end("response", &r.response, Role::Output),
+        ];
+        entry(RouteKind::ParameterClient, i, &r.node, None, ends, summary)
     })
     .collect()
 }

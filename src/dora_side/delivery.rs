@@ -138,6 +138,14 @@ pub fn lossy_inputs(
             vec![route.request.as_str()],
         ));
     }
+    for (i, route) in config.parameter_clients.iter().enumerate() {
+        let label = format!("parameter_clients[{i}] ({})", route.node);
+        paths.push((
+            label,
+            vec![route.response.as_str()],
+            vec![route.request.as_str()],
+        ));
+    }
     for (i, route) in config.service_servers.iter().enumerate() {
         let label = format!("service_servers[{i}] ({})", route.service);
         paths.push((

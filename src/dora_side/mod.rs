@@ -40,6 +40,9 @@ pub const META_BRIDGE_STREAM: &str = "bridge_stream";
 pub const META_REQUEST_ID: &str = "request_id";
 /// Why a call failed, on a `service_clients` response (whose row is then empty).
 pub const META_ERROR: &str = "error";
+/// What kind of failure `error` is, for nodes to act on without reading
+/// the text: on `tf_lookups` and `parameter_clients` answers.
+pub const META_ERROR_CODE: &str = "error_code";
 
 /// An action goal's id (32 hex digits): on every action row both ways.
 pub const META_GOAL_ID: &str = "goal_id";

@@ -204,7 +204,7 @@ impl Parameters {
                 }
             }
         };
-        encode_json(response, &answer)
+        response.encode_json(&answer)
     }
 
     /// Sets one parameter (only `use_sim_time`, to a boolean); a
@@ -282,15 +282,4 @@ fn string_list(row: &StructArray, column: &str) -> Vec<String> {
     (0..strings.len())
         .map(|i| strings.value(i).to_string())
         .collect()
-}
-
-/// One message given as JSON, encoded as CDR through the codec's schema
-/// (fields left out take their defaults).
-fn encode_json(codec: &MessageCodec, value: &Value) -> anyhow::Result<Vec<u8>> {
-    let schema = Arc::new(codec.schema());
-    let mut decoder = arrow::json::ReaderBuilder::new(schema).build_decoder()?;
-    decoder.serialize(std::slice::from_ref(value))?;
-    let batch = decoder.flush()?.context("no row decoded from JSON")?;
-    let row = StructArray::from(batch);
-    Ok(codec.encode_row(&row, 0, Vec::new())?)
 }

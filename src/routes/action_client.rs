@@ -65,6 +65,9 @@ struct ActionClientRoute {
     book: GoalBook,
     stats: Arc<RouteStats>,
     warnings: RateLimiter,
+    /// Failed sends into dora, apart: a burst of other warnings must not
+    /// hide them.
+    send_errors: RateLimiter,
 }
 
 /// The action's server as the route reaches and sees it.
@@ -275,6 +278,7 @@ impl ActionClientRoute {
             book: GoalBook::new(config.timeout),
             stats: counters,
             warnings: RateLimiter::new(Duration::from_secs(5)),
+            send_errors: RateLimiter::new(Duration::from_secs(5)),
         };
         Ok(Built {
             route,
@@ -569,9 +573,11 @@ impl ActionClientRoute {
                     self.stats.forwarded.fetch_add(1, Ordering::Relaxed);
                 }
             }
-            Err(e) => self
-                .warnings
-                .warn(|| format!("{}: cannot send on output `{output}`: {e}", self.label)),
+            Err(e) => {
+                self.stats.dora_send_errors.fetch_add(1, Ordering::Relaxed);
+                self.send_errors
+                    .warn(|| format!("{}: cannot send on output `{output}`: {e}", self.label))
+            }
         }
     }
 }

@@ -65,6 +65,9 @@ struct ActionServerRoute {
     goals: ServedGoals<RequestHeader>,
     stats: Arc<RouteStats>,
     warnings: RateLimiter,
+    /// Failed sends into dora, apart: a burst of other warnings must not
+    /// hide them.
+    send_errors: RateLimiter,
     /// Its handler failed: when the server leaves the graph (see
     /// [`RESULT_GRACE`]).
     withdraw_at: Option<Instant>,
@@ -351,6 +354,7 @@ impl ActionServerRoute {
             goals: ServedGoals::new(config.result_timeout),
             stats: counters,
             warnings: RateLimiter::new(Duration::from_secs(5)),
+            send_errors: RateLimiter::new(Duration::from_secs(5)),
             withdraw_at: None,
         };
         route.publish_status();
@@ -380,7 +384,7 @@ impl ActionServerRoute {
         let row: ArrayRef = Arc::new(row);
         if let Err(e) = node.send_output(self.goal_output.clone(), params, row) {
             self.stats.failed.fetch_add(1, Ordering::Relaxed);
-            self.warnings.warn(|| {
+            self.send_errors.warn(|| {
                 format!(
                     "{}: rejected goal {id}: cannot hand it to dora: {e}",
                     self.label
@@ -414,7 +418,8 @@ impl ActionServerRoute {
             let params = dora_side::goal_metadata(&id.to_string(), None, None);
             let row: ArrayRef = Arc::new(StringArray::from(vec![id.to_string()]));
             if let Err(e) = node.send_output(self.cancel_output.clone(), params, row) {
-                self.warnings
+                self.stats.dora_send_errors.fetch_add(1, Ordering::Relaxed);
+                self.send_errors
                     .warn(|| format!("{}: cannot pass a cancel on: {e}", self.label));
             }
         }

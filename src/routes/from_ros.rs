@@ -271,9 +271,13 @@ impl FromRosRoutes {
                     .forwarded
                     .fetch_add(count as u64, Ordering::Relaxed);
             }
-            Err(e) => self
-                .send_errors
-                .warn(|| format!("{topic}: cannot send to dora output `{output}`: {e}")),
+            Err(e) => {
+                self.stats[route]
+                    .dora_send_errors
+                    .fetch_add(count as u64, Ordering::Relaxed);
+                self.send_errors
+                    .warn(|| format!("{topic}: cannot send to dora output `{output}`: {e}"))
+            }
         }
     }
 }

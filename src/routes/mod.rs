@@ -6,6 +6,7 @@
 //! - [`to_ros`]: dora input -> ROS topic.
 //! - [`service_client`]: dora calls a ROS service.
 //! - [`service_server`]: ROS calls a service a dora node answers.
+//! - [`parameter_client`]: dora lists, gets and sets another node's parameters.
 //! - [`action_client`]: dora sends goals to a ROS action server.
 //! - [`action_server`]: ROS sends goals to an action a dora node carries out.
 
@@ -16,8 +17,11 @@ pub mod calls;
 pub mod clock;
 pub mod from_ros;
 pub mod goal_book;
+pub mod parameter_client;
+pub mod parameter_rows;
 pub mod served_calls;
 pub mod served_goals;
+pub mod service_channel;
 pub mod service_client;
 pub mod service_server;
 pub mod tf_lookup;

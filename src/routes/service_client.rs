@@ -7,13 +7,14 @@
 //! (a server keeps only its last 10 requests by default and would drop
 //! the rest); the others wait in order.
 
-use super::call_book::{Call, CallBook, Failure};
+use super::call_book::{Call, Failure};
+use super::service_channel::ServiceChannel;
 use crate::codec::{CodecOptions, MessageCodec};
 use crate::config::Config;
 use crate::dora_side;
 use crate::msg::{TypeName, TypeRegistry};
 use crate::ros::RosSide;
-use crate::ros::rcl::{self, RclClient};
+use crate::ros::rcl;
 use crate::ros::services::{ClientId, ServiceHub};
 use crate::stats::{Direction, RouteStats, StatsTable};
 use crate::throttle::RateLimiter;
@@ -24,7 +25,7 @@ use dora_node_api::{DoraNode, MetadataParameters};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Every `service_clients` route.
 #[derive(Default)]
@@ -38,22 +39,15 @@ pub struct ServiceClientRoutes {
 struct ServiceClientRoute {
     /// `service_clients[0] (/add)`, for log lines.
     label: String,
-    server: Server,
+    channel: ServiceChannel,
     request: MessageCodec,
     response: MessageCodec,
     output: DataId,
-    book: CallBook,
     stats: Arc<RouteStats>,
     warnings: RateLimiter,
-}
-
-/// The service's server as the route reaches and sees it.
-struct Server {
-    client: Arc<RclClient>,
-    /// Whether a server was there when last asked: asked again on every
-    /// graph change, and while none is known (asking the graph on every
-    /// call would cost each call a graph query).
-    known: bool,
+    /// Failed sends into dora, apart: a burst of other warnings must not
+    /// hide them.
+    send_errors: RateLimiter,
 }
 
 /// One row going out on a route's `response` output.
@@ -132,7 +126,7 @@ impl ServiceClientRoutes {
             return;
         };
         let route = &mut self.routes[index];
-        let Some(request_id) = route.book.answered(sequence) else {
+        let Some(request_id) = route.channel.answered(sequence) else {
             // Its call already failed (timed out): counted, not answered twice.
             route.stats.unmatched.fetch_add(1, Ordering::Relaxed);
             return;
@@ -154,16 +148,11 @@ impl ServiceClientRoutes {
 
     /// Fails calls whose time is up; sends what may go now.
     pub fn on_tick(&mut self, node: &mut DoraNode) {
-        let now = Instant::now();
         for route in &mut self.routes {
-            let server = &mut route.server;
-            let (warnings, label) = (&route.warnings, &route.label);
-            let failures = route
-                .book
-                .tick(now, || server.is_available(warnings, label));
+            let failures = route.channel.tick(&route.warnings, &route.label);
             route.send_failures(node, failures);
             route.pump(node);
-            route.stats.queued.set(route.book.open());
+            route.stats.queued.set(route.channel.open());
         }
     }
 
@@ -171,27 +160,10 @@ impl ServiceClientRoutes {
     /// SERVER_LEFT_GRACE later rather than at their timeout; waiting calls
     /// go if one came.
     pub fn on_graph_changed(&mut self, node: &mut DoraNode) {
-        let now = Instant::now();
         for route in &mut self.routes {
-            route.server.known = false;
-            if route.book.is_following() {
-                let there = route.server.is_available(&route.warnings, &route.label);
-                route.book.graph_changed(there, now);
-            }
+            route.channel.graph_changed(&route.warnings, &route.label);
             route.pump(node);
         }
-    }
-}
-
-impl Server {
-    fn is_available(&mut self, warnings: &RateLimiter, label: &str) -> bool {
-        if !self.known {
-            self.known = self.client.server_is_available().unwrap_or_else(|e| {
-                warnings.warn(|| format!("{label}: {e}"));
-                false
-            });
-        }
-        self.known
     }
 }
 
@@ -239,16 +211,13 @@ impl ServiceClientRoute {
         );
         let built = ServiceClientRoute {
             label,
-            server: Server {
-                client,
-                known: false,
-            },
+            channel: ServiceChannel::new(client, route.timeout, route.max_in_flight),
             request,
             response,
             output: DataId::from(route.response.clone()),
-            book: CallBook::new(route.timeout, route.max_in_flight),
             stats: counters,
             warnings: RateLimiter::new(Duration::from_secs(5)),
+            send_errors: RateLimiter::new(Duration::from_secs(5)),
         };
         Ok((client_index, built))
     }
@@ -265,7 +234,7 @@ impl ServiceClientRoute {
                 self.request.type_name(),
                 data.data_type()
             );
-            let request_id = self.book.request_id(given_id.as_deref());
+            let request_id = self.channel.request_id(given_id.as_deref());
             return vec![Answer {
                 request_id,
                 outcome: Err(error),
@@ -274,9 +243,9 @@ impl ServiceClientRoute {
         let mut answers = Vec::new();
         for row in 0..rows.len() {
             self.stats.received.fetch_add(1, Ordering::Relaxed);
-            let request_id = self.book.request_id(given_id.as_deref());
+            let request_id = self.channel.request_id(given_id.as_deref());
             match self.request.encode_row(rows, row, Vec::new()) {
-                Ok(cdr) => self.book.queue(Call { request_id, cdr }, Instant::now()),
+                Ok(cdr) => self.channel.queue(Call { request_id, cdr }),
                 Err(e) => {
                     self.stats.encode_errors.fetch_add(1, Ordering::Relaxed);
                     answers.push(Answer {
@@ -291,16 +260,7 @@ impl ServiceClientRoute {
 
     /// Sends waiting calls while there is room and a server.
     fn pump(&mut self, node: &mut DoraNode) {
-        if !self.book.wants_to_send() || !self.server.is_available(&self.warnings, &self.label) {
-            return;
-        }
-        let mut failures = Vec::new();
-        for call in self.book.take_sendable() {
-            match self.server.client.send(&call.cdr) {
-                Ok(sequence) => self.book.sent(call.request_id, sequence, Instant::now()),
-                Err(e) => failures.push(self.book.not_sent(call.request_id, &e.to_string())),
-            }
-        }
+        let failures = self.channel.pump(&self.warnings, &self.label);
         self.send_failures(node, failures);
     }
 
@@ -330,12 +290,15 @@ impl ServiceClientRoute {
                 Ok(()) => {
                     self.stats.forwarded.fetch_add(1, Ordering::Relaxed);
                 }
-                Err(e) => self.warnings.warn(|| {
-                    format!(
-                        "{}: cannot send on output `{}`: {e}",
-                        self.label, self.output
-                    )
-                }),
+                Err(e) => {
+                    self.stats.dora_send_errors.fetch_add(1, Ordering::Relaxed);
+                    self.send_errors.warn(|| {
+                        format!(
+                            "{}: cannot send on output `{}`: {e}",
+                            self.label, self.output
+                        )
+                    })
+                }
             }
         }
     }

@@ -53,6 +53,9 @@ struct ServiceServerRoute {
     calls: ServedCalls<RequestHeader>,
     stats: Arc<RouteStats>,
     warnings: RateLimiter,
+    /// Failed sends into dora, apart: a burst of other warnings must not
+    /// hide them.
+    send_errors: RateLimiter,
 }
 
 impl ServiceServerRoutes {
@@ -109,6 +112,7 @@ impl ServiceServerRoutes {
                 calls: ServedCalls::new(route.timeout),
                 stats: counters,
                 warnings: RateLimiter::new(Duration::from_secs(5)),
+                send_errors: RateLimiter::new(Duration::from_secs(5)),
             });
         }
         Ok(routes)
@@ -212,7 +216,7 @@ impl ServiceServerRoute {
             }
             Err(e) => {
                 self.stats.failed.fetch_add(1, Ordering::Relaxed);
-                self.warnings.warn(|| {
+                self.send_errors.warn(|| {
                     format!(
                         "{}: cannot send on output `{}`: {e}",
                         self.label, self.output

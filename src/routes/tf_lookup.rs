@@ -22,7 +22,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 /// Which tf2 error a failed lookup is (`TF2Error` names, lower case).
-pub const META_ERROR_CODE: &str = "error_code";
+pub use crate::dora_side::META_ERROR_CODE;
 
 /// One lookup a dora node asked for.
 #[derive(Debug, Clone, PartialEq)]
