@@ -482,3 +482,54 @@ fn dora_stop_aborts_the_goal_of_a_ros_client_before_the_bridge_leaves() {
         "{context}"
     );
 }
+
+#[test]
+fn a_dora_handler_accepts_and_rejects_goals_and_undecided_ones_are_rejected() {
+    let s = Scenario::new(192);
+    s.write(
+        "bridge.yaml",
+        &format!(
+            "action_servers:\n\
+             \x20 - {{action: /count, type: {FIBONACCI}, goal: count_goal, cancel: count_cancel, \
+             feedback: count_feedback, result: count_result, accept: count_accept, accept_timeout: 2s}}\n"
+        ),
+    );
+    let bridge = Node::bridge("--config bridge.yaml")
+        .lossless_input("count_feedback", "handler/feedback", 1000)
+        .lossless_input("count_result", "handler/result", 100)
+        .lossless_input("count_accept", "handler/accept", 100)
+        .input("keepalive", "dora/timer/secs/1")
+        .outputs(["count_goal", "count_cancel"]);
+    let handler = Node::python("handler", "dora_action_handler.py")
+        .env("HANDLER_DECIDES", "3")
+        .lossless_input("goal", "bridge/count_goal", 100)
+        .lossless_input("cancel", "bridge/count_cancel", 100)
+        .outputs(["feedback", "result", "accept"]);
+    let mut dora = s.dora_run(&Dataflow::new().node(bridge).node(handler).yaml());
+    let (client, events) = ros_goals(&s, "client", &["4", "1", "99"]);
+    let context = format!("{events:#?}\n{}\n{}", dump(&client), s.node_logs());
+    let decision = |order: i64| {
+        events
+            .iter()
+            .find(|e| e["order"] == order && (e["event"] == "accepted" || e["event"] == "rejected"))
+            .map(|e| e["event"].clone())
+    };
+    assert_eq!(decision(4), Some("accepted".into()), "{context}");
+    assert_eq!(decision(1), Some("rejected".into()), "{context}");
+    assert_eq!(decision(99), Some("rejected".into()), "{context}");
+    let result = result_of(&events, 4).unwrap_or_else(|| panic!("{context}"));
+    assert_eq!(result["status"], "succeeded", "{context}");
+    assert_eq!(ros_sequence(result), fibonacci(4), "{context}");
+    assert!(result_of(&events, 1).is_none(), "{context}");
+    let bridge_log = s.node_logs();
+    assert!(
+        bridge_log.contains("the handler rejected goal")
+            && bridge_log.contains("order 1 is too small"),
+        "{context}"
+    );
+    assert!(
+        bridge_log.contains("neither accepted nor rejected it within 2s"),
+        "{context}"
+    );
+    dora.stop();
+}

@@ -548,3 +548,40 @@ fn wait_for_log(s: &Scenario, text: &str, timeout: Duration) -> bool {
     }
     false
 }
+
+#[test]
+fn a_timeouts_rule_gives_the_routes_it_matches_their_timeout() {
+    let s = Scenario::new(193);
+    s.write(
+        "bridge.yaml",
+        &format!(
+            "timeouts:\n  - {{match: '^/slow/', timeout: 1s}}\n  - {{match: '.*', timeout: 3s}}\n\
+             service_clients:\n\
+             \x20 - {{service: /slow/absent, type: {BASIC}, request: call_slow, response: answer_slow}}\n\
+             \x20 - {{service: /other_absent, type: {BASIC}, request: call_other, response: answer_other}}\n\
+             \x20 - {{service: /slow/own, type: {BASIC}, request: call_own, response: answer_own, timeout: 2s}}\n"
+        ),
+    );
+    let calls = ["call_slow", "call_other", "call_own"];
+    let flow = Dataflow::new()
+        .node(bridge_for_calls(&calls))
+        .node(caller(&s, &calls, 1));
+    let mut dora = s.dora_run(&flow.yaml());
+    let got = wait_for_answers(&s, 3, Duration::from_secs(60));
+    let context = format!("{got:?}\n{}\n{}", dump(&dora), s.node_logs());
+    for (call, within) in [
+        ("call_slow", "1s"),
+        ("call_other", "3s"),
+        ("call_own", "2s"),
+    ] {
+        let answer = got
+            .get(&format!("{call}-0"))
+            .unwrap_or_else(|| panic!("{call} not answered\n{context}"));
+        let error = answer["error"].as_str().unwrap_or_default();
+        assert!(
+            error.contains(&format!("no server for the service within {within}")),
+            "{call}: {answer}\n{context}"
+        );
+    }
+    dora.stop();
+}

@@ -47,6 +47,10 @@ pub struct Config {
     /// ROS action clients send goals that dora nodes carry out.
     #[serde(default)]
     pub action_servers: Vec<ActionServer>,
+    /// Default timeouts by name for the service, parameter and action
+    /// routes; the first rule that matches applies.
+    #[serde(default)]
+    pub timeouts: Vec<TimeoutRule>,
     #[serde(default)]
     pub liveness: Option<Liveness>,
     #[serde(default)]
@@ -540,7 +544,11 @@ pub struct ServiceClient {
     /// dora output: one row per answer.
     pub response: String,
     /// How long a call waits for a server, and then for its answer.
-    #[serde(default = "default_call_timeout", deserialize_with = "duration")]
+    #[serde(rename = "timeout", default, deserialize_with = "opt_duration")]
+    timeout_given: Option<Duration>,
+    /// What applies: `timeout` if given, else the first `timeouts:` rule
+    /// matching the name, else 5s.
+    #[serde(skip, default = "default_call_timeout")]
     pub timeout: Duration,
     /// Calls outstanding at once; more wait in order. The default matches
     /// a server's default request history (keep last 10), which would
@@ -565,7 +573,11 @@ pub struct ParameterClient {
     pub response: String,
     /// How long a call waits for the node's parameter services, and then
     /// for their answer.
-    #[serde(default = "default_call_timeout", deserialize_with = "duration")]
+    #[serde(rename = "timeout", default, deserialize_with = "opt_duration")]
+    timeout_given: Option<Duration>,
+    /// What applies: `timeout` if given, else the first `timeouts:` rule
+    /// matching the name, else 5s.
+    #[serde(skip, default = "default_call_timeout")]
     pub timeout: Duration,
 }
 
@@ -584,7 +596,11 @@ pub struct ServiceServer {
     /// dora input: the handler's answers.
     pub response: String,
     /// A call not answered by then is forgotten (counted, logged).
-    #[serde(default = "default_call_timeout", deserialize_with = "duration")]
+    #[serde(rename = "timeout", default, deserialize_with = "opt_duration")]
+    timeout_given: Option<Duration>,
+    /// What applies: `timeout` if given, else the first `timeouts:` rule
+    /// matching the name, else 5s.
+    #[serde(skip, default = "default_call_timeout")]
     pub timeout: Duration,
 }
 
@@ -612,7 +628,11 @@ pub struct ActionClient {
     /// dora output: one row per goal.
     pub result: String,
     /// How long a goal waits for the server, and then for its acceptance.
-    #[serde(default = "default_call_timeout", deserialize_with = "duration")]
+    #[serde(rename = "timeout", default, deserialize_with = "opt_duration")]
+    timeout_given: Option<Duration>,
+    /// What applies: `timeout` if given, else the first `timeouts:` rule
+    /// matching the name, else 5s.
+    #[serde(skip, default = "default_call_timeout")]
     pub timeout: Duration,
 }
 
@@ -634,8 +654,42 @@ pub struct ActionServer {
     pub result: String,
     /// How long a finished goal's result stays available to clients (as
     /// rcl_action's `result_timeout`).
-    #[serde(default = "default_result_timeout", deserialize_with = "duration")]
+    #[serde(rename = "result_timeout", default, deserialize_with = "opt_duration")]
+    result_timeout_given: Option<Duration>,
+    /// `result_timeout` if given, else the first `timeouts:` rule matching
+    /// the action, else 10s.
+    #[serde(skip, default = "default_result_timeout")]
     pub result_timeout: Duration,
+    /// dora input: the handler accepts or rejects each goal (a row with
+    /// its `goal_id` and `status: accepted | rejected`) before the client
+    /// is answered. Without it, every goal is accepted at once.
+    #[serde(default)]
+    pub accept: Option<String>,
+    /// How long a goal waits for the handler's decision; then it is
+    /// rejected.
+    #[serde(default = "default_accept_timeout", deserialize_with = "duration")]
+    pub accept_timeout: Duration,
+}
+
+fn default_accept_timeout() -> Duration {
+    Duration::from_secs(5)
+}
+
+/// A default timeout for the service, parameter and action routes whose
+/// name (service, node or action, as written) `match`es and that set none.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimeoutRule {
+    #[serde(rename = "match", deserialize_with = "regex_pattern")]
+    pub pattern: regex::Regex,
+    #[serde(deserialize_with = "duration")]
+    pub timeout: Duration,
+}
+
+fn regex_pattern<'de, D: Deserializer<'de>>(d: D) -> Result<regex::Regex, D::Error> {
+    let text = String::deserialize(d)?;
+    regex::Regex::new(&text)
+        .map_err(|e| serde::de::Error::custom(format!("invalid regular expression: {e}")))
 }
 
 fn default_result_timeout() -> Duration {
@@ -836,8 +890,41 @@ impl Config {
             serde_yaml::from_str(text)
                 .map_err(|e| anyhow::anyhow!("{}", with_suggestion(e.to_string())))?
         };
+        let mut config = config;
+        config.apply_timeout_rules();
         config.validate()?;
         Ok(config)
+    }
+
+    /// Each service, parameter and action route's timeout: its own, else
+    /// the first matching rule's, else the default.
+    fn apply_timeout_rules(&mut self) {
+        let rules = std::mem::take(&mut self.timeouts);
+        let by_rule = |name: &str| {
+            rules
+                .iter()
+                .find(|rule| rule.pattern.is_match(name))
+                .map(|rule| rule.timeout)
+        };
+        let pick = |given: Option<Duration>, name: &str, default: Duration| {
+            given.or_else(|| by_rule(name)).unwrap_or(default)
+        };
+        for r in &mut self.service_clients {
+            r.timeout = pick(r.timeout_given, &r.service, r.timeout);
+        }
+        for r in &mut self.service_servers {
+            r.timeout = pick(r.timeout_given, &r.service, r.timeout);
+        }
+        for r in &mut self.parameter_clients {
+            r.timeout = pick(r.timeout_given, &r.node, r.timeout);
+        }
+        for r in &mut self.action_clients {
+            r.timeout = pick(r.timeout_given, &r.action, r.timeout);
+        }
+        for r in &mut self.action_servers {
+            r.result_timeout = pick(r.result_timeout_given, &r.action, r.result_timeout);
+        }
+        self.timeouts = rules;
     }
 
     /// Checks that need the whole file: duplicates and name syntax.
@@ -981,10 +1068,13 @@ impl Config {
             .action_clients
             .iter()
             .map(|r| ("action_clients", &r.action, r.timeout));
-        let servers = self
-            .action_servers
-            .iter()
-            .map(|r| ("action_servers", &r.action, r.result_timeout));
+        let servers = self.action_servers.iter().map(|r| {
+            (
+                "action_servers",
+                &r.action,
+                r.result_timeout.min(r.accept_timeout),
+            )
+        });
         let mut counts: std::collections::HashMap<&str, usize> = Default::default();
         for (section, action, timeout) in clients.chain(servers) {
             let index = counts.entry(section).or_default();
@@ -1037,6 +1127,30 @@ fn check_topic(topic: &str) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timeout_rules_apply_where_a_route_sets_none() {
+        let c = Config::from_yaml(
+            "timeouts:\n  - {match: '^/planner/', timeout: 30s}\n  - {match: '.*', timeout: 2s}\n\
+             service_clients:\n  - {service: /planner/plan, type: std_srvs/srv/SetBool, request: a, response: b}\n  \
+             - {service: /other, type: std_srvs/srv/SetBool, request: c, response: d}\n  \
+             - {service: /planner/own, type: std_srvs/srv/SetBool, request: e, response: f, timeout: 1s}\n\
+             action_servers:\n  - {action: /planner/go, type: test_msgs/action/Fibonacci, goal: g, cancel: h, feedback: i, result: j}\n",
+        )
+        .unwrap();
+        let timeouts: Vec<u64> = c
+            .service_clients
+            .iter()
+            .map(|r| r.timeout.as_secs())
+            .collect();
+        assert_eq!(timeouts, [30, 2, 1]);
+        assert_eq!(c.action_servers[0].result_timeout, Duration::from_secs(30));
+        let bad = Config::from_yaml("timeouts:\n  - {match: '(', timeout: 1s}\n").unwrap_err();
+        assert!(
+            format!("{bad:#}").contains("invalid regular expression"),
+            "{bad:#}"
+        );
+    }
 
     #[test]
     fn full_example_parses() {
@@ -1175,6 +1289,7 @@ mod tests {
             (None, None)
         );
         assert_eq!(c.action_servers[0].result_timeout, Duration::from_secs(10));
+        assert_eq!(c.action_servers[0].accept, None);
         let error = |yaml: &str| format!("{:#}", Config::from_yaml(yaml).unwrap_err());
         let srv_type = error(
             "action_clients:\n  - {action: /a, type: std_srvs/srv/SetBool, goal: g, feedback: f, result: r}\n",

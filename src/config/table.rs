@@ -279,12 +279,13 @@ fn action_servers(config: &Config) -> Vec<RouteEntry<'_>> {
     let rows = config.action_servers.iter().enumerate();
     rows.map(|(i, r)| {
         let summary = format!("{} -> {}", r.action, r.goal);
-        let ends = vec![
+        let mut ends = vec![
             end("goal", &r.goal, Role::Output),
             end("cancel", &r.cancel, Role::Output),
             end("feedback", &r.feedback, Role::Input),
             end("result", &r.result, Role::Input),
         ];
+        ends.extend(r.accept.as_ref().map(|a| end("accept", a, Role::Input)));
         let kind = RouteKind::ActionServer;
         entry(kind, i, &r.action, Some(&r.action_type), ends, summary)
     })

@@ -4,13 +4,17 @@
 //! machine, cancels, and results kept for late result requests until
 //! `result_timeout` after the goal ended.
 //!
-//! Every goal is accepted and goes out on `goal` (metadata `goal_id`),
-//! executing; a cancel request for active goals is accepted and each goes
+//! Every goal goes out on `goal` (metadata `goal_id`) and is accepted at
+//! once, executing; or, with `accept:`, it waits for the handler's row on
+//! that input (`status: accepted | rejected`) before the client is
+//! answered ([`GoalDecisions`]), and is rejected after `accept_timeout`.
+//! A cancel request for active goals is accepted and each goes
 //! out on `cancel`. The handler's `feedback` rows are published, and its
 //! `result` row (metadata `status`: `succeeded` by default, `aborted`,
 //! `canceled`) ends the goal. The goals' states live in [`ServedGoals`]
 //! (pure, unit-tested); this module does the rcl and dora I/O.
 
+use super::goal_decisions::{GoalDecisions, Held};
 use super::served_goals::{ResultRequest, ServedGoals};
 use crate::codec::action::{self, GoalId, GoalStatus, Stamp, cancel_code};
 use crate::codec::{CodecOptions, MessageCodec};
@@ -38,6 +42,7 @@ pub struct ActionServerRoutes {
     routes: Vec<ActionServerRoute>,
     by_feedback_input: HashMap<DataId, usize>,
     by_result_input: HashMap<DataId, usize>,
+    by_accept_input: HashMap<DataId, usize>,
     /// Hub server index -> route and which of its services.
     by_server: HashMap<ServerId, (usize, Service)>,
 }
@@ -63,6 +68,8 @@ struct ActionServerRoute {
     goal_output: DataId,
     cancel_output: DataId,
     goals: ServedGoals<RequestHeader>,
+    /// With `accept:`: goal requests waiting for the handler.
+    decisions: Option<GoalDecisions<RequestHeader>>,
     stats: Arc<RouteStats>,
     warnings: RateLimiter,
     /// Failed sends into dora, apart: a burst of other warnings must not
@@ -101,6 +108,11 @@ impl ActionServerRoutes {
             routes
                 .by_result_input
                 .insert(DataId::from(route.result.clone()), index);
+            if let Some(accept) = &route.accept {
+                routes
+                    .by_accept_input
+                    .insert(DataId::from(accept.clone()), index);
+            }
             for (server, service) in built.services {
                 routes.by_server.insert(server, (index, service));
             }
@@ -120,7 +132,7 @@ impl ActionServerRoutes {
 
     /// Whether a route reads dora input `input` (the handler's rows).
     pub fn reads(&self, input: &DataId) -> bool {
-        self.by_feedback_input.contains_key(input) || self.by_result_input.contains_key(input)
+        self.route_reading(input).is_some()
     }
 
     /// A ROS request rcl took for hub server `server`.
@@ -142,7 +154,7 @@ impl ActionServerRoutes {
         }
         let route = &mut self.routes[index];
         let answer = match service {
-            Service::SendGoal => route.on_goal_request(node, cdr),
+            Service::SendGoal => route.on_goal_request(node, header, cdr),
             Service::Cancel => route.on_cancel_request(node, cdr),
             Service::GetResult => route.on_result_request(header, cdr),
         };
@@ -172,6 +184,10 @@ impl ActionServerRoutes {
             self.routes[index].finish(hub, params, data.as_ref());
             return true;
         }
+        if let Some(&index) = self.by_accept_input.get(input) {
+            self.routes[index].decide(hub, params);
+            return true;
+        }
         false
     }
 
@@ -187,6 +203,7 @@ impl ActionServerRoutes {
             if route.goals.forget_expired(now) {
                 route.publish_status();
             }
+            route.reject_undecided(hub, now);
         }
     }
 
@@ -253,6 +270,7 @@ impl ActionServerRoutes {
         self.by_result_input
             .get(input)
             .or_else(|| self.by_feedback_input.get(input))
+            .or_else(|| self.by_accept_input.get(input))
             .copied()
     }
 }
@@ -326,8 +344,14 @@ impl ActionServerRoute {
         let (services, feedback_topic, status_topic) =
             offer_protocol(ros, hub, registry, &action, &action_type)?;
         let label = format!("{at} ({action})");
+        let accepts = config.accept.as_ref().map_or(String::new(), |a| {
+            format!(
+                ", accepts or rejects on `{a}` (within {:?})",
+                config.accept_timeout
+            )
+        });
         tracing::info!(
-            "{label}: goals of {} ({}) out on `{}`, cancels on `{}`; the handler answers on `{}` and `{}`",
+            "{label}: goals of {} ({}) out on `{}`, cancels on `{}`; the handler answers on `{}` and `{}`{accepts}",
             action,
             config.action_type,
             config.goal,
@@ -352,6 +376,10 @@ impl ActionServerRoute {
             goal_output: DataId::from(config.goal.clone()),
             cancel_output: DataId::from(config.cancel.clone()),
             goals: ServedGoals::new(config.result_timeout),
+            decisions: config
+                .accept
+                .as_ref()
+                .map(|_| GoalDecisions::new(config.accept_timeout)),
             stats: counters,
             warnings: RateLimiter::new(Duration::from_secs(5)),
             send_errors: RateLimiter::new(Duration::from_secs(5)),
@@ -361,8 +389,14 @@ impl ActionServerRoute {
         Ok(route)
     }
 
-    /// Accepts the goal and hands it to the handler; answers the request.
-    fn on_goal_request(&mut self, node: &mut DoraNode, cdr: &[u8]) -> Option<Vec<u8>> {
+    /// Hands the goal to the handler and accepts it; or, with `accept:`,
+    /// holds the request for the handler's decision (no answer yet).
+    fn on_goal_request(
+        &mut self,
+        node: &mut DoraNode,
+        header: RequestHeader,
+        cdr: &[u8],
+    ) -> Option<Vec<u8>> {
         let now = Stamp::now();
         let decoded =
             action::unwrap(cdr).and_then(|(id, inner)| Ok((id, self.goal.decode(&inner)?)));
@@ -375,7 +409,8 @@ impl ActionServerRoute {
                 return Some(action::send_goal_response(false, now));
             }
         };
-        if self.goals.is_in_use(id) {
+        let held = |d: &GoalDecisions<RequestHeader>| d.is_held(id);
+        if self.goals.is_in_use(id) || self.decisions.as_ref().is_some_and(held) {
             self.warnings
                 .warn(|| format!("{}: rejected goal {id}: its id is in use", self.label));
             return Some(action::send_goal_response(false, now));
@@ -392,9 +427,96 @@ impl ActionServerRoute {
             });
             return Some(action::send_goal_response(false, now));
         }
+        if let Some(decisions) = &mut self.decisions {
+            decisions.hold(id, header, now, Instant::now());
+            return None;
+        }
         self.stats.goals.fetch_add(1, Ordering::Relaxed);
         self.goals.accepted(id, now);
         Some(action::send_goal_response(true, now))
+    }
+
+    /// The handler's row on `accept`: the held goal is accepted (and runs)
+    /// or rejected, and its client answered.
+    fn decide(&mut self, hub: &ServiceHub, params: &MetadataParameters) {
+        let given = dora_side::text_parameter(params, META_GOAL_ID);
+        let id = given.as_deref().map(GoalId::parse);
+        let held = match (id, &mut self.decisions) {
+            (Some(Ok(id)), Some(decisions)) => decisions.decide(id),
+            _ => None,
+        };
+        let Some(held) = held else {
+            self.stats.unmatched.fetch_add(1, Ordering::Relaxed);
+            self.warnings.warn(|| {
+                format!(
+                    "{}: decision dropped: goal_id {given:?} names no goal waiting for one",
+                    self.label
+                )
+            });
+            return;
+        };
+        match dora_side::text_parameter(params, META_STATUS).as_deref() {
+            Some("accepted") => self.accept_held(hub, held),
+            Some("rejected") => {
+                let why = dora_side::text_parameter(params, dora_side::META_ERROR)
+                    .unwrap_or_else(|| "no reason given".into());
+                tracing::info!(
+                    "{}: the handler rejected goal {}: {why}",
+                    self.label,
+                    held.id
+                );
+                self.reject_held(hub, held);
+            }
+            other => {
+                self.stats.encode_errors.fetch_add(1, Ordering::Relaxed);
+                self.warnings.warn(|| {
+                    format!(
+                        "{}: goal {}: decision `status: {other:?}` is not accepted or rejected: rejected",
+                        self.label, held.id
+                    )
+                });
+                self.reject_held(hub, held);
+            }
+        }
+    }
+
+    fn accept_held(&mut self, hub: &ServiceHub, held: Held<RequestHeader>) {
+        self.stats.goals.fetch_add(1, Ordering::Relaxed);
+        self.goals.accepted(held.id, held.stamp);
+        let answer = action::send_goal_response(true, held.stamp);
+        self.respond(hub, self.send_goal_server(), &held.request, &answer);
+        self.publish_status();
+    }
+
+    fn reject_held(&mut self, hub: &ServiceHub, held: Held<RequestHeader>) {
+        self.stats.failed.fetch_add(1, Ordering::Relaxed);
+        let answer = action::send_goal_response(false, held.stamp);
+        self.respond(hub, self.send_goal_server(), &held.request, &answer);
+    }
+
+    /// Goals the handler did not decide on in time are rejected.
+    fn reject_undecided(&mut self, hub: &ServiceHub, now: Instant) {
+        let Some(decisions) = &mut self.decisions else {
+            return;
+        };
+        let (overdue, timeout) = (decisions.overdue(now), decisions.timeout());
+        for held in overdue {
+            // Each one said: the rate limit of the other warnings must not hide it.
+            tracing::warn!(
+                "{}: goal {}: the handler neither accepted nor rejected it within {timeout:?}: rejected",
+                self.label,
+                held.id
+            );
+            self.reject_held(hub, held);
+        }
+    }
+
+    fn send_goal_server(&self) -> ServerId {
+        let send_goal = self
+            .services
+            .iter()
+            .find(|(_, service)| matches!(service, Service::SendGoal));
+        send_goal.expect("the protocol has a send_goal service").0
     }
 
     /// Cancels what the request names, by rcl_action's rules: an id alone
@@ -555,8 +677,17 @@ impl ActionServerRoute {
         self.status_topic.withdraw();
     }
 
-    /// Ends every goal in flight as aborted.
+    /// Ends every goal in flight as aborted (and rejects those waiting for
+    /// a decision).
     fn abort_all(&mut self, hub: &ServiceHub, why: &str) {
+        let undecided = self
+            .decisions
+            .as_mut()
+            .map(|d| d.drain())
+            .unwrap_or_default();
+        for held in undecided {
+            self.reject_held(hub, held);
+        }
         let active = self.goals.active();
         if active.is_empty() {
             return;
@@ -597,6 +728,16 @@ impl ActionServerRoute {
         let id = given.as_deref().map(GoalId::parse);
         match id {
             Some(Ok(id)) if self.goals.is_active(id) => Some(id),
+            Some(Ok(id)) if self.decisions.as_ref().is_some_and(|d| d.is_held(id)) => {
+                self.stats.unmatched.fetch_add(1, Ordering::Relaxed);
+                self.warnings.warn(|| {
+                    format!(
+                        "{}: {what} dropped: goal {id} is not accepted yet (answer on `accept` first)",
+                        self.label
+                    )
+                });
+                None
+            }
             _ => {
                 self.stats.unmatched.fetch_add(1, Ordering::Relaxed);
                 self.warnings.warn(|| {

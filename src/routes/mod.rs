@@ -17,6 +17,7 @@ pub mod calls;
 pub mod clock;
 pub mod from_ros;
 pub mod goal_book;
+pub mod goal_decisions;
 pub mod parameter_client;
 pub mod parameter_rows;
 pub mod served_calls;

@@ -24,6 +24,10 @@ marker file `handler_ran_before` in its working directory says it ran).
 With HANDLER_ECHO=1 it serves an action whose goal, feedback and result
 have the same fields (test_msgs/action/NestedMessage): each goal row comes
 back once as feedback and, one period later, as the result.
+With HANDLER_DECIDES=K (the route has `accept:`) it answers each goal on
+output `accept` before running it: rejected (with a reason) for orders
+below K, no answer at all for order 99 (the bridge's accept_timeout
+rejects it), accepted otherwise.
 What it does is logged on stderr."""
 import os
 import sys
@@ -46,6 +50,7 @@ def log(text):
 def main():
     period = float(os.environ.get("HANDLER_PERIOD") or 0.05)
     abort_below = int(os.environ.get("HANDLER_ABORT_BELOW") or 0)
+    decides = os.environ.get("HANDLER_DECIDES")
     exit_after = int(os.environ.get("HANDLER_EXIT_AFTER_FEEDBACK") or 0)
     if os.path.exists("handler_ran_before"):
         exit_after = 0
@@ -95,6 +100,17 @@ def main():
                 node.send_output("feedback", sequence_row([0]), {"goal_id": UNKNOWN_GOAL})
                 log(f"feedback for unknown goal_id={UNKNOWN_GOAL}")
             order = event["value"].to_pylist()[0]["order"]
+            if decides is not None:
+                nothing = pa.array([{}], type=pa.struct([]))
+                if order == 99:
+                    log(f"no decision for goal_id={goal_id}")
+                    continue
+                if order < int(decides):
+                    node.send_output("accept", nothing, {"goal_id": goal_id, "status": "rejected",
+                                                         "error": f"order {order} is too small"})
+                    log(f"rejected goal_id={goal_id} order={order}")
+                    continue
+                node.send_output("accept", nothing, {"goal_id": goal_id, "status": "accepted"})
             goals[goal_id] = {"order": order, "sequence": [0], "due": time.monotonic() + period}
             log(f"goal goal_id={goal_id} order={order}")
             if order < abort_below:
