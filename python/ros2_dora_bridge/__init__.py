@@ -23,6 +23,7 @@ from .image import (
     numpy_to_image,
 )
 from .metadata import Metadata, SequenceCheck
+from .parameters import ParameterAnswer, ParameterClient
 from .pointcloud import (
     PointCloudError,
     numpy_to_pointcloud2,
@@ -49,7 +50,8 @@ from .time import header, now_ns, ns_to_stamp, stamp_to_ns
 
 __all__ = [
     "ActionClient", "ActionServer", "ActionUpdate", "BridgeNotFound", "GoalHandle", "ImageError",
-    "LaserScanArrays", "LookupFailed", "MessageError", "Metadata", "OccupancyGridArrays", "PointCloudError", "RowView",
+    "LaserScanArrays", "LookupFailed", "MessageError", "Metadata", "OccupancyGridArrays", "ParameterAnswer",
+    "ParameterClient", "PointCloudError", "RowView",
     "SequenceCheck", "ServerEvent", "ServerGoal", "ServiceAnswer", "ServiceClient", "ServiceRequest",
     "ServiceServer", "arrow_type", "compressed_image_to_numpy", "constants", "covariance_to_numpy",
     "default_message", "encoding_layout", "header", "image_to_numpy", "laserscan_to_numpy", "message",

@@ -136,6 +136,25 @@ class ServerGoal:
     def canceled(self, result: Any = None, /, **fields: Any) -> None:
         self._finish("canceled", result, fields)
 
+    def accept(self) -> None:
+        """With the route's `accept:`: the client is told the goal runs."""
+        self._decide("accepted", None)
+
+    def reject(self, reason: str = "") -> None:
+        """With the route's `accept:`: the client is told no (the reason is logged by the bridge)."""
+        self._decide("rejected", reason)
+        self.status = "rejected"
+        self.server.goals.pop(self.goal_id, None)
+
+    def _decide(self, status: str, reason: str | None) -> None:
+        self._check_open()
+        if self.server.accept_output is None:
+            raise RuntimeError("this ActionServer has no accept output (pass accept=...; the route needs `accept:`)")
+        metadata = {GOAL_ID: self.goal_id, STATUS: status}
+        if reason:
+            metadata[ERROR] = reason
+        self.server.node.send_output(self.server.accept_output, pa.array([{}], type=pa.struct([])), metadata)
+
     def _finish(self, status: str, result: Any, fields: dict[str, Any]) -> None:
         self._check_open()
         row = _row_of(self.server.action_type, "result", result, fields)
@@ -171,13 +190,15 @@ class ActionServer:
         elif ev.kind == "cancel":
             ev.goal.canceled(sequence=[0, 1])
     ```
-    The bridge accepts every goal for the ROS client; a handler that cannot
-    take one ends it with `abort()` at once.
+    The bridge accepts every goal for the ROS client, unless the route has
+    `accept:`: then give `accept=` its input and call `goal.accept()` or
+    `goal.reject(reason)` on each new goal first.
     """
 
     def __init__(self, node: Any, action_type: str, *, goal: str, result: str,
-                 feedback: str | None = None, cancel: str | None = None):
+                 feedback: str | None = None, cancel: str | None = None, accept: str | None = None):
         self.node = node
+        self.accept_output = accept
         self.action_type = action_type
         self.goal_input, self.result_output = goal, result
         self.feedback_output, self.cancel_input = feedback, cancel

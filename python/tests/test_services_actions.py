@@ -101,3 +101,44 @@ def test_action_server_runs_a_goal_to_its_end():
     with pytest.raises(RuntimeError, match="already ended"):
         cancel.goal.succeed()
     assert server.update(event("cancel", pa.array([{}], type=pa.struct([])), goal_id="cd" * 16)) is None
+
+
+def test_parameter_client_types_values_and_matches_answers():
+    node = Outbox()
+    params = rdb.ParameterClient(node, request="params", response="answer")
+    first = params.set("gain", 2.5)
+    params.set("ids", [1, 2])
+    params.set("mixed", [1, 2.5])
+    params.get("gain")
+    (out, row, meta), (_, ids, _), (_, mixed, _), (_, get, _) = node.sent
+    assert out == "params" and meta == {"request_id": first}
+    assert row.type.field("value").type == pa.float64()
+    assert ids.type.field("value").type == pa.list_(pa.int64())
+    assert mixed.type.field("value").type == pa.list_(pa.float64())
+    assert get.to_pylist() == [{"op": "get", "name": "gain"}]
+    with pytest.raises(TypeError, match="no ROS parameter type"):
+        params.set("bad", {"a": 1})
+    answered = pa.array([{"op": "set", "node": "/ctl", "name": "gain", "type": "double", "value": 2.5}])
+    answer = params.answer(event("answer", answered, request_id=first))
+    assert answer.ok and answer.value == 2.5 and answer.request_id == first
+    refused = pa.array([{"op": "set", "node": "/ctl", "name": "gain"}])
+    failed = params.answer(event("answer", refused, request_id="x", error="read-only", error_code="read_only"))
+    assert not failed.ok and failed.error_code == "read_only" and failed.value is None
+    assert params.answer(event("other", answered)) is None
+
+
+def test_action_server_goals_are_accepted_or_rejected_on_the_accept_output():
+    node = Outbox()
+    server = rdb.ActionServer(node, "test_msgs/action/Fibonacci", goal="g", result="r", accept="a")
+    goal_row = rdb.message("test_msgs/action/Fibonacci_Goal", order=3)
+    first = server.update(event("g", goal_row, goal_id="1" * 32)).goal
+    second = server.update(event("g", goal_row, goal_id="2" * 32)).goal
+    first.accept()
+    second.reject("too busy")
+    (out, _, accepted), (_, _, rejected) = node.sent
+    assert out == "a" and accepted == {"goal_id": "1" * 32, "status": "accepted"}
+    assert rejected == {"goal_id": "2" * 32, "status": "rejected", "error": "too busy"}
+    assert second.done and list(server.goals) == ["1" * 32]
+    plain = rdb.ActionServer(Outbox(), "test_msgs/action/Fibonacci", goal="g", result="r")
+    with pytest.raises(RuntimeError, match="no accept output"):
+        plain.update(event("g", goal_row, goal_id="3" * 32)).goal.accept()
