@@ -420,7 +420,10 @@ fn print_schema(
 ) -> anyhow::Result<()> {
     let name = TypeName::parse(type_text)?;
     let registry = TypeRegistry::from_environment();
-    let options = CodecOptions { bytes_as_binary };
+    let options = CodecOptions {
+        bytes_as_binary,
+        ..CodecOptions::default()
+    };
     let parts = name
         .parts()
         .into_iter()

@@ -12,7 +12,10 @@ fn schema(name: &str, bytes_as_binary: bool) -> arrow::datatypes::Schema {
     MessageCodec::new(
         &TypeRegistry::from_environment(),
         &TypeName::parse(name).unwrap(),
-        CodecOptions { bytes_as_binary },
+        CodecOptions {
+            bytes_as_binary,
+            ..CodecOptions::default()
+        },
     )
     .unwrap()
     .schema()

@@ -70,3 +70,54 @@ fn string_from_rclpy_arrives_at_dora_as_one_row_struct_array() {
         dump(&dora)
     );
 }
+
+#[test]
+fn format_cdr_routes_carry_rclpys_bytes_through_dora_and_back_unchanged() {
+    let s = Scenario::new(194);
+    let raw_sub = s.python(
+        "raw sub",
+        "ros_sub_raw.py",
+        &["/imu_out:sensor_msgs/msg/Imu"],
+    );
+    raw_sub
+        .wait_for_line(Duration::from_secs(30), |l| l == "ready")
+        .expect("the raw subscriber never came up");
+    let imu = r#"{"header": {"frame_id": "imu_link", "stamp": {"sec": 7, "nanosec": 9}},
+        "orientation": {"w": 1.0}, "angular_velocity": {"z": 0.25},
+        "linear_acceleration": {"z": 9.81}}"#;
+    let publisher = s.python(
+        "imu",
+        "ros_pub_samples.py",
+        &["/imu_in", "sensor_msgs/msg/Imu", imu, "goodx3"],
+    );
+    let good = publisher
+        .wait_for_line(Duration::from_secs(30), |l| l.starts_with("good "))
+        .expect("no serialized sample")
+        .trim_start_matches("good ")
+        .to_string();
+    s.write(
+        "bridge.yaml",
+        "from_ros:\n  - {topic: /imu_in, type: sensor_msgs/msg/Imu, output: imu_raw, format: cdr}\n\
+         to_ros:\n  - {input: imu_back, topic: /imu_out, type: sensor_msgs/msg/Imu, format: cdr}\n",
+    );
+    let bridge = Node::bridge("--config bridge.yaml")
+        .lossless_input("imu_back", "echo/imu_raw", 100)
+        .outputs(["imu_raw"]);
+    let echo = Node::python("echo", "dora_echo.py")
+        .lossless_input("imu_raw", "bridge/imu_raw", 100)
+        .outputs(["imu_raw"]);
+    let mut dora = s.dora_run(&Dataflow::new().node(bridge).node(echo).yaml());
+    let hexes = || -> Vec<String> {
+        raw_sub
+            .output()
+            .iter()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter_map(|v| v["hex"].as_str().map(str::to_string))
+            .collect()
+    };
+    let arrived = raw_sub.wait_for_line(Duration::from_secs(60), |_| hexes().len() >= 3);
+    let context = format!("{}\n{}\n{}", dump(&raw_sub), dump(&dora), s.node_logs());
+    assert!(arrived.is_some(), "{context}");
+    assert_eq!(hexes(), vec![good; 3], "{context}");
+    dora.stop();
+}

@@ -7,6 +7,7 @@ mod cdr;
 mod decode;
 mod defaults;
 mod encode;
+pub mod raw;
 mod schema;
 mod synth;
 pub mod tf;
@@ -151,6 +152,8 @@ impl std::error::Error for CodecError {}
 #[derive(Debug, Clone)]
 pub struct MessageCodec {
     layout: Arc<MessageLayout>,
+    /// `format: cdr`: the bytes as they are.
+    raw_cdr: bool,
 }
 
 impl MessageCodec {
@@ -161,6 +164,7 @@ impl MessageCodec {
     ) -> Result<Self, TypeResolveError> {
         Ok(MessageCodec {
             layout: MessageLayout::build(registry, name, options)?,
+            raw_cdr: options.raw_cdr,
         })
     }
 
@@ -173,22 +177,34 @@ impl MessageCodec {
     }
 
     pub fn data_type(&self) -> DataType {
-        self.layout.data_type()
+        match self.raw_cdr {
+            true => DataType::Struct(raw::fields()),
+            false => self.layout.data_type(),
+        }
     }
 
     pub fn schema(&self) -> Schema {
-        self.layout.schema()
+        match self.raw_cdr {
+            true => Schema::new(raw::fields()),
+            false => self.layout.schema(),
+        }
     }
 
     /// CDR (with its 4-byte encapsulation header) -> one-row `StructArray`.
     pub fn decode(&self, cdr: &[u8]) -> Result<StructArray, CodecError> {
-        decode::decode_message(&self.layout, cdr)
+        match self.raw_cdr {
+            true => Ok(raw::row(cdr)),
+            false => decode::decode_message(&self.layout, cdr),
+        }
     }
 
     /// Like [`decode`](Self::decode) for CDR the caller hands over: large
     /// byte arrays share `cdr`'s memory instead of being copied.
     pub fn decode_sharing(&self, cdr: &Buffer) -> Result<StructArray, CodecError> {
-        decode::decode_message_sharing(&self.layout, cdr)
+        match self.raw_cdr {
+            true => Ok(raw::row_sharing(cdr)),
+            false => decode::decode_message_sharing(&self.layout, cdr),
+        }
     }
 
     /// Encodes every row of `messages` (a `StructArray`, one message per
@@ -204,7 +220,7 @@ impl MessageCodec {
         let structs = messages.as_struct();
         (0..structs.len())
             .map(|row| {
-                encode::encode_row(&self.layout, structs, row, Vec::new())
+                self.encode_row(structs, row, Vec::new())
                     .map_err(|e| e.at_index(row, structs.len() > 1))
             })
             .collect()
@@ -229,7 +245,10 @@ impl MessageCodec {
         row: usize,
         buffer: Vec<u8>,
     ) -> Result<Vec<u8>, CodecError> {
-        encode::encode_row(&self.layout, messages, row, buffer)
+        match self.raw_cdr {
+            true => raw::bytes_of(messages, row, buffer),
+            false => encode::encode_row(&self.layout, messages, row, buffer),
+        }
     }
 }
 

@@ -29,6 +29,9 @@ pub const META_CONSTANT_PREFIX: &str = "ros.constant.";
 pub struct CodecOptions {
     /// Emit `uint8[]`/`byte[]`/`char[]` sequences as `Binary` instead of `List<UInt8>`.
     pub bytes_as_binary: bool,
+    /// `format: cdr`: rows carry the CDR bytes (one `Binary` column `cdr`),
+    /// neither decoded nor encoded (see [`super::raw`]).
+    pub raw_cdr: bool,
 }
 
 #[derive(Debug)]

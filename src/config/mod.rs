@@ -305,6 +305,17 @@ impl RosSection {
     }
 }
 
+/// What a route's rows are.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RouteFormat {
+    /// The message's fields as typed Arrow columns (docs/arrow-mapping.md).
+    #[default]
+    Arrow,
+    /// The CDR bytes as they are, in one `Binary` column `cdr`.
+    Cdr,
+}
+
 /// ROS topic(s) -> dora output.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(try_from = "RawFromRos")]
@@ -316,6 +327,7 @@ pub struct FromRos {
     pub qos: QosSetting,
     /// Emit byte sequences (`uint8[]`) as Arrow `Binary` instead of `List<UInt8>`.
     pub bytes_as_binary: bool,
+    pub format: RouteFormat,
     pub queue: QueueConfig,
     /// Most rows per dora message: messages of one topic and publisher
     /// that wait together go as one multi-row `StructArray` (1: never).
@@ -354,6 +366,8 @@ struct RawFromRos {
     /// Emit byte sequences (`uint8[]`) as Arrow `Binary` instead of `List<UInt8>`.
     #[serde(default)]
     bytes_as_binary: bool,
+    #[serde(default)]
+    format: RouteFormat,
     #[serde(default)]
     queue: QueueConfig,
     #[serde(default = "one_row")]
@@ -398,6 +412,11 @@ impl TryFrom<RawFromRos> for FromRos {
         {
             return Err("`exclude` and `system_topics` go with `match`, not `topic`".into());
         }
+        if raw.format == RouteFormat::Cdr && raw.bytes_as_binary {
+            return Err(
+                "`bytes_as_binary` has no meaning with `format: cdr` (nothing is decoded)".into(),
+            );
+        }
         let exclude = raw
             .exclude
             .iter()
@@ -412,6 +431,7 @@ impl TryFrom<RawFromRos> for FromRos {
             output: raw.output,
             qos: raw.qos,
             bytes_as_binary: raw.bytes_as_binary,
+            format: raw.format,
             queue: raw.queue,
             batch: raw.batch,
             latched: raw.latched,
@@ -502,6 +522,10 @@ pub struct ToRos {
     pub max_rate: Option<f64>,
     #[serde(default, deserialize_with = "opt_duration")]
     pub min_interval: Option<Duration>,
+    /// `cdr`: rows carry the serialized message (a `Binary` column `cdr`),
+    /// published as it is.
+    #[serde(default)]
+    pub format: RouteFormat,
 }
 
 impl ToRos {
@@ -930,6 +954,11 @@ impl Config {
     /// Checks that need the whole file: duplicates and name syntax.
     fn validate(&self) -> anyhow::Result<()> {
         self.ros.validate()?;
+        for (i, route) in self.to_ros.iter().enumerate() {
+            if route.format == RouteFormat::Cdr && route.fill_stamp {
+                bail!("to_ros[{i}]: `fill_stamp` needs the message decoded, not `format: cdr`");
+            }
+        }
         if let Some(clock) = &self.clock
             && clock.period.is_zero()
         {

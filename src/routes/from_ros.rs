@@ -5,7 +5,7 @@
 
 use crate::codec::CodecOptions;
 use crate::config::QueuePolicy;
-use crate::config::{Config, FromRos, TopicSelector};
+use crate::config::{Config, FromRos, RouteFormat, TopicSelector};
 use crate::dora_side::{self, OutputNumbering, ShmPoolAdvisor};
 use crate::flow::queue::LaneSpec;
 use crate::flow::rate_limit::RateLimit;
@@ -347,6 +347,7 @@ fn resolve(
         qos: route.qos.clone(),
         options: CodecOptions {
             bytes_as_binary: route.bytes_as_binary,
+            raw_cdr: route.format == RouteFormat::Cdr,
         },
         stats: counters,
         label,

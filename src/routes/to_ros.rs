@@ -4,7 +4,7 @@
 //! way to it.
 
 use crate::codec::{CodecOptions, MessageCodec};
-use crate::config::{Config, QosSetting};
+use crate::config::{Config, QosSetting, RouteFormat};
 use crate::dora_side;
 use crate::flow::rate_limit::RateLimit;
 use crate::msg::TypeRegistry;
@@ -65,7 +65,11 @@ impl ToRosRoutes {
         let mut own_topics = HashSet::new();
         for (i, route) in config.to_ros.iter().enumerate() {
             let name = route.msg_type.clone();
-            let codec = MessageCodec::new(registry, &name, CodecOptions::default())
+            let options = CodecOptions {
+                raw_cdr: route.format == RouteFormat::Cdr,
+                ..CodecOptions::default()
+            };
+            let codec = MessageCodec::new(registry, &name, options)
                 .with_context(|| format!("to_ros[{i}].type"))?;
             let topic = ros
                 .resolve_topic(&route.topic)

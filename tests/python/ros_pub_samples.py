@@ -12,6 +12,7 @@ interrupted. Samples:
   goodxK    K good messages (a burst)
   wait:PATH wait until the file PATH exists (at most 60 s)
   sleep:MS  pause MS milliseconds
+It prints `good HEX` first (the good sample's CDR, as rclpy serialized it).
 Options: --node NAME (default sample_publisher), --depth N (keep last N
 instead of keep all).
 """
@@ -89,6 +90,7 @@ def main():
         qos = QoSProfile(history=HistoryPolicy.KEEP_ALL, depth=1)
     pub = node.create_publisher(cls, args.topic, qos)
     good = serialize_message(fill(cls(), json.loads(args.json)))
+    print(f"good {good.hex()}", flush=True)
     deadline = time.monotonic() + 30
     while pub.get_subscription_count() < args.subscribers and time.monotonic() < deadline:
         rclpy.spin_once(node, timeout_sec=0.05)
