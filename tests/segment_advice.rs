@@ -70,10 +70,18 @@ fn large_messages_taken_in_get_segment_advice_only_when_their_publisher_lacks_th
             .collect::<Vec<_>>()
     };
     let plain = advised("/plain");
-    assert_eq!(plain.len(), 1, "{}", dump(&dora));
+    // Jazzy's Fast DDS 2 repairs 0.9 MB samples through its 512 KB default
+    // segment (2 to 4 in 8 arrive 9-12 ms late): advice, once. Kilted's
+    // Fast DDS 3 took them without late arrivals here, so the advice, which
+    // follows what arrives late, may stay silent there.
+    let jazzy = std::env::var("ROS2_DORA_BRIDGE_ROS_DISTRO").is_ok_and(|d| d == "jazzy");
+    let expected = if jazzy { 1..=1 } else { 0..=1 };
+    assert!(expected.contains(&plain.len()), "{plain:?}\n{}", dump(&dora));
     assert!(
-        plain[0].contains("ms after they were published (90th percentile of 20)")
-            && plain[0].contains("give the nodes publishing it a larger segment"),
+        plain.iter().all(|line| {
+            line.contains("ms after they were published (90th percentile of 20)")
+                && line.contains("give the nodes publishing it a larger segment")
+        }),
         "{plain:?}"
     );
     assert_eq!(advised("/tuned"), Vec::<String>::new(), "{}", dump(&dora));
