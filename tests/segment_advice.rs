@@ -76,7 +76,11 @@ fn large_messages_taken_in_get_segment_advice_only_when_their_publisher_lacks_th
     // follows what arrives late, may stay silent there.
     let jazzy = std::env::var("ROS2_DORA_BRIDGE_ROS_DISTRO").is_ok_and(|d| d == "jazzy");
     let expected = if jazzy { 1..=1 } else { 0..=1 };
-    assert!(expected.contains(&plain.len()), "{plain:?}\n{}", dump(&dora));
+    assert!(
+        expected.contains(&plain.len()),
+        "{plain:?}\n{}",
+        dump(&dora)
+    );
     assert!(
         plain.iter().all(|line| {
             line.contains("ms after they were published (90th percentile of 20)")
